@@ -1,0 +1,42 @@
+/**
+ * The public tag and naming contract (DESIGN.md). Other tools and tests rely on these values.
+ */
+
+/** Tag an IAM role with this key and the value `true` to make it an AI-agent role. */
+export const AGENT_TAG = 'agent-guard:agent';
+/** The value of {@link AGENT_TAG} that marks an agent role. */
+export const AGENT_TAG_VALUE = 'true';
+/** Written by the guard only. `open` unlocks destructive actions; absent or any other value is locked. */
+export const STATE_TAG = 'agent-guard:state';
+/** The only value of {@link STATE_TAG} that unlocks. */
+export const STATE_OPEN = 'open';
+/** Written by the guard only: the id of the approval in force on a role. It grants nothing. */
+export const APPROVAL_TAG = 'agent-guard:approval';
+/** Carried by every resource the guard deploys that can be tagged. */
+export const COMPONENT_TAG = 'agent-guard:component';
+/** The tag CDK bootstrap puts on its roles (`deploy`, `lookup`, `file-publishing`, `image-publishing`). */
+export const CDK_BOOTSTRAP_ROLE_TAG = 'aws-cdk:bootstrap-role';
+
+/** IAM path of every guard-owned managed policy and role. */
+export const GUARD_PATH = '/agent-guard/';
+/** Name prefix of guard resources that have names. */
+export const GUARD_NAME_PREFIX = 'AgentGuard';
+/** Name of the permission boundary managed policy. */
+export const BOUNDARY_POLICY_NAME = `${GUARD_NAME_PREFIX}Boundary`;
+/** Name of the n-th (1-based) standard guard deny policy. */
+export function guardPolicyName(index: number): string {
+  return `${GUARD_NAME_PREFIX}Deny${index}`;
+}
+
+/**
+ * Matches every tag key that spells `agent-guard:` in any letter case (IAM compares tag keys in
+ * condition keys without case, but `StringLike` compares values with case), and some harmless others.
+ */
+export const GUARD_TAG_KEY_PATTERN = '?????-?????:*';
+/** The same, for the `aws-cdk:` keys whose forgery would make a role look like a CDK bootstrap role. */
+export const CDK_TAG_KEY_PATTERN = '???-???:*';
+
+/** IAM's limit for a managed policy, in characters not counting whitespace. */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+/** IAM's default limit for a role trust policy, in characters not counting whitespace. */
+export const TRUST_POLICY_MAX_CHARS = 2048;

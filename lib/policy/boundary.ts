@@ -1,0 +1,179 @@
+import { iamReference } from '../catalog/iam-reference';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  APPROVAL_TAG,
+  BOUNDARY_POLICY_NAME,
+  CDK_BOOTSTRAP_ROLE_TAG,
+  CDK_TAG_KEY_PATTERN,
+  COMPONENT_TAG,
+  GUARD_NAME_PREFIX,
+  GUARD_PATH,
+  GUARD_TAG_KEY_PATTERN,
+} from '../contract';
+import { PolicyDocumentJson, policyDocument } from './policy-document';
+
+export interface BoundaryOptions {
+  /** The partition, or a token for it. */
+  readonly partition: string;
+  /** This account's id, or a token for it. */
+  readonly account: string;
+  /** The stack that holds the guard; agents may not change it. */
+  readonly guardStackName: string;
+  /** What agent roles may do at most. */
+  readonly ceilingActions: readonly string[];
+}
+
+/** Services whose guard resources agents may read (Get, List, Describe) but never change. */
+const GUARD_SERVICES = ['cloudformation', 'cloudwatch', 'dynamodb', 'events', 'iam', 'lambda', 'logs', 'scheduler', 'sns', 'sqs', 'ssm'];
+
+export function boundaryPolicyArn(partition: string, account: string): string {
+  return `arn:${partition}:iam::${account}:policy${GUARD_PATH}${BOUNDARY_POLICY_NAME}`;
+}
+
+/**
+ * The permission boundary: the ceiling and the anti-tamper denies (threat model items 1 to 5). It holds
+ * no state: every statement applies whether the account is locked or open.
+ */
+export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
+  const { partition: p, account: a } = options;
+  const guardPolicies = `arn:${p}:iam::${a}:policy${GUARD_PATH}*`;
+  const agentTagged = { Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'false' } };
+  return policyDocument([
+    {
+      // Only principals tagged as agents get anything, so a role or user an agent creates with this
+      // boundary is inert until the guard has attached its deny policies and tagged it.
+      Sid: 'Ceiling',
+      Effect: 'Allow',
+      Action: [...options.ceilingActions],
+      Resource: '*',
+      Condition: { StringEquals: { [`aws:PrincipalTag/${AGENT_TAG}`]: AGENT_TAG_VALUE } },
+    },
+    {
+      Sid: 'KeepBoundary',
+      Effect: 'Deny',
+      Action: ['iam:DeleteRolePermissionsBoundary', 'iam:DeleteUserPermissionsBoundary'],
+      Resource: '*',
+    },
+    {
+      Sid: 'NewPrincipalsGetBoundary',
+      Effect: 'Deny',
+      Action: ['iam:CreateRole', 'iam:CreateUser', 'iam:PutRolePermissionsBoundary', 'iam:PutUserPermissionsBoundary'],
+      Resource: '*',
+      Condition: { StringNotEquals: { 'iam:PermissionsBoundary': boundaryPolicyArn(p, a) } },
+    },
+    {
+      Sid: 'GuardPoliciesReadOnly',
+      Effect: 'Deny',
+      NotAction: ['iam:Get*', 'iam:List*'],
+      Resource: guardPolicies,
+    },
+    {
+      Sid: 'NoGuardPolicyAttachments',
+      Effect: 'Deny',
+      Action: ['iam:Attach*', 'iam:Detach*'],
+      Resource: '*',
+      Condition: { ArnLike: { 'iam:PolicyARN': guardPolicies } },
+    },
+    {
+      Sid: 'AgentRolesReadOnly',
+      Effect: 'Deny',
+      Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRole*', 'iam:DeleteRole*', 'iam:TagRole', 'iam:UntagRole', 'iam:UpdateRole*'],
+      Resource: '*',
+      Condition: agentTagged,
+    },
+    {
+      Sid: 'NoTrustOrCredentialChanges',
+      Effect: 'Deny',
+      Action: [
+        'iam:UpdateAssumeRolePolicy',
+        'iam:CreateAccessKey',
+        'iam:UpdateAccessKey',
+        'iam:CreateLoginProfile',
+        'iam:UpdateLoginProfile',
+        'iam:CreateServiceSpecificCredential',
+        'iam:ResetServiceSpecificCredential',
+        'iam:UploadSSHPublicKey',
+        'iam:UploadSigningCertificate',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'NoGuardTags',
+      Effect: 'Deny',
+      Action: ['iam:Tag*', 'iam:Untag*', 'iam:CreateRole', 'iam:CreateUser', 'sts:TagSession'],
+      Resource: '*',
+      Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': [GUARD_TAG_KEY_PATTERN, CDK_TAG_KEY_PATTERN] } },
+    },
+    {
+      Sid: 'NoApprovedAgentRoles',
+      Effect: 'Deny',
+      Action: ['sts:AssumeRole', 'iam:PassRole'],
+      Resource: '*',
+      Condition: { Null: { [`iam:ResourceTag/${APPROVAL_TAG}`]: 'false' } },
+    },
+    {
+      // CDK bootstrap roles are left to the guard policies, which deny them while locked.
+      Sid: 'NoUnboundedRoles',
+      Effect: 'Deny',
+      Action: 'sts:AssumeRole',
+      Resource: `arn:${p}:iam::${a}:role/*`,
+      Condition: { Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'true' } },
+    },
+    {
+      Sid: 'PassAgentRolesOnly',
+      Effect: 'Deny',
+      Action: 'iam:PassRole',
+      Resource: '*',
+      Condition: { Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'true' } },
+    },
+    {
+      Sid: 'GuardResourcesByTag',
+      Effect: 'Deny',
+      NotAction: guardReadActions(),
+      Resource: '*',
+      Condition: { Null: { [`aws:ResourceTag/${COMPONENT_TAG}`]: 'false' } },
+    },
+    {
+      Sid: 'GuardResourcesByName',
+      Effect: 'Deny',
+      NotAction: guardReadActions(),
+      Resource: [
+        `arn:${p}:cloudformation:*:${a}:stack/${options.guardStackName}/*`,
+        `arn:${p}:cloudwatch:*:${a}:alarm:${GUARD_NAME_PREFIX}*`,
+        `arn:${p}:dynamodb:*:${a}:table/${GUARD_NAME_PREFIX}*`,
+        `arn:${p}:events:*:${a}:rule/${GUARD_NAME_PREFIX}*`,
+        `arn:${p}:iam::${a}:role${GUARD_PATH}*`,
+        `arn:${p}:lambda:*:${a}:function:${GUARD_NAME_PREFIX}*`,
+        `arn:${p}:logs:*:${a}:log-group:/aws/lambda/${GUARD_NAME_PREFIX}*`,
+        `arn:${p}:scheduler:*:${a}:schedule${GUARD_PATH}*`,
+        `arn:${p}:sns:*:${a}:${GUARD_NAME_PREFIX}*`,
+        `arn:${p}:sqs:*:${a}:${GUARD_NAME_PREFIX}*`,
+        `arn:${p}:ssm:*:${a}:parameter${GUARD_PATH}*`,
+      ],
+    },
+    {
+      // Blinding: trails feed the guard's events; custom metrics could fake or hide traffic; the
+      // production markers live in Organizations.
+      Sid: 'NoBlindingTheGuard',
+      Effect: 'Deny',
+      Action: [
+        'cloudtrail:StopLogging',
+        'cloudtrail:DeleteTrail',
+        'cloudtrail:UpdateTrail',
+        'cloudtrail:PutEventSelectors',
+        'cloudwatch:PutMetricData',
+        'organizations:TagResource',
+        'organizations:UntagResource',
+        'organizations:MoveAccount',
+      ],
+      Resource: '*',
+    },
+  ]);
+}
+
+function guardReadActions(): string[] {
+  return GUARD_SERVICES.flatMap((svc) => [`${svc}:Get*`, `${svc}:List*`, `${svc}:Describe*`]).filter(
+    (pattern) => iamReference.expand(pattern).length > 0,
+  );
+}

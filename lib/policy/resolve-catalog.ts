@@ -1,0 +1,92 @@
+import { destructiveCatalog } from '../catalog/destructive-catalog';
+import { iamReference } from '../catalog/iam-reference';
+import { ConditionBlock } from './policy-document';
+
+/** A user-defined group of protected actions. */
+export interface CustomGroupSpec {
+  readonly name: string;
+  /** Exact actions or patterns (`svc:Verb*`); patterns are expanded from the IAM catalog. */
+  readonly actions: readonly string[];
+}
+
+export interface CatalogSelection {
+  readonly customGroups?: readonly CustomGroupSpec[];
+  /** Exact actions or patterns to take out of the catalog. */
+  readonly exemptActions?: readonly string[];
+}
+
+/** Actions denied while locked only when an extra condition holds as well. */
+export interface ConditionalDeny {
+  readonly group: string;
+  readonly actions: readonly string[];
+  readonly condition: ConditionBlock;
+}
+
+/** The catalog after selection: every action exact and spelled as the IAM catalog spells it. */
+export interface ResolvedCatalog {
+  /** Protected action (`svc:Action`) to the first group that names it. */
+  readonly plain: ReadonlyMap<string, string>;
+  readonly conditional: readonly ConditionalDeny[];
+}
+
+const ACTION_SYNTAX = /^[a-z0-9-]+:[A-Za-z0-9*?]+$/;
+const GROUP_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** Expands an action or pattern against the IAM catalog, or throws a message that says what to change. */
+export function expandActionPattern(pattern: string, where: string): string[] {
+  if (!ACTION_SYNTAX.test(pattern)) {
+    throw new Error(
+      `${where}: '${pattern}' is not an IAM action. Write 'service:Action' with a literal service prefix, such as 'ec2:DeleteVpc' or 'ec2:Delete*'.`,
+    );
+  }
+  const service = pattern.slice(0, pattern.indexOf(':'));
+  if (!iamReference.hasService(service)) {
+    throw new Error(`${where}: '${service}' in '${pattern}' is not an IAM service prefix (${iamReference.source}).`);
+  }
+  const actions = iamReference.expand(pattern);
+  if (actions.length === 0) {
+    throw new Error(`${where}: '${pattern}' matches no action of ${service} in ${iamReference.source}. Check the spelling.`);
+  }
+  return actions;
+}
+
+/** Selects and checks the catalog: built-in groups, then custom groups, minus exemptions. */
+export function resolveCatalog(selection: CatalogSelection = {}): ResolvedCatalog {
+  const plain = new Map<string, string>();
+  const conditional: ConditionalDeny[] = [];
+  for (const [group, entry] of Object.entries(destructiveCatalog.groups)) {
+    entry.actions.forEach((action) => plain.has(action) || plain.set(action, group));
+    entry.conditional.forEach((rule) => conditional.push({ group, actions: rule.actions, condition: rule.condition }));
+  }
+
+  for (const custom of selection.customGroups ?? []) {
+    if (!GROUP_NAME.test(custom.name)) {
+      throw new Error(`Custom group '${custom.name}': use 1 to 40 lower-case letters, digits and hyphens, starting with a letter.`);
+    }
+    if (custom.name in destructiveCatalog.groups) {
+      throw new Error(`Custom group '${custom.name}' has the name of a built-in group; choose another name.`);
+    }
+    if (custom.actions.length === 0) {
+      throw new Error(`Custom group '${custom.name}' has no actions; give it at least one.`);
+    }
+    for (const pattern of custom.actions) {
+      expandActionPattern(pattern, `Custom group '${custom.name}'`).forEach((a) => plain.has(a) || plain.set(a, custom.name));
+    }
+  }
+
+  const exempt = new Set<string>();
+  for (const pattern of selection.exemptActions ?? []) {
+    const matched = expandActionPattern(pattern, 'exemptActions').filter(
+      (a) => plain.has(a) || conditional.some((rule) => rule.actions.includes(a)),
+    );
+    if (matched.length === 0) {
+      throw new Error(`exemptActions: '${pattern}' is not in the protected catalog, so exempting it changes nothing. Remove it.`);
+    }
+    matched.forEach((a) => exempt.add(a));
+  }
+  exempt.forEach((a) => plain.delete(a));
+  const kept = conditional
+    .map((rule) => ({ ...rule, actions: rule.actions.filter((a) => !exempt.has(a)) }))
+    .filter((rule) => rule.actions.length > 0);
+  return { plain, conditional: kept };
+}
