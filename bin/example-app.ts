@@ -1,0 +1,29 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AgentGuard } from '../lib';
+
+export const EXAMPLE_STACK_NAME = 'AgentGuardExample';
+
+/**
+ * The example app: one stack with the guard and one AI-agent role that holds AdministratorAccess and
+ * is constrained by the guard. The tests use it as their fixture, so it is what the README shows.
+ */
+export function createExampleApp(app: App = new App()): { app: App; stack: Stack; agentRole: iam.Role; guard: AgentGuard } {
+  const stack = new Stack(app, EXAMPLE_STACK_NAME, {
+    description: 'agent-guard example: a guarded AI-agent role',
+  });
+  const agentRole = new iam.Role(stack, 'ExampleAgentRole', {
+    assumedBy: new iam.AccountRootPrincipal(),
+    description: 'An AI coding agent, given AdministratorAccess and constrained by agent-guard',
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
+  });
+  Validations.of(agentRole).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess]',
+    reason: 'The example shows the worst case: an agent with AdministratorAccess, held in check by the guard boundary and deny policies.',
+  });
+  const guard = new AgentGuard(stack, 'Guard', { agentRoles: [agentRole] });
+
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack, agentRole, guard };
+}

@@ -1,0 +1,46 @@
+import { destructiveCatalog } from './catalog/destructive-catalog';
+
+/**
+ * A named group of protected actions. The built-in groups are always protected; approvals and
+ * reports refer to groups by name. Add your own with {@link ActionGroup.custom}.
+ */
+export class ActionGroup {
+  /** Delete, terminate, remove, purge, destroy and deregister actions of every IAM service. */
+  public static readonly DELETE = new ActionGroup('delete');
+  /** Deletion- or termination-protection off, such as `rds:ModifyDBInstance` or `cloudformation:UpdateTerminationProtection`. */
+  public static readonly PROTECTION_OFF = new ActionGroup('protection-off');
+  /** Stack updates and teardown, and assuming the CDK deploy and publishing roles. */
+  public static readonly STACK_REPLACE = new ActionGroup('stack-replace');
+  /** Scaling to zero, stopping, and detaching serving capacity from traffic. */
+  public static readonly SCALE_TO_ZERO = new ActionGroup('scale-to-zero');
+  /** Lifecycle and retention rules, TTLs and key deletion, which destroy data later. */
+  public static readonly DATA_EXPIRY = new ActionGroup('data-expiry');
+  /** Route 53 change batches with a `DELETE` change. */
+  public static readonly DNS_DELETE = new ActionGroup('dns-delete');
+  /** Resource-based policy and ACL writes, which a permission boundary does not cap. */
+  public static readonly RESOURCE_POLICY = new ActionGroup('resource-policy');
+  /** Running commands inside existing compute (SSM, ECS Exec, EC2 Instance Connect). */
+  public static readonly REMOTE_EXECUTION = new ActionGroup('remote-execution');
+
+  /** Every built-in group, in catalog order. */
+  public static builtIn(): ActionGroup[] {
+    return Object.keys(destructiveCatalog.groups).map((name) => new ActionGroup(name));
+  }
+
+  /**
+   * A group of your own, protected like the built-in ones.
+   *
+   * @param name lower-case letters, digits and hyphens; not the name of a built-in group
+   * @param actions exact actions (`dynamodb:UpdateTable`) or patterns (`glue:Update*`), expanded from the IAM catalog
+   */
+  public static custom(name: string, actions: string[]): ActionGroup {
+    return new ActionGroup(name, [...actions]);
+  }
+
+  private constructor(
+    /** The group's name, as approvals and reports spell it. */
+    public readonly name: string,
+    /** The actions of a custom group; undefined for a built-in group, whose actions come from the catalog. */
+    public readonly customActions?: string[],
+  ) {}
+}

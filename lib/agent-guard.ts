@@ -1,0 +1,191 @@
+import { Aws, CfnResource, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { ActionGroup } from './action-group';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  BOUNDARY_POLICY_NAME,
+  COMPONENT_TAG,
+  GUARD_PATH,
+  GUARD_TAG_KEY_PATTERN,
+  guardPolicyName,
+} from './contract';
+import { boundaryDocument, BoundaryOptions } from './policy/boundary';
+import { compileGuardPolicies } from './policy/guard-policies';
+import { PolicyDocumentJson } from './policy/policy-document';
+import { expandActionPattern, resolveCatalog } from './policy/resolve-catalog';
+import { assertValidPolicies, PolicyKind } from './policy/validate-policy';
+
+/** IAM's default quota of managed policies attached to one role. */
+const ROLE_MANAGED_POLICY_QUOTA = 10;
+
+/** Longest values the boundary's tokens can take, so its size is checked against the worst case. */
+const WORST_CASE_CONTEXT = { partition: 'aws-us-gov', account: '123456789012' };
+
+/** Properties of {@link AgentGuard}. */
+export interface AgentGuardProps {
+  /**
+   * Roles to constrain now, as if passed to {@link AgentGuard.constrain}. They must be roles defined in
+   * this app; tag imported roles `agent-guard:agent=true` and the guard constrains them at run time.
+   *
+   * @default - none
+   */
+  readonly agentRoles?: iam.IRole[];
+
+  /**
+   * Groups of your own to protect besides the built-in ones, made with {@link ActionGroup.custom}.
+   *
+   * @default - only the built-in groups
+   */
+  readonly additionalGroups?: ActionGroup[];
+
+  /**
+   * Actions to take out of the protected catalog, exact (`ec2:DeleteTags`) or as patterns
+   * (`ec2:DeleteTags*`). Each must name at least one protected action. The anti-tamper statements of the
+   * boundary cannot be exempted.
+   *
+   * @default - none
+   */
+  readonly exemptActions?: string[];
+
+  /**
+   * The most an agent role may ever do: the Allow of the permission boundary. Whatever the role's own
+   * policies grant beyond it is not allowed.
+   *
+   * @default ['*'] - the boundary caps nothing; the agent's own policies decide
+   */
+  readonly ceilingActions?: string[];
+}
+
+/**
+ * Stops AI-agent IAM roles from deleting or recreating production resources while the account is
+ * locked. Creates the permission boundary and the guard deny policies; {@link constrain} puts them on
+ * a role.
+ */
+export class AgentGuard extends Construct {
+  /** The permission boundary shared by every agent role: the ceiling and the anti-tamper denies. */
+  public readonly boundary: iam.ManagedPolicy;
+  /** The guard deny policies: the protected catalog, denied unless the role is tagged `agent-guard:state=open`. */
+  public readonly guardPolicies: iam.ManagedPolicy[];
+
+  private readonly constrained = new Set<iam.Role>();
+
+  constructor(scope: Construct, id: string, props: AgentGuardProps = {}) {
+    super(scope, id);
+    const ceilingActions = validateCeiling(props.ceilingActions ?? ['*']);
+    const catalog = resolveCatalog({
+      customGroups: (props.additionalGroups ?? []).map(customGroupSpec),
+      exemptActions: noTokens(props.exemptActions ?? [], 'exemptActions'),
+    });
+
+    const boundaryOptions = (context: { partition: string; account: string }): BoundaryOptions => ({
+      ...context,
+      guardStackName: Stack.of(this).stackName,
+      ceilingActions,
+    });
+    assertValidPolicies(
+      [{ name: BOUNDARY_POLICY_NAME, document: boundaryDocument(boundaryOptions(WORST_CASE_CONTEXT)) }],
+      PolicyKind.MANAGED,
+    );
+    this.boundary = this.managedPolicy(
+      'Boundary',
+      BOUNDARY_POLICY_NAME,
+      boundaryDocument(boundaryOptions({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID })),
+    );
+    for (const finding of ['Action::*', 'Resource::*']) {
+      Validations.of(this.boundary).acknowledge({
+        id: `AwsSolutions-IAM5[${finding}]`,
+        reason:
+          'A permission boundary only caps: its ceiling Allow grants nothing by itself, and every agent role ' +
+          'still needs its own policies. Narrow it with the ceilingActions prop.',
+      });
+    }
+
+    const guardPolicyDocuments = compileGuardPolicies({ catalog, policyName: guardPolicyName });
+    assertValidPolicies(guardPolicyDocuments, PolicyKind.MANAGED);
+    this.guardPolicies = guardPolicyDocuments.map((p, i) => this.managedPolicy(`Deny${i + 1}`, p.name, p.document));
+
+    Tags.of(this).add(COMPONENT_TAG, 'true');
+    (props.agentRoles ?? []).forEach((role) => this.constrain(role));
+  }
+
+  /**
+   * Makes a role an agent role: attaches the boundary and the guard policies, tags it
+   * `agent-guard:agent=true`, and adds a trust-policy statement that denies every caller the
+   * `agent-guard:*` session tags. Constraining a role twice changes nothing.
+   */
+  public constrain(role: iam.IRole): void {
+    if (!(role instanceof iam.Role)) {
+      throw new Error(
+        `constrain(${role.node.path}): only a Role defined in this app can be constrained at synth. ` +
+          `Tag an imported role ${AGENT_TAG}=${AGENT_TAG_VALUE} and the guard constrains it at run time.`,
+      );
+    }
+    if (this.constrained.has(role)) return;
+    if (role.permissionsBoundary && role.permissionsBoundary !== this.boundary) {
+      throw new Error(
+        `constrain(${role.node.path}): the role already has a permissions boundary. An agent role's boundary must ` +
+          `be the guard's (${BOUNDARY_POLICY_NAME}); remove the other one, or fold its limits into ceilingActions.`,
+      );
+    }
+    this.constrained.add(role);
+    iam.PermissionsBoundary.of(role).apply(this.boundary);
+    this.guardPolicies.forEach((policy) => role.addManagedPolicy(policy));
+    Tags.of(role).add(AGENT_TAG, AGENT_TAG_VALUE);
+    role.assumeRolePolicy?.addStatements(
+      new iam.PolicyStatement({
+        sid: 'AgentGuardNoGuardSessionTags',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sts:TagSession'],
+        conditions: { 'ForAnyValue:StringLike': { 'aws:TagKeys': [GUARD_TAG_KEY_PATTERN] } },
+      }),
+    );
+    role.node.addValidation({ validate: () => managedPolicyQuotaProblems(role) });
+  }
+
+  private managedPolicy(id: string, name: string, document: PolicyDocumentJson): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, id, {
+      managedPolicyName: name,
+      path: GUARD_PATH,
+      document: iam.PolicyDocument.fromJson(document),
+    });
+    return policy;
+  }
+}
+
+function customGroupSpec(group: ActionGroup): { name: string; actions: string[] } {
+  if (!group.customActions) {
+    throw new Error(`additionalGroups: '${group.name}' is a built-in group and is always protected; pass only ActionGroup.custom(...) groups.`);
+  }
+  return { name: group.name, actions: noTokens(group.customActions, `group '${group.name}'`) };
+}
+
+function noTokens(values: string[], where: string): string[] {
+  if (values.some((v) => Token.isUnresolved(v))) {
+    throw new Error(`${where}: use literal action names, not tokens; the guard sizes and checks its policies at synth.`);
+  }
+  return values;
+}
+
+function validateCeiling(actions: string[]): string[] {
+  noTokens(actions, 'ceilingActions');
+  if (actions.length === 0) {
+    throw new Error("ceilingActions is empty, so agent roles could do nothing. Give at least one action, or leave it out for ['*'].");
+  }
+  actions.filter((a) => a !== '*').forEach((a) => expandActionPattern(a, 'ceilingActions'));
+  return actions;
+}
+
+function managedPolicyQuotaProblems(role: iam.Role): string[] {
+  const cfnRole = role.node.defaultChild as CfnResource;
+  const arns: unknown = Stack.of(role).resolve((cfnRole as iam.CfnRole).managedPolicyArns);
+  const count = Array.isArray(arns) ? arns.length : 0;
+  return count > ROLE_MANAGED_POLICY_QUOTA
+    ? [
+        `${role.node.path} has ${count} managed policies, over IAM's default quota of ${ROLE_MANAGED_POLICY_QUOTA} ` +
+          'per role; the guard policies need their places. Merge some policies, or raise the quota and ignore this.',
+      ]
+    : [];
+}

@@ -1,0 +1,91 @@
+import { AGENT_TAG, APPROVAL_TAG, CDK_BOOTSTRAP_ROLE_TAG, COMPONENT_TAG } from '../../lib/contract';
+import { ACCOUNT } from '../support/guarded-role';
+import { Request } from '../support/simulate';
+
+const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+const policy = (name: string) => `arn:aws:iam::${ACCOUNT}:policy/agent-guard/${name}`;
+const agentRole = { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`aws:ResourceTag/${AGENT_TAG}`]: 'true' };
+const tagKeys = (...keys: string[]) => ({ 'aws:TagKeys': keys });
+
+export interface Escape extends Request {
+  readonly threat: number;
+  readonly what: string;
+}
+
+/** Threat-model items 1 to 5 of DESIGN.md: each must be denied in every state, open included. */
+export const ALWAYS_DENIED: Escape[] = [
+  { threat: 1, what: 'remove its own boundary', action: 'iam:DeleteRolePermissionsBoundary', resource: role('ExampleAgentRole'), context: agentRole },
+  { threat: 1, what: 'replace its boundary with a weaker policy', action: 'iam:PutRolePermissionsBoundary', resource: role('ExampleAgentRole'), context: { ...agentRole, 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Weak` } },
+  { threat: 1, what: 'add a version to the boundary', action: 'iam:CreatePolicyVersion', resource: policy('AgentGuardBoundary') },
+  { threat: 1, what: 'change the default version of a guard policy', action: 'iam:SetDefaultPolicyVersion', resource: policy('AgentGuardDeny1') },
+  { threat: 1, what: 'delete a guard policy version', action: 'iam:DeletePolicyVersion', resource: policy('AgentGuardDeny2') },
+  { threat: 1, what: 'forge a guard-named policy', action: 'iam:CreatePolicy', resource: policy('AgentGuardApproval-forged') },
+  { threat: 1, what: 'detach a guard policy from itself', action: 'iam:DetachRolePolicy', resource: role('ExampleAgentRole'), context: { ...agentRole, 'iam:PolicyARN': policy('AgentGuardDeny1') } },
+  { threat: 1, what: 'detach a guard policy from an untagged role', action: 'iam:DetachRolePolicy', resource: role('Other'), context: { 'iam:PolicyARN': policy('AgentGuardDeny2') } },
+  { threat: 1, what: 'attach an approval version to itself', action: 'iam:AttachRolePolicy', resource: role('Other'), context: { 'iam:PolicyARN': policy('AgentGuardApproval-x-1') } },
+  { threat: 1, what: 'write its own inline policy', action: 'iam:PutRolePolicy', resource: role('ExampleAgentRole'), context: agentRole },
+  { threat: 1, what: 'delete its own inline policy', action: 'iam:DeleteRolePolicy', resource: role('ExampleAgentRole'), context: agentRole },
+  { threat: 1, what: 'attach AdministratorAccess to another agent role', action: 'iam:AttachRolePolicy', resource: role('OtherAgent'), context: { ...agentRole, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' } },
+  { threat: 2, what: 'create a role without the boundary', action: 'iam:CreateRole', resource: role('Escape') },
+  { threat: 2, what: 'create a role with another boundary', action: 'iam:CreateRole', resource: role('Escape'), context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Weak` } },
+  { threat: 2, what: 'create a user without the boundary', action: 'iam:CreateUser', resource: `arn:aws:iam::${ACCOUNT}:user/escape` },
+  { threat: 2, what: 'assume an unbounded role', action: 'sts:AssumeRole', resource: role('Admin') },
+  { threat: 2, what: 'mint access keys for a user', action: 'iam:CreateAccessKey', resource: `arn:aws:iam::${ACCOUNT}:user/admin` },
+  { threat: 2, what: 'reactivate an admin access key', action: 'iam:UpdateAccessKey', resource: `arn:aws:iam::${ACCOUNT}:user/admin` },
+  { threat: 2, what: 'give a user a console password', action: 'iam:CreateLoginProfile', resource: `arn:aws:iam::${ACCOUNT}:user/admin` },
+  { threat: 2, what: 'trust itself from an unbounded role', action: 'iam:UpdateAssumeRolePolicy', resource: role('Admin') },
+  { threat: 3, what: 'pass an unbounded role to Lambda', action: 'iam:PassRole', resource: role('Admin'), context: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+  { threat: 3, what: 'pass an unbounded role to CloudFormation', action: 'iam:PassRole', resource: role('cdk-hnb659fds-cfn-exec-role'), context: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+  { threat: 3, what: 'assume an agent role that holds an approval', action: 'sts:AssumeRole', resource: role('ApprovedAgent'), context: { ...agentRole, [`iam:ResourceTag/${APPROVAL_TAG}`]: 'a1b2' } },
+  { threat: 3, what: 'pass an agent role that holds an approval', action: 'iam:PassRole', resource: role('ApprovedAgent'), context: { ...agentRole, [`iam:ResourceTag/${APPROVAL_TAG}`]: 'a1b2' } },
+  { threat: 4, what: 'tag itself open', action: 'iam:TagRole', resource: role('ExampleAgentRole'), context: { ...agentRole, ...tagKeys('agent-guard:state'), 'aws:RequestTag/agent-guard:state': 'open' } },
+  { threat: 4, what: 'tag another role open, in other letter case', action: 'iam:TagRole', resource: role('Other'), context: tagKeys('Agent-Guard:State') },
+  { threat: 4, what: 'remove the agent tag', action: 'iam:UntagRole', resource: role('ExampleAgentRole'), context: { ...agentRole, ...tagKeys('agent-guard:agent') } },
+  { threat: 4, what: 'forge an approval marker on a user', action: 'iam:TagUser', resource: `arn:aws:iam::${ACCOUNT}:user/u`, context: tagKeys('agent-guard:approval') },
+  { threat: 4, what: 'set a guard session tag when chaining', action: 'sts:TagSession', resource: role('OtherAgent'), context: { ...tagKeys('agent-guard:state'), 'sts:TransitiveTagKeys': ['agent-guard:state'] } },
+  { threat: 4, what: 'create a role with a guard request tag', action: 'iam:CreateRole', resource: role('Fake'), context: { ...tagKeys('agent-guard:agent'), 'iam:PermissionsBoundary': policy('AgentGuardBoundary') } },
+  { threat: 4, what: 'make a role look like a CDK bootstrap role', action: 'iam:TagRole', resource: role('Admin'), context: tagKeys(CDK_BOOTSTRAP_ROLE_TAG) },
+  { threat: 4, what: 'untag the production marker in Organizations', action: 'organizations:UntagResource', resource: `arn:aws:organizations::${ACCOUNT}:account/o-abc/${ACCOUNT}` },
+  { threat: 5, what: 'disable the guard rule', action: 'events:DisableRule', resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/AgentGuard-Schedule` },
+  { threat: 5, what: 'replace the guard function code', action: 'lambda:UpdateFunctionCode', resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuard-Evaluate` },
+  { threat: 5, what: 'throttle the guard function to zero', action: 'lambda:PutFunctionConcurrency', resource: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:AgentGuard-Evaluate` },
+  { threat: 5, what: 'change a tagged guard resource', action: 'lambda:UpdateFunctionConfiguration', resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:Renamed`, context: { [`aws:ResourceTag/${COMPONENT_TAG}`]: 'true' } },
+  { threat: 5, what: 'stop CloudTrail', action: 'cloudtrail:StopLogging', resource: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/org-trail` },
+  { threat: 5, what: 'spoof the traffic signal', action: 'cloudwatch:PutMetricData', context: { 'cloudwatch:namespace': 'Traffic' } },
+  { threat: 5, what: 'delete a guard alarm', action: 'cloudwatch:DeleteAlarms', resource: `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:AgentGuard-Traffic` },
+  { threat: 5, what: 'overwrite the published status', action: 'ssm:PutParameter', resource: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/agent-guard/status` },
+  { threat: 5, what: 'delete the guard stack', action: 'cloudformation:DeleteStack', resource: `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/AgentGuardExample/1234` },
+  { threat: 5, what: 'delete a guard expiry schedule', action: 'scheduler:DeleteSchedule', resource: `arn:aws:scheduler:us-east-1:${ACCOUNT}:schedule/agent-guard/expire-a1b2` },
+  { threat: 5, what: "edit the guard's own role", action: 'iam:PutRolePolicy', resource: role('agent-guard/AgentGuard-Evaluate') },
+];
+
+/** Denied while locked, allowed while open: threat 7 and the CDK deploy roles. */
+export const DENIED_WHILE_LOCKED: Escape[] = [
+  { threat: 3, what: 'assume the CDK deploy role', action: 'sts:AssumeRole', resource: role('cdk-hnb659fds-deploy-role'), context: { [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'deploy' } },
+  { threat: 3, what: 'assume the CDK file-publishing role', action: 'sts:AssumeRole', resource: role('cdk-hnb659fds-file-publishing-role'), context: { [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'file-publishing' } },
+  { threat: 6, what: 'delete a DNS record', action: 'route53:ChangeResourceRecordSets', resource: 'arn:aws:route53:::hostedzone/Z1', context: { 'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'] } },
+  { threat: 6, what: 'schedule key deletion', action: 'kms:ScheduleKeyDeletion', resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k` },
+  { threat: 6, what: 'turn off RDS deletion protection', action: 'rds:ModifyDBInstance', resource: `arn:aws:rds:us-east-1:${ACCOUNT}:db:prod` },
+  { threat: 6, what: 'scale an ECS service to zero', action: 'ecs:UpdateService', resource: `arn:aws:ecs:us-east-1:${ACCOUNT}:service/prod/web` },
+  { threat: 6, what: 'expire a bucket with a lifecycle rule', action: 's3:PutLifecycleConfiguration', resource: 'arn:aws:s3:::prod-data' },
+  { threat: 7, what: 'open a bucket policy', action: 's3:PutBucketPolicy', resource: 'arn:aws:s3:::prod-data' },
+  { threat: 7, what: 'rewrite a key policy', action: 'kms:PutKeyPolicy', resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k` },
+  { threat: 7, what: 'let another account invoke a function', action: 'lambda:AddPermission', resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:api` },
+  { threat: 3, what: 'run a command on an instance with a stronger role', action: 'ssm:SendCommand', resource: `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-1` },
+];
+
+/** Ordinary work an agent must keep doing in every state. */
+export const ALWAYS_ALLOWED: Escape[] = [
+  { threat: 0, what: 'launch an instance', action: 'ec2:RunInstances', resource: `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/*` },
+  { threat: 0, what: 'write an object', action: 's3:PutObject', resource: 'arn:aws:s3:::prod-data/key' },
+  { threat: 0, what: 'update its own function code', action: 'lambda:UpdateFunctionCode', resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:api` },
+  { threat: 0, what: 'create a role with the guard boundary', action: 'iam:CreateRole', resource: role('Worker'), context: { 'iam:PermissionsBoundary': policy('AgentGuardBoundary') } },
+  { threat: 0, what: 'tag a role with ordinary tags', action: 'iam:TagRole', resource: role('Worker'), context: tagKeys('team') },
+  { threat: 0, what: 'pass an agent role to Lambda', action: 'iam:PassRole', resource: role('OtherAgent'), context: { ...agentRole, 'iam:PassedToService': 'lambda.amazonaws.com' } },
+  { threat: 0, what: 'assume another agent role', action: 'sts:AssumeRole', resource: role('OtherAgent'), context: agentRole },
+  { threat: 0, what: 'assume a role in another account', action: 'sts:AssumeRole', resource: 'arn:aws:iam::444455556666:role/ReadOnly' },
+  { threat: 0, what: 'assume the CDK lookup role', action: 'sts:AssumeRole', resource: role('cdk-hnb659fds-lookup-role'), context: { [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'lookup' } },
+  { threat: 0, what: 'read the published guard status', action: 'ssm:GetParameter', resource: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/agent-guard/status` },
+  { threat: 0, what: 'read a guard policy', action: 'iam:GetPolicyVersion', resource: policy('AgentGuardDeny1') },
+  { threat: 0, what: 'upsert a DNS record', action: 'route53:ChangeResourceRecordSets', resource: 'arn:aws:route53:::hostedzone/Z1', context: { 'route53:ChangeResourceRecordSetsActions': ['UPSERT'] } },
+];

@@ -1,0 +1,72 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { createExampleApp } from '../../bin/example-app';
+import { PolicyDocumentJson } from '../../lib/policy/policy-document';
+
+export const ACCOUNT = '111122223333';
+export const PARTITION = 'aws';
+
+type Cfn = unknown;
+type Resources = Record<string, { Type: string; Properties: Record<string, Cfn> }>;
+
+/** Resolves the intrinsics the guard's templates use, as CloudFormation would in one account. */
+export function resolveIntrinsics(value: Cfn, resources: Resources): Cfn {
+  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, resources));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, Cfn>;
+  if ('Ref' in obj) {
+    const ref = obj.Ref as string;
+    if (ref === 'AWS::Partition') return PARTITION;
+    if (ref === 'AWS::AccountId') return ACCOUNT;
+    const target = resources[ref];
+    if (target?.Type === 'AWS::IAM::ManagedPolicy') {
+      const path = target.Properties.Path as string;
+      return `arn:${PARTITION}:iam::${ACCOUNT}:policy${path}${target.Properties.ManagedPolicyName as string}`;
+    }
+    throw new Error(`cannot resolve Ref ${ref}`);
+  }
+  if ('Fn::Join' in obj) {
+    const [sep, parts] = obj['Fn::Join'] as [string, Cfn[]];
+    return parts.map((p) => resolveIntrinsics(p, resources)).join(sep);
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveIntrinsics(v, resources)]));
+}
+
+export interface GuardedRole {
+  /** The role's managed policies by ARN, AdministratorAccess included. */
+  readonly identityPolicies: { name: string; policy: PolicyDocumentJson }[];
+  readonly boundary: { name: string; policy: PolicyDocumentJson };
+  readonly trustPolicy: PolicyDocumentJson;
+  readonly template: Template;
+}
+
+const ADMINISTRATOR_ACCESS: PolicyDocumentJson = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+};
+
+/** The example app's agent role, with its policies resolved as IAM would hold them. */
+export function exampleGuardedRole(): GuardedRole {
+  const template = Template.fromStack(createExampleApp().stack);
+  const resources = template.toJSON().Resources as Resources;
+  const policiesByArn = new Map<string, { name: string; policy: PolicyDocumentJson }>();
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::IAM::ManagedPolicy') continue;
+    const name = resource.Properties.ManagedPolicyName as string;
+    const arn = `arn:${PARTITION}:iam::${ACCOUNT}:policy${resource.Properties.Path as string}${name}`;
+    policiesByArn.set(arn, { name, policy: resolveIntrinsics(resource.Properties.PolicyDocument, resources) as PolicyDocumentJson });
+  }
+  policiesByArn.set(`arn:${PARTITION}:iam::aws:policy/AdministratorAccess`, { name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS });
+  const role = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Role')!;
+  const props = resolveIntrinsics(role.Properties, resources) as Record<string, Cfn>;
+  const lookup = (arn: string) => {
+    const found = policiesByArn.get(arn);
+    if (!found) throw new Error(`policy ${arn} is attached but not in the template`);
+    return found;
+  };
+  return {
+    identityPolicies: (props.ManagedPolicyArns as string[]).map(lookup),
+    boundary: lookup(props.PermissionsBoundary as string),
+    trustPolicy: props.AssumeRolePolicyDocument as PolicyDocumentJson,
+    template,
+  };
+}
