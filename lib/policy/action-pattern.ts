@@ -13,7 +13,10 @@ const regExpCache = new Map<string, RegExp>();
 function patternRegExp(pattern: string): RegExp {
   let re = regExpCache.get(pattern);
   if (!re) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const body = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     re = new RegExp(`^${body}$`, 'i');
     regExpCache.set(pattern, re);
   }
@@ -55,7 +58,8 @@ export function compressService(
       const matched = lowerAll.filter((a) => a.startsWith(prefix));
       if (matched.every((a) => lowerTargets.has(a))) {
         matched.forEach((a) => covered.add(a));
-        pattern = len === lower.length && matched.length === 1 ? `${service}:${name}` : `${service}:${name.slice(0, len)}*`;
+        pattern =
+          len === lower.length && matched.length === 1 ? `${service}:${name}` : `${service}:${name.slice(0, len)}*`;
         break;
       }
     }

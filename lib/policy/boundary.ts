@@ -25,7 +25,19 @@ export interface BoundaryOptions {
 }
 
 /** Services whose guard resources agents may read (Get, List, Describe) but never change. */
-const GUARD_SERVICES = ['cloudformation', 'cloudwatch', 'dynamodb', 'events', 'iam', 'lambda', 'logs', 'scheduler', 'sns', 'sqs', 'ssm'];
+const GUARD_SERVICES = [
+  'cloudformation',
+  'cloudwatch',
+  'dynamodb',
+  'events',
+  'iam',
+  'lambda',
+  'logs',
+  'scheduler',
+  'sns',
+  'sqs',
+  'ssm',
+];
 
 export function boundaryPolicyArn(partition: string, account: string): string {
   return `arn:${partition}:iam::${account}:policy${GUARD_PATH}${BOUNDARY_POLICY_NAME}`;
@@ -78,7 +90,15 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
     {
       Sid: 'AgentRolesReadOnly',
       Effect: 'Deny',
-      Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRole*', 'iam:DeleteRole*', 'iam:TagRole', 'iam:UntagRole', 'iam:UpdateRole*'],
+      Action: [
+        'iam:AttachRolePolicy',
+        'iam:DetachRolePolicy',
+        'iam:PutRole*',
+        'iam:DeleteRole*',
+        'iam:TagRole',
+        'iam:UntagRole',
+        'iam:UpdateRole*',
+      ],
       Resource: '*',
       Condition: agentTagged,
     },
@@ -118,7 +138,9 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
       Effect: 'Deny',
       Action: 'sts:AssumeRole',
       Resource: `arn:${p}:iam::${a}:role/*`,
-      Condition: { Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'true' } },
+      Condition: {
+        Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'true' },
+      },
     },
     {
       Sid: 'PassAgentRolesOnly',

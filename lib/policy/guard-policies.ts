@@ -88,14 +88,20 @@ function plainPatterns(catalog: ResolvedCatalog, carved: ReadonlySet<string>, mi
   }
   return [...byService.keys()]
     .sort()
-    .flatMap((service) => compressService(service, iamReference.actionsOf(service), byService.get(service)!, minPrefix));
+    .flatMap((service) =>
+      compressService(service, iamReference.actionsOf(service), byService.get(service)!, minPrefix),
+    );
 }
 
 function sidPart(group: string): string {
   return group.replace(/(^|-)([a-z])/g, (_m, _dash, c: string) => c.toUpperCase());
 }
 
-function conditionalStatement(rule: ConditionalDeny, index: number, carved: ReadonlySet<string>): PolicyStatementJson[] {
+function conditionalStatement(
+  rule: ConditionalDeny,
+  index: number,
+  carved: ReadonlySet<string>,
+): PolicyStatementJson[] {
   const actions = rule.actions.filter((a) => !carved.has(a));
   if (actions.length === 0) return [];
   return [
@@ -142,22 +148,22 @@ function carveOutStatements(catalog: ResolvedCatalog, carveOuts: readonly CarveO
     });
   }
   for (const action of new Set(carveOuts.flatMap((c) => c.actions))) {
-    const resources = [...new Set(carveOuts.filter((c) => c.actions.includes(action)).flatMap((c) => c.resources))].sort();
+    const resources = [
+      ...new Set(carveOuts.filter((c) => c.actions.includes(action)).flatMap((c) => c.resources)),
+    ].sort();
     const condition = mergeConditions(LOCKED_CONDITION, ruleConditionOf(catalog, action));
     const key = JSON.stringify([resources, condition]);
     const entry = outside.get(key) ?? { actions: [], resources, condition };
     entry.actions.push(action);
     outside.set(key, entry);
   }
-  const outsideStatements = [...outside.values()].map(
-    (entry, i): PolicyStatementJson => ({
-      Sid: `ApprovalOutside${i + 1}`,
-      Effect: 'Deny',
-      Action: entry.actions,
-      NotResource: entry.resources,
-      Condition: entry.condition,
-    }),
-  );
+  const outsideStatements = [...outside.values()].map((entry, i): PolicyStatementJson => ({
+    Sid: `ApprovalOutside${i + 1}`,
+    Effect: 'Deny',
+    Action: entry.actions,
+    NotResource: entry.resources,
+    Condition: entry.condition,
+  }));
   return [...outsideStatements, ...expiry];
 }
 

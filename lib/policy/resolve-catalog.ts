@@ -45,7 +45,9 @@ export function expandActionPattern(pattern: string, where: string): string[] {
   }
   const actions = iamReference.expand(pattern);
   if (actions.length === 0) {
-    throw new Error(`${where}: '${pattern}' matches no action of ${service} in ${iamReference.source}. Check the spelling.`);
+    throw new Error(
+      `${where}: '${pattern}' matches no action of ${service} in ${iamReference.source}. Check the spelling.`,
+    );
   }
   return actions;
 }
@@ -61,7 +63,9 @@ export function resolveCatalog(selection: CatalogSelection = {}): ResolvedCatalo
 
   for (const custom of selection.customGroups ?? []) {
     if (!GROUP_NAME.test(custom.name)) {
-      throw new Error(`Custom group '${custom.name}': use 1 to 40 lower-case letters, digits and hyphens, starting with a letter.`);
+      throw new Error(
+        `Custom group '${custom.name}': use 1 to 40 lower-case letters, digits and hyphens, starting with a letter.`,
+      );
     }
     if (custom.name in destructiveCatalog.groups) {
       throw new Error(`Custom group '${custom.name}' has the name of a built-in group; choose another name.`);
@@ -70,7 +74,9 @@ export function resolveCatalog(selection: CatalogSelection = {}): ResolvedCatalo
       throw new Error(`Custom group '${custom.name}' has no actions; give it at least one.`);
     }
     for (const pattern of custom.actions) {
-      expandActionPattern(pattern, `Custom group '${custom.name}'`).forEach((a) => plain.has(a) || plain.set(a, custom.name));
+      expandActionPattern(pattern, `Custom group '${custom.name}'`).forEach(
+        (a) => plain.has(a) || plain.set(a, custom.name),
+      );
     }
   }
 
@@ -80,7 +86,9 @@ export function resolveCatalog(selection: CatalogSelection = {}): ResolvedCatalo
       (a) => plain.has(a) || conditional.some((rule) => rule.actions.includes(a)),
     );
     if (matched.length === 0) {
-      throw new Error(`exemptActions: '${pattern}' is not in the protected catalog, so exempting it changes nothing. Remove it.`);
+      throw new Error(
+        `exemptActions: '${pattern}' is not in the protected catalog, so exempting it changes nothing. Remove it.`,
+      );
     }
     matched.forEach((a) => exempt.add(a));
   }

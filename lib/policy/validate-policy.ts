@@ -84,10 +84,12 @@ function statementProblems(statement: PolicyStatementJson, kind: PolicyKind): st
     }
   }
   const actions = [...asList(statement.Action), ...asList(statement.NotAction)];
-  if (actions.length === 0 && (statement.Action ?? statement.NotAction) !== undefined) problems.push('has an empty action list');
+  if (actions.length === 0 && (statement.Action ?? statement.NotAction) !== undefined)
+    problems.push('has an empty action list');
   actions.forEach((action) => problems.push(...actionProblems(action)));
   [...asList(statement.Resource), ...asList(statement.NotResource)].forEach((resource) => {
-    if (resource !== '*' && !resource.startsWith('arn:')) problems.push(`resource '${resource}' is neither * nor an ARN`);
+    if (resource !== '*' && !resource.startsWith('arn:'))
+      problems.push(`resource '${resource}' is neither * nor an ARN`);
   });
   for (const [operator, entries] of Object.entries(statement.Condition ?? {})) {
     if (!OPERATOR.test(operator)) problems.push(`'${operator}' is not an IAM condition operator`);
@@ -117,7 +119,9 @@ function conditionValueProblems(operator: string, key: string, values: string[])
   }
   if (/^(ForAnyValue:|ForAllValues:)?Date/.test(operator)) {
     // IAM date operators cannot read policy variables: expiry must be a literal.
-    return values.filter((v) => !ISO_DATE.test(v)).map((v) => `${operator} ${key} needs a literal UTC date, not '${v}'`);
+    return values
+      .filter((v) => !ISO_DATE.test(v))
+      .map((v) => `${operator} ${key} needs a literal UTC date, not '${v}'`);
   }
   return [];
 }

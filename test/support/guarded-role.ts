@@ -53,9 +53,15 @@ export function exampleGuardedRole(): GuardedRole {
     if (resource.Type !== 'AWS::IAM::ManagedPolicy') continue;
     const name = resource.Properties.ManagedPolicyName as string;
     const arn = `arn:${PARTITION}:iam::${ACCOUNT}:policy${resource.Properties.Path as string}${name}`;
-    policiesByArn.set(arn, { name, policy: resolveIntrinsics(resource.Properties.PolicyDocument, resources) as PolicyDocumentJson });
+    policiesByArn.set(arn, {
+      name,
+      policy: resolveIntrinsics(resource.Properties.PolicyDocument, resources) as PolicyDocumentJson,
+    });
   }
-  policiesByArn.set(`arn:${PARTITION}:iam::aws:policy/AdministratorAccess`, { name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS });
+  policiesByArn.set(`arn:${PARTITION}:iam::aws:policy/AdministratorAccess`, {
+    name: 'AdministratorAccess',
+    policy: ADMINISTRATOR_ACCESS,
+  });
   const role = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Role')!;
   const props = resolveIntrinsics(role.Properties, resources) as Record<string, Cfn>;
   const lookup = (arn: string) => {

@@ -53,5 +53,5 @@ export async function decide(principal: Principal, request: Request): Promise<De
   if (result.resultType === 'error') {
     throw new Error(`simulation of ${request.action} failed: ${JSON.stringify(result.errors)}`);
   }
-  return result.overallResult as Decision;
+  return result.overallResult;
 }
