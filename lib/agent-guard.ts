@@ -1,5 +1,9 @@
-import { Aws, CfnResource, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ActionGroup } from './action-group';
 import {
@@ -7,14 +11,19 @@ import {
   AGENT_TAG_VALUE,
   BOUNDARY_POLICY_NAME,
   COMPONENT_TAG,
+  DEFAULT_STATUS_PARAMETER,
   GUARD_PATH,
-  GUARD_TAG_KEY_PATTERN,
   guardPolicyName,
 } from './contract';
+import { GuardFunction } from './guard-function';
+import { GuardMode } from './guard-mode';
+import { ProductionSignal } from './production-signal';
+import { TrafficMetric } from './traffic-metric';
 import { boundaryDocument, BoundaryOptions } from './policy/boundary';
 import { compileGuardPolicies } from './policy/guard-policies';
 import { PolicyDocumentJson } from './policy/policy-document';
 import { expandActionPattern, resolveCatalog } from './policy/resolve-catalog';
+import { TRUST_DENY_STATEMENT } from './policy/trust-deny';
 import { assertValidPolicies, PolicyKind } from './policy/validate-policy';
 
 /** IAM's default quota of managed policies attached to one role. */
@@ -56,6 +65,57 @@ export interface AgentGuardProps {
    * @default ['*'] - the boundary caps nothing; the agent's own policies decide
    */
   readonly ceilingActions?: string[];
+
+  /**
+   * Whether the guard locks agent roles, or only reports what it would do.
+   *
+   * @default GuardMode.ENFORCE
+   */
+  readonly mode?: GuardMode;
+
+  /**
+   * Where the guard learns that this account is production. A failed lookup counts as production.
+   *
+   * @default ProductionSignal.fromAccountTags() - the Organizations account tag `environment` is `production` or `prod`
+   */
+  readonly production?: ProductionSignal;
+
+  /**
+   * The metrics that count as live traffic; their requests per minute are summed.
+   *
+   * @default TrafficMetric.defaults() - ALB, API Gateway REST and HTTP APIs, Lambda function URLs, CloudFront
+   */
+  readonly trafficMetrics?: TrafficMetric[];
+
+  /**
+   * Traffic is live when the summed requests in some minute of the lookback exceed this.
+   *
+   * @default 5
+   */
+  readonly trafficThresholdPerMinute?: number;
+
+  /**
+   * How far back the guard looks for traffic. The account stays locked this long after traffic stops.
+   * Whole minutes, 1 to 1,440.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly trafficLookback?: Duration;
+
+  /**
+   * How often the guard sweeps every agent role, besides reacting to events. Whole minutes.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly schedule?: Duration;
+
+  /**
+   * The SSM parameter where the guard publishes the account status (JSON) for agents to read. It must
+   * sit under `/agent-guard/`, where the boundary keeps agents from writing.
+   *
+   * @default '/agent-guard/status'
+   */
+  readonly statusParameterName?: string;
 }
 
 /**
@@ -68,6 +128,14 @@ export class AgentGuard extends Construct {
   public readonly boundary: iam.ManagedPolicy;
   /** The guard deny policies: the protected catalog, denied unless the role is tagged `agent-guard:state=open`. */
   public readonly guardPolicies: iam.ManagedPolicy[];
+  /** The guard function: keeps agent roles' lock state current and constrains new agent roles. */
+  public readonly evaluator: lambda.IFunction;
+  /** Notices for on-call: denials with the approve command, repairs, state changes, guard failures. */
+  public readonly notices: sns.ITopic;
+  /** The account status for agents (JSON), rewritten when it changes. */
+  public readonly statusParameter: ssm.IStringParameter;
+  /** Fires when the guard function fails. */
+  public readonly errorAlarm: cloudwatch.IAlarm;
 
   private readonly constrained = new Set<iam.Role>();
 
@@ -106,6 +174,24 @@ export class AgentGuard extends Construct {
     assertValidPolicies(guardPolicyDocuments, PolicyKind.MANAGED);
     this.guardPolicies = guardPolicyDocuments.map((p, i) => this.managedPolicy(`Deny${i + 1}`, p.name, p.document));
 
+    const live = new GuardFunction(this, 'Live', {
+      boundary: this.boundary,
+      guardPolicies: this.guardPolicies,
+      mode: props.mode ?? GuardMode.ENFORCE,
+      production: props.production ?? ProductionSignal.fromAccountTags(),
+      trafficMetrics: validateTrafficMetrics(props.trafficMetrics ?? TrafficMetric.defaults()),
+      trafficThresholdPerMinute: validateThreshold(props.trafficThresholdPerMinute ?? 5),
+      trafficLookback: wholeMinutes(props.trafficLookback ?? Duration.minutes(15), 'trafficLookback', 1440),
+      schedule: wholeMinutes(props.schedule ?? Duration.minutes(5), 'schedule', 1440),
+      statusParameterName: validateStatusParameter(props.statusParameterName ?? DEFAULT_STATUS_PARAMETER),
+      extraProtectedActions: (props.additionalGroups ?? []).flatMap((g) => g.customActions ?? []),
+      exemptActions: props.exemptActions ?? [],
+    });
+    this.evaluator = live.function;
+    this.notices = live.topic;
+    this.statusParameter = live.statusParameter;
+    this.errorAlarm = live.errorAlarm;
+
     Tags.of(this).add(COMPONENT_TAG, 'true');
     (props.agentRoles ?? []).forEach((role) => this.constrain(role));
   }
@@ -133,15 +219,7 @@ export class AgentGuard extends Construct {
     iam.PermissionsBoundary.of(role).apply(this.boundary);
     this.guardPolicies.forEach((policy) => role.addManagedPolicy(policy));
     Tags.of(role).add(AGENT_TAG, AGENT_TAG_VALUE);
-    role.assumeRolePolicy?.addStatements(
-      new iam.PolicyStatement({
-        sid: 'AgentGuardNoGuardSessionTags',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['sts:TagSession'],
-        conditions: { 'ForAnyValue:StringLike': { 'aws:TagKeys': [GUARD_TAG_KEY_PATTERN] } },
-      }),
-    );
+    role.assumeRolePolicy?.addStatements(iam.PolicyStatement.fromJson(TRUST_DENY_STATEMENT));
     role.node.addValidation({ validate: () => managedPolicyQuotaProblems(role) });
   }
 
@@ -182,6 +260,52 @@ function validateCeiling(actions: string[]): string[] {
   }
   actions.filter((a) => a !== '*').forEach((a) => expandActionPattern(a, 'ceilingActions'));
   return actions;
+}
+
+function validateTrafficMetrics(metrics: TrafficMetric[]): TrafficMetric[] {
+  if (metrics.length === 0) {
+    throw new Error(
+      'trafficMetrics is empty, so the account would never count as serving traffic and never lock. ' +
+        'Give at least one metric, or leave it out for TrafficMetric.defaults().',
+    );
+  }
+  const labels = metrics.map((m) => m.label);
+  const twice = labels.find((label, i) => labels.indexOf(label) !== i);
+  if (twice)
+    throw new Error(`trafficMetrics: the label '${twice}' is used twice; labels name alarms, so make them unique.`);
+  if (metrics.length > 50) throw new Error(`trafficMetrics: ${metrics.length} metrics; give at most 50.`);
+  return metrics;
+}
+
+function validateThreshold(threshold: number): number {
+  if (!Number.isFinite(threshold) || threshold < 0) {
+    throw new Error(`trafficThresholdPerMinute must be a number of requests per minute, 0 or more, not ${threshold}.`);
+  }
+  return threshold;
+}
+
+function wholeMinutes(duration: Duration, name: string, max: number): Duration {
+  if (duration.isUnresolved()) throw new Error(`${name} must be a literal duration, not a token.`);
+  const minutes = duration.toMinutes({ integral: false });
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > max) {
+    throw new Error(`${name} must be whole minutes from 1 to ${max}, not ${duration.toHumanString()}.`);
+  }
+  return duration;
+}
+
+function validateStatusParameter(name: string): string {
+  if (
+    Token.isUnresolved(name) ||
+    !name.startsWith(GUARD_PATH) ||
+    !/^[A-Za-z0-9_.\-/]+$/.test(name) ||
+    name.length > 1011
+  ) {
+    throw new Error(
+      `statusParameterName '${name}' must be a literal SSM parameter name under ${GUARD_PATH} ` +
+        `(letters, digits and _ . - /), where the boundary keeps agents from writing it; for example ${DEFAULT_STATUS_PARAMETER}.`,
+    );
+  }
+  return name;
 }
 
 function managedPolicyQuotaProblems(role: iam.Role): string[] {

@@ -40,3 +40,12 @@ export const CDK_TAG_KEY_PATTERN = '???-???:*';
 export const MANAGED_POLICY_MAX_CHARS = 6144;
 /** IAM's default limit for a role trust policy, in characters not counting whitespace. */
 export const TRUST_POLICY_MAX_CHARS = 2048;
+
+/** The tag value the guard writes to lock a role explicitly (any value but `open` locks). */
+export const STATE_LOCKED = 'locked';
+/** Sid of the trust-policy statement that denies every caller the `agent-guard:*` session tags. */
+export const TRUST_DENY_SID = 'AgentGuardNoGuardSessionTags';
+/** Name prefix of a role's approval versions of the guard policies; the approval id follows. */
+export const APPROVAL_POLICY_PREFIX = `${GUARD_NAME_PREFIX}Approval`;
+/** Default SSM parameter where the guard publishes the account's status for agents to read. */
+export const DEFAULT_STATUS_PARAMETER = `${GUARD_PATH}status`;

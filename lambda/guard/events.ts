@@ -1,0 +1,100 @@
+import * as z from 'zod/mini';
+
+/** The IAM calls that can make a role an agent role, or take a guard part off one. */
+export const ROLE_EVENT_NAMES = [
+  'CreateRole',
+  'TagRole',
+  'UntagRole',
+  'PutRolePermissionsBoundary',
+  'DeleteRolePermissionsBoundary',
+  'DetachRolePolicy',
+  'PutRolePolicy',
+  'DeleteRolePolicy',
+  'UpdateAssumeRolePolicy',
+] as const;
+
+/** Error codes CloudTrail records for calls that IAM refused. */
+export const ACCESS_DENIED_CODES = ['AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation'];
+
+/** What the guard does with one EventBridge event. */
+export type GuardEvent =
+  | { readonly kind: 'sweep'; readonly trigger: 'schedule' | 'alarm' | 'unrecognised' }
+  | { readonly kind: 'role-changed'; readonly roleName: string; readonly eventName: string; readonly actor?: string }
+  | {
+      readonly kind: 'access-denied';
+      readonly roleArn: string;
+      readonly roleName: string;
+      readonly action: string;
+      readonly resource?: string;
+      readonly errorMessage?: string;
+    };
+
+const envelope = z.object({ 'detail-type': z.string(), source: z.string(), detail: z.unknown() });
+
+const cloudTrailDetail = z.object({
+  eventSource: z.string().check(z.regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com$/)),
+  eventName: z.string().check(z.regex(/^[A-Za-z0-9]{1,128}$/)),
+  errorCode: z.optional(z.string()),
+  errorMessage: z.optional(z.string()),
+  userIdentity: z.optional(
+    z.object({
+      arn: z.optional(z.string()),
+      sessionContext: z.optional(
+        z.object({ sessionIssuer: z.optional(z.object({ type: z.string(), arn: z.string(), userName: z.string() })) }),
+      ),
+    }),
+  ),
+  requestParameters: z.nullish(z.record(z.string(), z.unknown())),
+  resources: z.optional(z.array(z.object({ ARN: z.optional(z.string()), arn: z.optional(z.string()) }))),
+});
+
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** Event sources whose IAM service prefix is not the host name's first label. */
+const SERVICE_PREFIX: Record<string, string> = {
+  'monitoring.amazonaws.com': 'cloudwatch',
+  'elasticloadbalancing.amazonaws.com': 'elasticloadbalancing',
+  'email.amazonaws.com': 'ses',
+  'es.amazonaws.com': 'es',
+  'tagging.amazonaws.com': 'tag',
+};
+
+/**
+ * Classifies an EventBridge event. Anything it does not recognise becomes a full sweep, which can
+ * only bring roles to the state the signals call for, never less locked.
+ */
+export function classify(event: unknown): GuardEvent {
+  const outer = envelope.safeParse(event);
+  if (!outer.success) return { kind: 'sweep', trigger: 'unrecognised' };
+  const type = outer.data['detail-type'];
+  if (type === 'Scheduled Event' && outer.data.source === 'aws.events') return { kind: 'sweep', trigger: 'schedule' };
+  if (type === 'CloudWatch Alarm State Change' && outer.data.source === 'aws.cloudwatch') {
+    return { kind: 'sweep', trigger: 'alarm' };
+  }
+  if (type !== 'AWS API Call via CloudTrail') return { kind: 'sweep', trigger: 'unrecognised' };
+  const detail = cloudTrailDetail.safeParse(outer.data.detail);
+  if (!detail.success) return { kind: 'sweep', trigger: 'unrecognised' };
+  const d = detail.data;
+
+  if (d.errorCode && ACCESS_DENIED_CODES.includes(d.errorCode)) {
+    const issuer = d.userIdentity?.sessionContext?.sessionIssuer;
+    if (issuer?.type !== 'Role' || !ROLE_NAME.test(issuer.userName)) return { kind: 'sweep', trigger: 'unrecognised' };
+    const prefix = SERVICE_PREFIX[d.eventSource] ?? d.eventSource.split('.')[0];
+    const resource = d.resources?.map((r) => r.ARN ?? r.arn).find((arn) => arn !== undefined);
+    return {
+      kind: 'access-denied',
+      roleArn: issuer.arn,
+      roleName: issuer.userName,
+      action: `${prefix}:${d.eventName}`,
+      resource,
+      errorMessage: d.errorMessage,
+    };
+  }
+  if (d.eventSource === 'iam.amazonaws.com' && (ROLE_EVENT_NAMES as readonly string[]).includes(d.eventName)) {
+    const roleName = d.requestParameters?.roleName;
+    if (typeof roleName === 'string' && ROLE_NAME.test(roleName)) {
+      return { kind: 'role-changed', roleName, eventName: d.eventName, actor: d.userIdentity?.arn };
+    }
+  }
+  return { kind: 'sweep', trigger: 'unrecognised' };
+}

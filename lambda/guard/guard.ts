@@ -1,0 +1,312 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { AwsCaller, CallCounts, errorName, settleWithLimit } from '../shared/aws-caller';
+import { isAgentRole, listAgentRoles, readRole, RoleSnapshot } from './agent-roles';
+import { GuardConfig } from './config';
+import { decide, Decision, ProductionSignal, TrafficSignal } from './decide';
+import { classify, GuardEvent } from './events';
+import { denialNotice, failureNotice, Notice, publish, repairNotice, statusNotice } from './notices';
+import { ProductionReader } from './production-signal';
+import { ProtectedActions } from './protected-actions';
+import { applyPlan, DesiredRole, lockRole, planRole } from './reconcile';
+import { GuardStatus, StatusPublisher } from './status';
+import { readTraffic } from './traffic-signal';
+
+/** Structured logging, as Powertools Logger offers it. */
+export interface GuardLogger {
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}
+
+/** Counters, published as CloudWatch metrics (EMF) by the entrypoint. */
+export interface GuardMetrics {
+  count(name: string, value: number): void;
+}
+
+export interface GuardDependencies {
+  readonly config: GuardConfig;
+  readonly iam: IAMClient;
+  readonly organizations: OrganizationsClient;
+  /** A CloudWatch client for a region; the entrypoint creates each once. */
+  readonly cloudwatch: (region: string) => CloudWatchClient;
+  readonly ssm: SSMClient;
+  readonly sns: SNSClient;
+  readonly caller: AwsCaller;
+  readonly logger: GuardLogger;
+  readonly metrics: GuardMetrics;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+/** What one invocation did; also logged. */
+export interface InvocationSummary {
+  readonly event: GuardEvent['kind'];
+  readonly trigger?: string;
+  readonly locked?: boolean;
+  readonly protected?: boolean;
+  readonly agentRoles: number;
+  /** Roles that needed at least one write. */
+  readonly rolesChanged: number;
+  readonly rolesRepaired: number;
+  readonly rolesFailed: number;
+  readonly calls: CallCounts;
+}
+
+interface Evaluation {
+  readonly decision: Decision;
+  readonly production: ProductionSignal;
+  readonly traffic: TrafficSignal;
+}
+
+interface RoleOutcome {
+  readonly changed: boolean;
+  readonly repaired: boolean;
+  readonly failure?: { roleName: string; error: string; locked: boolean };
+}
+
+/**
+ * The guard's core: turns one EventBridge event into reads, a decision and the fewest writes that
+ * bring agent roles to it. Never opens a role it could not fully constrain.
+ */
+export class Guard {
+  private readonly production: ProductionReader;
+  private readonly status: StatusPublisher;
+  private readonly protectedActions: ProtectedActions;
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: GuardDependencies) {
+    const { config } = deps;
+    this.production = new ProductionReader(
+      config.production,
+      config.accountId,
+      deps.organizations,
+      deps.caller,
+      config.productionCacheSeconds,
+    );
+    this.status = new StatusPublisher(deps.ssm, deps.caller, config.statusParameterName);
+    this.protectedActions = new ProtectedActions(config.extraProtectedActions, config.exemptActions);
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  public async handle(event: unknown): Promise<InvocationSummary> {
+    const classified = classify(event);
+    if (classified.kind === 'sweep' && classified.trigger === 'unrecognised') {
+      this.deps.logger.warn('Unrecognised event; running a full sweep instead', { event: preview(event) });
+      this.deps.metrics.count('UnrecognisedEvents', 1);
+    }
+    this.deps.caller.takeCounts();
+    let summary: InvocationSummary;
+    try {
+      summary = await this.dispatch(classified);
+    } catch (error) {
+      this.deps.metrics.count('Errors', 1);
+      this.recordCalls(this.deps.caller.takeCounts());
+      throw error;
+    }
+    this.recordCalls(summary.calls);
+    this.deps.logger.info('Invocation done', { ...summary });
+    return summary;
+  }
+
+  private async dispatch(event: GuardEvent): Promise<InvocationSummary> {
+    switch (event.kind) {
+      case 'sweep':
+        return this.sweep(event.trigger);
+      case 'role-changed':
+        return this.reconcileOne(event.roleName, event.actor);
+      case 'access-denied':
+        return this.noticeDenial(event);
+    }
+  }
+
+  /** Reads both signals; neither read throws, errors count as production and traffic. */
+  private async evaluate(): Promise<Evaluation> {
+    const now = this.clock();
+    const { config } = this.deps;
+    const [production, traffic] = await Promise.all([
+      this.production.read(now),
+      readTraffic(config.traffic, this.deps.cloudwatch, this.deps.caller, now),
+    ]);
+    const decision = decide(production, traffic, config.mode);
+    this.deps.metrics.count('Evaluations', 1);
+    this.deps.metrics.count('Locked', decision.locked ? 1 : 0);
+    this.deps.metrics.count('Protected', decision.protected ? 1 : 0);
+    return { decision, production, traffic };
+  }
+
+  private desired(decision: Decision): DesiredRole {
+    return {
+      locked: decision.locked,
+      boundaryArn: this.deps.config.boundaryArn,
+      guardPolicyArns: this.deps.config.guardPolicyArns,
+    };
+  }
+
+  private async sweep(trigger: string): Promise<InvocationSummary> {
+    const evaluation = await this.evaluate();
+    const roles = await listAgentRoles(this.deps.iam, this.deps.caller);
+    const outcomes = await this.reconcileRoles(roles, evaluation.decision, undefined);
+    await this.publishStatus(evaluation);
+    return this.summarise('sweep', trigger, evaluation, roles.length, outcomes);
+  }
+
+  private async reconcileOne(roleName: string, actor: string | undefined): Promise<InvocationSummary> {
+    const role = await readRole(this.deps.iam, this.deps.caller, roleName);
+    if (!role || !isAgentRole(role)) {
+      return this.summarise('role-changed', roleName, undefined, 0, []);
+    }
+    const evaluation = await this.evaluate();
+    const outcomes = await this.reconcileRoles([role], evaluation.decision, actor);
+    await this.publishStatus(evaluation);
+    return this.summarise('role-changed', roleName, evaluation, 1, outcomes);
+  }
+
+  private async reconcileRoles(
+    roles: readonly RoleSnapshot[],
+    decision: Decision,
+    actor: string | undefined,
+  ): Promise<RoleOutcome[]> {
+    const desired = this.desired(decision);
+    const settled = await settleWithLimit(roles, this.deps.config.concurrency, (role) =>
+      this.reconcileRole(role, desired, actor),
+    );
+    // reconcileRole catches its own errors; a rejection here would be a bug, and is still a failure.
+    const outcomes = settled.map((result, i) =>
+      result.status === 'fulfilled'
+        ? result.value
+        : {
+            changed: false,
+            repaired: false,
+            failure: { roleName: roles[i].name, error: String(result.reason), locked: false },
+          },
+    );
+    const failures = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));
+    if (failures.length > 0) await this.notify(failureNotice(failures));
+    return outcomes;
+  }
+
+  private async reconcileRole(
+    role: RoleSnapshot,
+    desired: DesiredRole,
+    actor: string | undefined,
+  ): Promise<RoleOutcome> {
+    const plan = planRole(role, desired);
+    for (const problem of plan.problems) this.deps.logger.error('Agent role kept locked', { role: role.arn, problem });
+    try {
+      await applyPlan(this.deps.iam, this.deps.caller, role.name, plan.changes);
+    } catch (error) {
+      this.deps.logger.error('Could not reconcile an agent role; locking it', {
+        role: role.arn,
+        error: errorName(error),
+      });
+      let locked = true;
+      try {
+        await lockRole(this.deps.iam, this.deps.caller, role.name);
+      } catch {
+        locked = false;
+      }
+      return { changed: true, repaired: false, failure: { roleName: role.name, error: errorName(error), locked } };
+    }
+    if (plan.repairs.length > 0) {
+      this.deps.logger.warn('Restored guard parts on an agent role', { role: role.arn, repairs: plan.repairs, actor });
+      await this.notify(repairNotice(role.arn, plan.repairs, actor));
+    }
+    return { changed: plan.changes.length > 0, repaired: plan.repairs.length > 0 };
+  }
+
+  private async noticeDenial(event: Extract<GuardEvent, { kind: 'access-denied' }>): Promise<InvocationSummary> {
+    const counts = (): InvocationSummary => this.summarise('access-denied', event.action, undefined, 0, []);
+    if (!this.protectedActions.deniedByGuard(event.action, event.errorMessage)) return counts();
+    const role = await readRole(this.deps.iam, this.deps.caller, event.roleName);
+    if (!role || !isAgentRole(role)) return counts();
+    let status: GuardStatus | undefined;
+    try {
+      status = await this.status.current();
+    } catch (error) {
+      this.deps.logger.warn('Could not read the status for a denial notice', { error: errorName(error) });
+    }
+    await this.notify(denialNotice({ roleArn: event.roleArn, action: event.action, resource: event.resource, status }));
+    this.deps.metrics.count('DenialNotices', 1);
+    return counts();
+  }
+
+  private async publishStatus(evaluation: Evaluation): Promise<void> {
+    const { config } = this.deps;
+    try {
+      const { status, changed } = await this.status.publish({
+        account: config.accountId,
+        mode: config.mode,
+        decision: evaluation.decision,
+        production: evaluation.production,
+        traffic: evaluation.traffic,
+        lookbackMinutes: config.traffic.lookbackMinutes,
+        now: this.clock(),
+      });
+      if (changed) {
+        this.deps.metrics.count('StateChanges', 1);
+        this.deps.logger.info('Account status changed', { status: { ...status } });
+        await this.notify(statusNotice(status));
+      }
+    } catch (error) {
+      // The roles are already in their state; a stale status is reported, not fatal.
+      this.deps.metrics.count('Errors', 1);
+      this.deps.logger.error('Could not publish the account status', { error: errorName(error) });
+    }
+  }
+
+  private async notify(notice: Notice): Promise<void> {
+    try {
+      await publish(this.deps.sns, this.deps.caller, this.deps.config.topicArn, notice);
+    } catch (error) {
+      this.deps.metrics.count('Errors', 1);
+      this.deps.logger.error('Could not publish a notice', { subject: notice.subject, error: errorName(error) });
+    }
+  }
+
+  private summarise(
+    event: GuardEvent['kind'],
+    trigger: string,
+    evaluation: Evaluation | undefined,
+    agentRoles: number,
+    outcomes: readonly RoleOutcome[],
+  ): InvocationSummary {
+    const rolesFailed = outcomes.filter((o) => o.failure).length;
+    const rolesRepaired = outcomes.filter((o) => o.repaired).length;
+    this.deps.metrics.count('RolesChanged', outcomes.filter((o) => o.changed).length);
+    this.deps.metrics.count('RolesRepaired', rolesRepaired);
+    this.deps.metrics.count('RoleFailures', rolesFailed);
+    if (rolesFailed > 0) this.deps.metrics.count('Errors', rolesFailed);
+    return {
+      event,
+      trigger,
+      locked: evaluation?.decision.locked,
+      protected: evaluation?.decision.protected,
+      agentRoles,
+      rolesChanged: outcomes.filter((o) => o.changed).length,
+      rolesRepaired,
+      rolesFailed,
+      calls: this.deps.caller.takeCounts(),
+    };
+  }
+
+  private recordCalls(calls: CallCounts): void {
+    this.deps.metrics.count('ApiReads', calls.reads);
+    this.deps.metrics.count('ApiWrites', calls.writes);
+    this.deps.metrics.count('ApiRetries', calls.retries);
+    this.deps.metrics.count('ApiFailures', calls.failures);
+  }
+}
+
+function preview(event: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(event) ?? String(event);
+  } catch {
+    text = String(event);
+  }
+  return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
+}

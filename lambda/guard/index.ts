@@ -1,0 +1,49 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AwsCaller } from '../shared/aws-caller';
+import { loadConfig } from './config';
+import { Guard } from './guard';
+
+// Clients are built once per container. Retries live in AwsCaller, where they are counted.
+const sdk = { maxAttempts: 1 };
+const config = loadConfig(process.env);
+const logger = new Logger({ serviceName: 'agent-guard' });
+const metrics = new Metrics({ namespace: 'AgentGuard', serviceName: 'agent-guard' });
+const orgRole = config.production.source === 'fixed' ? undefined : config.production.roleArn;
+const cloudwatchByRegion = new Map<string, CloudWatchClient>();
+
+const guard = new Guard({
+  config,
+  iam: new IAMClient(sdk),
+  organizations: new OrganizationsClient({
+    ...sdk,
+    region: 'us-east-1',
+    credentials: orgRole
+      ? fromTemporaryCredentials({ params: { RoleArn: orgRole, RoleSessionName: 'agent-guard' } })
+      : undefined,
+  }),
+  cloudwatch: (region) => {
+    const client = cloudwatchByRegion.get(region) ?? new CloudWatchClient({ ...sdk, region });
+    cloudwatchByRegion.set(region, client);
+    return client;
+  },
+  ssm: new SSMClient(sdk),
+  sns: new SNSClient(sdk),
+  caller: new AwsCaller(),
+  logger,
+  metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
+});
+
+export const handler = async (event: unknown): Promise<unknown> => {
+  try {
+    return await guard.handle(event);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,386 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, GUARD_PATH, STATE_TAG } from './contract';
+import { GuardMode } from './guard-mode';
+import { ProductionSignal } from './production-signal';
+import { TrafficMetric, TrafficQueryJson } from './traffic-metric';
+
+/** Regions where CloudTrail delivers the events of IAM, a global service, to EventBridge. */
+export const IAM_EVENT_REGIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];
+
+/** The IAM calls on roles that the guard reacts to at once (DESIGN.md, threat model item 5). */
+const ROLE_EVENT_NAMES = [
+  'CreateRole',
+  'TagRole',
+  'UntagRole',
+  'PutRolePermissionsBoundary',
+  'DeleteRolePermissionsBoundary',
+  'DetachRolePolicy',
+  'PutRolePolicy',
+  'DeleteRolePolicy',
+  'UpdateAssumeRolePolicy',
+];
+const ACCESS_DENIED_CODES = ['AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation'];
+
+export interface GuardFunctionProps {
+  readonly boundary: iam.ManagedPolicy;
+  readonly guardPolicies: readonly iam.ManagedPolicy[];
+  readonly mode: GuardMode;
+  readonly production: ProductionSignal;
+  readonly trafficMetrics: readonly TrafficMetric[];
+  readonly trafficThresholdPerMinute: number;
+  readonly trafficLookback: Duration;
+  readonly schedule: Duration;
+  readonly statusParameterName: string;
+  readonly extraProtectedActions: readonly string[];
+  readonly exemptActions: readonly string[];
+}
+
+/**
+ * The live half of the guard: the function that keeps every agent role's lock state current and
+ * constrains new agent roles, with its triggers, alarms, status parameter, notices and dead letters.
+ */
+export class GuardFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly topic: sns.Topic;
+  public readonly statusParameter: ssm.StringParameter;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly trafficAlarms: cloudwatch.Alarm[];
+  public readonly errorAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: GuardFunctionProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.assertIamEventRegion(stack);
+
+    const key = new kms.Key(this, 'NoticesKey', {
+      description: 'agent-guard: encrypts the notices topic; CloudWatch alarms may use it to publish',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new sns.Topic(this, 'Notices', {
+      topicName: `${GUARD_NAME_PREFIX}Notices`,
+      displayName: 'agent-guard notices',
+      masterKey: key,
+      enforceSSL: true,
+    });
+
+    this.statusParameter = new ssm.StringParameter(this, 'Status', {
+      parameterName: props.statusParameterName,
+      description: 'agent-guard: the account status for AI agents (JSON); written by the guard function',
+      stringValue: JSON.stringify({ schemaVersion: 0, note: 'The guard has not evaluated this account yet.' }),
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      queueName: `${GUARD_NAME_PREFIX}DeadLetters`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the guard function and its rules; it needs none of its own.',
+    });
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${GUARD_NAME_PREFIX}Evaluator`,
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, 'Role', {
+      path: GUARD_PATH,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'agent-guard: the guard function; writes the lock state and guard parts of agent roles only',
+    });
+    logGroup.grantWrite(role);
+
+    const queries = this.trafficQueries(stack, props.trafficMetrics);
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName: `${GUARD_NAME_PREFIX}Evaluator`,
+      description: 'agent-guard: locks AI-agent roles while the account is production with live traffic',
+      entry: handlerEntry('guard'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      // One evaluation at a time: events that arrive meanwhile wait in Lambda's async queue, so two
+      // evaluations never write the same role at once.
+      reservedConcurrentExecutions: 1,
+      role,
+      logGroup,
+      onFailure: new SqsDestination(this.deadLetterQueue),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+      bundling: {
+        minify: true,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+      environment: {
+        AGENT_GUARD_CONFIG: stack.toJsonString({
+          accountId: Aws.ACCOUNT_ID,
+          mode: props.mode.name,
+          production: props.production._json,
+          productionCacheSeconds: 900,
+          traffic: {
+            queries,
+            thresholdPerMinute: props.trafficThresholdPerMinute,
+            lookbackMinutes: props.trafficLookback.toMinutes(),
+          },
+          boundaryArn: props.boundary.managedPolicyArn,
+          guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
+          extraProtectedActions: props.extraProtectedActions,
+          exemptActions: props.exemptActions,
+          statusParameterName: props.statusParameterName,
+          topicArn: this.topic.topicArn,
+          concurrency: 8,
+        }),
+        POWERTOOLS_SERVICE_NAME: 'agent-guard',
+        POWERTOOLS_METRICS_NAMESPACE: 'AgentGuard',
+      },
+    });
+    this.grantGuardPermissions(role, props);
+
+    this.trafficAlarms = this.createTrafficAlarms(stack, props);
+    this.wireTriggers(role, props.schedule);
+
+    this.errorAlarm = new cloudwatch.Alarm(this, 'ErrorAlarm', {
+      alarmName: `${GUARD_NAME_PREFIX}Errors`,
+      alarmDescription: 'agent-guard: the guard function failed; agent roles may hold a stale lock state.',
+      metric: this.function.metricErrors({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmName: `${GUARD_NAME_PREFIX}DeadLetters`,
+      alarmDescription: 'agent-guard: events reached the dead-letter queue; the guard missed them.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.errorAlarm, deadLetterAlarm]) alarm.addAlarmAction(new cwActions.SnsAction(this.topic));
+  }
+
+  /** IAM is global: CloudTrail hands its events to EventBridge in one region per partition only. */
+  private assertIamEventRegion(stack: Stack): void {
+    if (!Token.isUnresolved(stack.region)) {
+      if (!IAM_EVENT_REGIONS.includes(stack.region)) {
+        throw new Error(
+          `AgentGuard must be deployed in ${IAM_EVENT_REGIONS.join(', ')} (one per partition), not ${stack.region}: ` +
+            'CloudTrail delivers IAM events to EventBridge there only, and the guard reacts to them.',
+        );
+      }
+      return;
+    }
+    new CfnRule(this, 'IamEventRegion', {
+      assertions: [
+        {
+          assert: Fn.conditionContains(IAM_EVENT_REGIONS, Aws.REGION),
+          assertDescription: `AgentGuard must be deployed in ${IAM_EVENT_REGIONS.join(', ')}, where IAM events arrive.`,
+        },
+      ],
+    });
+  }
+
+  private trafficQueries(stack: Stack, metrics: readonly TrafficMetric[]): TrafficQueryJson[] {
+    return metrics.map((metric, i) => ({
+      id: `traffic${i}`,
+      label: metric.label,
+      expression: metric.query,
+      region: metric.region ?? stack.region,
+    }));
+  }
+
+  /** Alarms on the metrics of this region, so traffic locks at once instead of at the next poll. */
+  private createTrafficAlarms(stack: Stack, props: GuardFunctionProps): cloudwatch.Alarm[] {
+    const local = (region: string | undefined) =>
+      region === undefined ||
+      region === stack.region ||
+      (Token.isUnresolved(stack.region) && region === IAM_EVENT_REGIONS[0]);
+    return props.trafficMetrics
+      .filter((metric) => local(metric.region))
+      .map(
+        (metric) =>
+          new cloudwatch.Alarm(this, `Traffic${metric.label}`, {
+            alarmName: `${GUARD_NAME_PREFIX}Traffic-${metric.label}`,
+            alarmDescription: `agent-guard: live traffic (${metric.label}); its state changes make the guard re-evaluate.`,
+            metric: new cloudwatch.MathExpression({
+              expression: metric.query,
+              label: metric.label,
+              period: Duration.minutes(1),
+            }),
+            threshold: props.trafficThresholdPerMinute,
+            evaluationPeriods: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+      );
+  }
+
+  private wireTriggers(role: iam.Role, schedule: Duration): void {
+    const target = new targets.LambdaFunction(this.function, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 4,
+      maxEventAge: Duration.hours(2),
+    });
+    const rule = (id: string, props: Omit<events.RuleProps, 'targets'>) =>
+      new events.Rule(this, id, { ...props, targets: [target] });
+
+    rule('Schedule', {
+      ruleName: `${GUARD_NAME_PREFIX}Schedule`,
+      description: 'agent-guard: the periodic sweep of every agent role',
+      schedule: events.Schedule.rate(schedule),
+    });
+    if (this.trafficAlarms.length > 0) {
+      rule('AlarmChanges', {
+        ruleName: `${GUARD_NAME_PREFIX}AlarmChanges`,
+        description: 'agent-guard: re-evaluate when live traffic starts or stops',
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          resources: this.trafficAlarms.map((a) => a.alarmArn),
+        },
+      });
+    }
+    rule('RoleChanges', {
+      ruleName: `${GUARD_NAME_PREFIX}RoleChanges`,
+      description: 'agent-guard: constrain new agent roles and restore removed guard parts at once',
+      eventPattern: {
+        source: ['aws.iam'],
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['iam.amazonaws.com'],
+          eventName: ROLE_EVENT_NAMES,
+          // Not the guard's own writes, which would only call it back to find nothing to do.
+          $or: [
+            { userIdentity: { type: [{ 'anything-but': 'AssumedRole' }] } },
+            { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': role.roleArn }] } } } },
+          ],
+        },
+      },
+    });
+    rule('AccessDenied', {
+      ruleName: `${GUARD_NAME_PREFIX}AccessDenied`,
+      description: 'agent-guard: tell on-call when an agent role is denied a protected action',
+      eventPattern: {
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: { errorCode: ACCESS_DENIED_CODES, userIdentity: { type: ['AssumedRole'] } },
+      },
+    });
+  }
+
+  private grantGuardPermissions(role: iam.Role, props: GuardFunctionProps): void {
+    const roles = Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
+    const agentRolesOnly = { StringEquals: { [`iam:ResourceTag/${AGENT_TAG}`]: AGENT_TAG_VALUE } };
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ListRolesWithTags',
+        actions: ['iam:GetAccountAuthorizationDetails'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadRoles',
+        actions: ['iam:GetRole', 'iam:ListAttachedRolePolicies'],
+        resources: [roles],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteStateTagOnly',
+        actions: ['iam:TagRole', 'iam:UntagRole'],
+        resources: [roles],
+        conditions: {
+          ...agentRolesOnly,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [STATE_TAG] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'PutGuardBoundaryOnly',
+        actions: ['iam:PutRolePermissionsBoundary'],
+        resources: [roles],
+        conditions: { ...agentRolesOnly, ArnEquals: { 'iam:PermissionsBoundary': props.boundary.managedPolicyArn } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'AttachGuardPoliciesOnly',
+        actions: ['iam:AttachRolePolicy'],
+        resources: [roles],
+        conditions: {
+          ...agentRolesOnly,
+          ArnEquals: { 'iam:PolicyARN': props.guardPolicies.map((p) => p.managedPolicyArn) },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'RestoreTrustDeny',
+        actions: ['iam:UpdateAssumeRolePolicy'],
+        resources: [roles],
+        conditions: agentRolesOnly,
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTraffic',
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'Status',
+        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+        resources: [this.statusParameter.parameterArn],
+      }),
+    ];
+    const orgRole = props.production.organizationsRoleArn;
+    if (props.production._json.source !== 'fixed') {
+      statements.push(
+        orgRole
+          ? new iam.PolicyStatement({ sid: 'ReadOrganizations', actions: ['sts:AssumeRole'], resources: [orgRole] })
+          : new iam.PolicyStatement({
+              sid: 'ReadOrganizations',
+              actions: ['organizations:ListTagsForResource', 'organizations:ListParents'],
+              resources: ['*'],
+            }),
+      );
+    }
+    const policy = new iam.Policy(this, 'Permissions', { statements });
+    policy.attachToRole(role);
+    this.topic.grantPublish(role);
+    const why =
+      'GetAccountAuthorizationDetails, GetMetricData and the Organizations reads support no resource ARNs. ' +
+      'Agent roles have any name, so role writes name role/* but are held by conditions: only roles tagged ' +
+      `${AGENT_TAG}=${AGENT_TAG_VALUE}, only the ${STATE_TAG} tag, only the guard's boundary and policies.`;
+    for (const finding of ['Resource::*', 'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*']) {
+      Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: why });
+    }
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Publishing to the encrypted notices topic needs data keys of its one KMS key, granted by topic.grantPublish.',
+    });
+  }
+}
+
+/** The handler source: TypeScript in this repository, compiled JavaScript in the published package. */
+function handlerEntry(name: string): string {
+  const base = path.join(__dirname, '..', 'lambda', name, 'index');
+  const found = ['.ts', '.js'].map((ext) => base + ext).find((file) => fs.existsSync(file));
+  if (!found) throw new Error(`The ${name} handler is missing from ${path.dirname(base)}; reinstall agent-guard.`);
+  return found;
+}

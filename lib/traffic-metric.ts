@@ -1,0 +1,95 @@
+import { Token } from 'aws-cdk-lib';
+
+/** Serialised form the guard function reads. */
+export interface TrafficQueryJson {
+  readonly id: string;
+  readonly label: string;
+  readonly expression: string;
+  readonly region: string;
+}
+
+const LABEL = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+
+/**
+ * One source of live traffic: a CloudWatch Metrics Insights query that sums requests per minute over
+ * every resource of a kind, so one query covers every load balancer, API or distribution. The guard
+ * reads all of them in one `GetMetricData` call per region, and alarms on the ones in its own region
+ * to re-evaluate at once.
+ */
+export class TrafficMetric {
+  /** Requests to every Application Load Balancer (`AWS/ApplicationELB` `RequestCount`). */
+  public static albRequests(region?: string): TrafficMetric {
+    return new TrafficMetric('ALB', 'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)', region);
+  }
+
+  /** Requests to every API Gateway REST API (`AWS/ApiGateway` `Count` by `ApiName`). */
+  public static restApiRequests(region?: string): TrafficMetric {
+    return new TrafficMetric('RestApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiName)', region);
+  }
+
+  /** Requests to every API Gateway HTTP API (`AWS/ApiGateway` `Count` by `ApiId`). */
+  public static httpApiRequests(region?: string): TrafficMetric {
+    return new TrafficMetric('HttpApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiId)', region);
+  }
+
+  /** Requests to every CloudFront distribution; CloudFront publishes its metrics in us-east-1 only. */
+  public static cloudFrontRequests(): TrafficMetric {
+    return new TrafficMetric(
+      'CloudFront',
+      'SELECT SUM(Requests) FROM SCHEMA("AWS/CloudFront", DistributionId, Region)',
+      'us-east-1',
+    );
+  }
+
+  /** Requests to every Lambda function URL (`AWS/Lambda` `UrlRequestCount`). */
+  public static lambdaUrlRequests(region?: string): TrafficMetric {
+    return new TrafficMetric(
+      'LambdaUrl',
+      'SELECT SUM(UrlRequestCount) FROM SCHEMA("AWS/Lambda", FunctionName)',
+      region,
+    );
+  }
+
+  /**
+   * Your own query. It must return requests per period (the guard reads it with a 60-second period).
+   *
+   * @param label letters, digits and hyphens, starting with a letter; names the alarm and the status entry
+   * @param query a Metrics Insights query (`SELECT SUM(...) FROM ...`) or a metric math expression
+   * @param region where the metric lives; defaults to the guard's region
+   */
+  public static custom(label: string, query: string, region?: string): TrafficMetric {
+    return new TrafficMetric(label, query, region);
+  }
+
+  /** The defaults: ALB, REST and HTTP APIs and Lambda URLs in the guard's region, and CloudFront. */
+  public static defaults(): TrafficMetric[] {
+    return [
+      TrafficMetric.albRequests(),
+      TrafficMetric.restApiRequests(),
+      TrafficMetric.httpApiRequests(),
+      TrafficMetric.cloudFrontRequests(),
+      TrafficMetric.lambdaUrlRequests(),
+    ];
+  }
+
+  private constructor(
+    /** Names the metric in alarms and in the status. */
+    public readonly label: string,
+    /** The Metrics Insights query or metric math expression. */
+    public readonly query: string,
+    /** Where the metric lives; undefined means the guard's region. */
+    public readonly region: string | undefined,
+  ) {
+    if (!LABEL.test(label)) {
+      throw new Error(
+        `TrafficMetric label '${label}' must start with a letter and hold only letters, digits and hyphens (at most 40).`,
+      );
+    }
+    if (Token.isUnresolved(query) || query.trim().length === 0 || query.length > 2048) {
+      throw new Error(`TrafficMetric ${label}: the query must be a literal of 1 to 2,048 characters.`);
+    }
+    if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+      throw new Error(`TrafficMetric ${label}: '${region}' is not an AWS region such as 'eu-west-1'.`);
+    }
+  }
+}
