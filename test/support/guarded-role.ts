@@ -4,6 +4,7 @@ import { PolicyDocumentJson } from '../../lib/policy/policy-document';
 
 export const ACCOUNT = '111122223333';
 export const PARTITION = 'aws';
+export const REGION = 'us-east-1';
 
 type Cfn = unknown;
 type Resources = Record<string, { Type: string; Properties: Record<string, Cfn> }>;
@@ -17,10 +18,15 @@ export function resolveIntrinsics(value: Cfn, resources: Resources): Cfn {
     const ref = obj.Ref as string;
     if (ref === 'AWS::Partition') return PARTITION;
     if (ref === 'AWS::AccountId') return ACCOUNT;
+    if (ref === 'AWS::Region') return REGION;
     const target = resources[ref];
     if (target?.Type === 'AWS::IAM::ManagedPolicy') {
       const path = target.Properties.Path as string;
       return `arn:${PARTITION}:iam::${ACCOUNT}:policy${path}${target.Properties.ManagedPolicyName as string}`;
+    }
+    if (target?.Type === 'AWS::SSM::Parameter') return target.Properties.Name;
+    if (target?.Type === 'AWS::SNS::Topic') {
+      return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${target.Properties.TopicName as string}`;
     }
     throw new Error(`cannot resolve Ref ${ref}`);
   }
@@ -62,7 +68,11 @@ export function exampleGuardedRole(): GuardedRole {
     name: 'AdministratorAccess',
     policy: ADMINISTRATOR_ACCESS,
   });
-  const role = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Role')!;
+  const role = Object.values(resources).find(
+    (r) =>
+      r.Type === 'AWS::IAM::Role' &&
+      JSON.stringify(r.Properties.Tags ?? []).includes('"Key":"agent-guard:agent","Value":"true"'),
+  )!;
   const props = resolveIntrinsics(role.Properties, resources) as Record<string, Cfn>;
   const lookup = (arn: string) => {
     const found = policiesByArn.get(arn);
