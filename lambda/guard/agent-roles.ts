@@ -20,9 +20,17 @@ export interface RoleSnapshot {
   readonly trustPolicy?: string;
 }
 
-/** IAM keeps tag keys unique without regard to case, so a key spelled in other letters still counts. */
+/**
+ * A role's tag value. IAM keeps tag keys unique without regard to case, so a key spelled in other
+ * letters is the same tag.
+ */
+export function tagValue(role: RoleSnapshot, key: string): string | undefined {
+  const wanted = key.toLowerCase();
+  return Object.entries(role.tags).find(([k]) => k.toLowerCase() === wanted)?.[1];
+}
+
 export function isAgentRole(role: RoleSnapshot): boolean {
-  return Object.entries(role.tags).some(([key, value]) => key.toLowerCase() === AGENT_TAG && value === AGENT_TAG_VALUE);
+  return tagValue(role, AGENT_TAG) === AGENT_TAG_VALUE;
 }
 
 /**

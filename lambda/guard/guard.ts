@@ -147,8 +147,12 @@ export class Guard {
   }
 
   private async sweep(trigger: string): Promise<InvocationSummary> {
-    const evaluation = await this.evaluate();
-    const roles = await listAgentRoles(this.deps.iam, this.deps.caller);
+    // Independent reads, so one round trip instead of three.
+    const [evaluation, roles] = await Promise.all([
+      this.evaluate(),
+      listAgentRoles(this.deps.iam, this.deps.caller),
+      this.status.current().catch(() => undefined),
+    ]);
     const outcomes = await this.reconcileRoles(roles, evaluation.decision, undefined);
     await this.publishStatus(evaluation);
     return this.summarise('sweep', trigger, evaluation, roles.length, outcomes);
@@ -159,6 +163,7 @@ export class Guard {
     if (!role || !isAgentRole(role)) {
       return this.summarise('role-changed', roleName, undefined, 0, []);
     }
+    // Signals are read only for agent roles; most IAM events are about other roles.
     const evaluation = await this.evaluate();
     const outcomes = await this.reconcileRoles([role], evaluation.decision, actor);
     await this.publishStatus(evaluation);

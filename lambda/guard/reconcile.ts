@@ -19,7 +19,7 @@ import {
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/policy/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
 import { AwsCaller } from '../shared/aws-caller';
-import { RoleSnapshot } from './agent-roles';
+import { RoleSnapshot, tagValue } from './agent-roles';
 
 /** What every agent role must look like now. */
 export interface DesiredRole {
@@ -55,7 +55,7 @@ export interface RolePlan {
  * never less locked than either).
  */
 export function requiredGuardPolicies(role: RoleSnapshot, standard: readonly string[]): readonly string[] {
-  const approvalId = role.tags[APPROVAL_TAG];
+  const approvalId = tagValue(role, APPROVAL_TAG);
   if (!approvalId) return standard;
   const marker = `${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-${approvalId}-`;
   const versions = role.attachedPolicyArns.filter((arn) => arn.includes(marker));
@@ -67,7 +67,7 @@ export function requiredGuardPolicies(role: RoleSnapshot, standard: readonly str
  * whose trust policy cannot be read or fixed here is locked whatever the signals say.
  */
 export function planRole(role: RoleSnapshot, desired: DesiredRole): RolePlan {
-  const state = role.tags[STATE_TAG];
+  const state = tagValue(role, STATE_TAG);
   const changes: RoleChange[] = [];
   const repairs: string[] = [];
   const problems: string[] = [];

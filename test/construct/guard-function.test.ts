@@ -271,7 +271,7 @@ describe('the guard role can write agent roles only as the guard needs (IAM eval
     ['iam:PutRolePolicy', agentTagged, 'ImplicitlyDenied'],
     ['iam:DeleteRole', agentTagged, 'ImplicitlyDenied'],
     ['iam:CreateRole', {}, 'ImplicitlyDenied'],
-  ] as const)('%s with %j → %s', async (action, context, expected) => {
+  ] as [string, Record<string, string | string[]>, string][])('%s with %j → %s', async (action, context, expected) => {
     await expect(decide(guardRole, { action, resource: agentRole, context })).resolves.toBe(expected);
   });
 

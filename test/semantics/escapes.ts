@@ -220,19 +220,19 @@ export const ALWAYS_DENIED: Escape[] = [
     threat: 5,
     what: 'disable the guard rule',
     action: 'events:DisableRule',
-    resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/AgentGuard-Schedule`,
+    resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/AgentGuardSchedule`,
   },
   {
     threat: 5,
     what: 'replace the guard function code',
     action: 'lambda:UpdateFunctionCode',
-    resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuard-Evaluate`,
+    resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuardEvaluator`,
   },
   {
     threat: 5,
     what: 'throttle the guard function to zero',
     action: 'lambda:PutFunctionConcurrency',
-    resource: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:AgentGuard-Evaluate`,
+    resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuardEvaluator`,
   },
   {
     threat: 5,
@@ -257,7 +257,7 @@ export const ALWAYS_DENIED: Escape[] = [
     threat: 5,
     what: 'delete a guard alarm',
     action: 'cloudwatch:DeleteAlarms',
-    resource: `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:AgentGuard-Traffic`,
+    resource: `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:AgentGuardTraffic-ALB`,
   },
   {
     threat: 5,
@@ -279,9 +279,52 @@ export const ALWAYS_DENIED: Escape[] = [
   },
   {
     threat: 5,
+    what: 'remove the targets of the IAM event rule',
+    action: 'events:RemoveTargets',
+    resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/AgentGuardRoleChanges`,
+  },
+  {
+    threat: 5,
+    what: 'stop retries into the dead-letter queue',
+    action: 'lambda:DeleteFunctionEventInvokeConfig',
+    resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuardEvaluator`,
+  },
+  {
+    threat: 5,
+    what: 'purge the dead-letter queue',
+    action: 'sqs:PurgeQueue',
+    resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:AgentGuardDeadLetters`,
+  },
+  {
+    threat: 5,
+    what: 'mute the traffic alarm',
+    action: 'cloudwatch:DisableAlarmActions',
+    resource: `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:AgentGuardErrors`,
+  },
+  {
+    threat: 5,
+    what: 'unsubscribe on-call from the notices',
+    action: 'sns:SetTopicAttributes',
+    resource: `arn:aws:sns:us-east-1:${ACCOUNT}:AgentGuardNotices`,
+  },
+  {
+    threat: 5,
+    what: 'schedule deletion of the notices key',
+    action: 'kms:ScheduleKeyDeletion',
+    resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+    context: { [`aws:ResourceTag/${COMPONENT_TAG}`]: 'true' },
+  },
+  {
+    threat: 5,
+    what: 'delete the guard function logs',
+    action: 'logs:DeleteLogGroup',
+    resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/lambda/AgentGuardEvaluator`,
+  },
+  {
+    threat: 5,
     what: "edit the guard's own role",
     action: 'iam:PutRolePolicy',
-    resource: role('agent-guard/AgentGuard-Evaluate'),
+    resource: role('agent-guard/AgentGuardExample-GuardLiveRole1A2B3C4D'),
   },
 ];
 
