@@ -1,0 +1,198 @@
+import { APPROVAL_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/contract';
+import { PolicyDocumentJson } from '../../lib/policy/policy-document';
+import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
+import { RoleSnapshot } from '../../lambda/guard/agent-roles';
+import { DesiredRole, planRole, requiredGuardPolicies, trustWithDeny } from '../../lambda/guard/reconcile';
+import {
+  approvalPolicyArn,
+  ASSUME_STATEMENT,
+  BOUNDARY_ARN,
+  GUARD_POLICY_ARNS,
+  roleArn,
+  trustPolicy,
+} from '../support/guard-fixture';
+
+const LOCKED: DesiredRole = { locked: true, boundaryArn: BOUNDARY_ARN, guardPolicyArns: GUARD_POLICY_ARNS };
+const OPEN: DesiredRole = { ...LOCKED, locked: false };
+
+function snapshot(overrides: Partial<RoleSnapshot> & { state?: string } = {}): RoleSnapshot {
+  const { state, ...rest } = overrides;
+  return {
+    name: 'agent-a',
+    arn: roleArn('agent-a'),
+    tags: { 'agent-guard:agent': 'true', ...(state === undefined ? {} : { [STATE_TAG]: state }) },
+    boundaryArn: BOUNDARY_ARN,
+    attachedPolicyArns: [...GUARD_POLICY_ARNS],
+    trustPolicy: JSON.stringify(trustPolicy(true)),
+    ...rest,
+  };
+}
+
+const NEW_ROLE = snapshot({
+  boundaryArn: undefined,
+  attachedPolicyArns: [],
+  trustPolicy: JSON.stringify(trustPolicy(false)),
+});
+
+describe('planRole', () => {
+  it('new role, locked: lock first, then constrain; no repairs (it is new)', () => {
+    const plan = planRole(NEW_ROLE, LOCKED);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['lock', 'boundary', 'attach', 'attach', 'trust']);
+    expect(plan.changes[1]).toEqual({ kind: 'boundary', boundaryArn: BOUNDARY_ARN });
+    expect(plan.changes.slice(2, 4)).toEqual(GUARD_POLICY_ARNS.map((policyArn) => ({ kind: 'attach', policyArn })));
+    expect(plan.repairs).toEqual([]);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('new role, open: constrain first, open last', () => {
+    const plan = planRole(NEW_ROLE, OPEN);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['boundary', 'attach', 'attach', 'trust', 'open']);
+  });
+
+  it.each<[string | undefined, DesiredRole, string[]]>([
+    ['open', LOCKED, ['lock']],
+    ['locked', LOCKED, []],
+    ['locked', OPEN, ['open']],
+    ['open', OPEN, []],
+    ['OPEN', OPEN, ['open']],
+    ['OPEN', LOCKED, ['lock']],
+    ['', LOCKED, ['lock']],
+  ])('constrained role in state %p: %o needs %p', (state, desired, kinds) => {
+    expect(planRole(snapshot({ state }), desired).changes.map((c) => c.kind)).toEqual(kinds);
+  });
+
+  it('reads the state tag without regard to key case, as IAM does', () => {
+    const tags = (key: string, value: string) => ({ 'agent-guard:agent': 'true', [key]: value });
+    expect(planRole(snapshot({ tags: tags('Agent-Guard:State', 'locked') }), LOCKED).changes).toEqual([]);
+    expect(planRole(snapshot({ tags: tags('AGENT-GUARD:STATE', 'open') }), LOCKED).changes).toEqual([{ kind: 'lock' }]);
+    expect(planRole(snapshot({ tags: tags('agent-guard:State', 'open') }), OPEN).changes).toEqual([]);
+  });
+
+  it('lists what a known role lost, as repairs', () => {
+    const role = snapshot({
+      state: 'open',
+      boundaryArn: 'arn:aws:iam::111122223333:policy/Other',
+      attachedPolicyArns: [GUARD_POLICY_ARNS[1]],
+      trustPolicy: JSON.stringify(trustPolicy(false)),
+    });
+    const plan = planRole(role, LOCKED);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['lock', 'boundary', 'attach', 'trust']);
+    expect(plan.repairs).toEqual([
+      'boundary replaced by arn:aws:iam::111122223333:policy/Other',
+      `guard policy ${GUARD_POLICY_ARNS[0]} detached`,
+      'trust-policy deny of agent-guard session tags removed',
+    ]);
+  });
+
+  it.each<[string, string | undefined, RegExp]>([
+    ['not JSON', '{oops', /^trust policy unreadable \(/],
+    ['missing', undefined, /^trust policy unreadable \(the trust policy is missing\)$/],
+    ['JSON null', 'null', /^trust policy unreadable \(/],
+    ['without statements', '{"Version":"2012-10-17"}', /^trust policy unreadable \(/],
+  ])('a trust policy that is %s keeps the role locked, whatever the signals', (_name, trust, problem) => {
+    const plan = planRole(snapshot({ state: 'open', trustPolicy: trust }), OPEN);
+    expect(plan.problems).toEqual([expect.stringMatching(problem)]);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['lock']);
+  });
+
+  it('never plans open before any constraining change, in any case', () => {
+    const states = [undefined, 'open', 'locked', 'x'];
+    const boundaries = [undefined, BOUNDARY_ARN, 'arn:aws:iam::111122223333:policy/Other'];
+    const policies = [[], [GUARD_POLICY_ARNS[0]], [...GUARD_POLICY_ARNS]];
+    const trusts = [trustPolicy(true), trustPolicy(false)];
+    for (const state of states)
+      for (const boundaryArn of boundaries)
+        for (const attachedPolicyArns of policies)
+          for (const trust of trusts)
+            for (const desired of [LOCKED, OPEN]) {
+              const role = snapshot({ state, boundaryArn, attachedPolicyArns, trustPolicy: JSON.stringify(trust) });
+              const kinds = planRole(role, desired).changes.map((c) => c.kind);
+              // lock, if any, comes first; open, if any, comes last; never both
+              if (kinds.includes('lock')) expect(kinds[0]).toBe('lock');
+              if (kinds.includes('open')) expect(kinds[kinds.length - 1]).toBe('open');
+              expect(kinds.includes('lock') && kinds.includes('open')).toBe(false);
+              if (desired.locked) expect(kinds).not.toContain('open');
+            }
+  });
+});
+
+describe('requiredGuardPolicies', () => {
+  const approved = (attached: string[], id = 'abc123') =>
+    snapshot({ tags: { 'agent-guard:agent': 'true', [APPROVAL_TAG]: id }, attachedPolicyArns: attached });
+
+  it('no approval: the standard policies', () => {
+    expect(requiredGuardPolicies(snapshot(), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+  });
+
+  it('an approval with all its versions attached: the versions stand in', () => {
+    const versions = [approvalPolicyArn('abc123', 1), approvalPolicyArn('abc123', 2)];
+    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toEqual(versions);
+  });
+
+  it('an approval with some versions attached: the standard policies (a half-done swap re-locks)', () => {
+    expect(requiredGuardPolicies(approved([approvalPolicyArn('abc123', 2)]), GUARD_POLICY_ARNS)).toBe(
+      GUARD_POLICY_ARNS,
+    );
+  });
+
+  it('reads the approval tag without regard to key case', () => {
+    const versions = [approvalPolicyArn('abc123', 1), approvalPolicyArn('abc123', 2)];
+    const role = snapshot({
+      tags: { 'agent-guard:agent': 'true', 'Agent-Guard:Approval': 'abc123' },
+      attachedPolicyArns: versions,
+    });
+    expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS)).toEqual(versions);
+  });
+
+  it('an approval tag with an empty value counts as none', () => {
+    const versions = [approvalPolicyArn('', 1), approvalPolicyArn('', 2)];
+    expect(requiredGuardPolicies(approved(versions, ''), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+  });
+
+  it('versions of another approval do not count', () => {
+    const versions = [approvalPolicyArn('other', 1), approvalPolicyArn('other', 2)];
+    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+  });
+});
+
+describe('trustWithDeny', () => {
+  it('returns undefined when the statement is in place', () => {
+    expect(trustWithDeny(JSON.stringify(trustPolicy(true)))).toBeUndefined();
+  });
+
+  it('adds the statement and keeps the others and the version', () => {
+    const result = trustWithDeny(JSON.stringify(trustPolicy(false)));
+    expect(JSON.parse(result ?? '')).toEqual({
+      Version: '2012-10-17',
+      Statement: [ASSUME_STATEMENT, TRUST_DENY_STATEMENT],
+    });
+  });
+
+  it('accepts a single statement object', () => {
+    const single = { Version: '2012-10-17', Statement: ASSUME_STATEMENT } as unknown as PolicyDocumentJson;
+    const result = trustWithDeny(JSON.stringify(single));
+    expect(JSON.parse(result ?? '')).toEqual({
+      Version: '2012-10-17',
+      Statement: [ASSUME_STATEMENT, TRUST_DENY_STATEMENT],
+    });
+  });
+
+  it('replaces a weakened statement with the same Sid, without duplicating it', () => {
+    const weakened: PolicyDocumentJson = {
+      Version: '2012-10-17',
+      Statement: [
+        ASSUME_STATEMENT,
+        { ...TRUST_DENY_STATEMENT, Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': ['nothing:*'] } } },
+      ],
+    };
+    const result = JSON.parse(trustWithDeny(JSON.stringify(weakened)) ?? '') as PolicyDocumentJson;
+    const statements = Array.isArray(result.Statement) ? result.Statement : [result.Statement];
+    expect(statements.filter((s) => s.Sid === TRUST_DENY_SID)).toEqual([TRUST_DENY_STATEMENT]);
+    expect(statements).toHaveLength(2);
+  });
+
+  it('throws on a missing or unreadable policy', () => {
+    expect(() => trustWithDeny(undefined)).toThrow('the trust policy is missing');
+    expect(() => trustWithDeny('{')).toThrow(SyntaxError);
+  });
+});

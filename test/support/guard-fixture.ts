@@ -1,0 +1,575 @@
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  GetMetricDataCommandInput,
+  GetMetricDataCommandOutput,
+  MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
+import {
+  AttachedPolicy,
+  AttachRolePolicyCommand,
+  GetAccountAuthorizationDetailsCommand,
+  GetAccountAuthorizationDetailsCommandInput,
+  GetAccountAuthorizationDetailsCommandOutput,
+  GetRoleCommand,
+  GetRoleCommandInput,
+  GetRoleCommandOutput,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedRolePoliciesCommandInput,
+  ListAttachedRolePoliciesCommandOutput,
+  NoSuchEntityException,
+  PutRolePermissionsBoundaryCommand,
+  RoleDetail,
+  TagRoleCommand,
+  UntagRoleCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { ListTagsForResourceCommand, OrganizationsClient, Tag } from '@aws-sdk/client-organizations';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { AGENT_TAG, AGENT_TAG_VALUE, STATE_TAG } from '../../lib/contract';
+import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/policy/policy-document';
+import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
+import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
+import { GuardConfig } from '../../lambda/guard/config';
+import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
+
+// ---------------------------------------------------------------------------------------------
+// Constants of the fixture account
+// ---------------------------------------------------------------------------------------------
+
+export const ACCOUNT_ID = '111122223333';
+export const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardBoundary`;
+export const GUARD_POLICY_ARNS = [
+  `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardDeny1`,
+  `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardDeny2`,
+] as const;
+export const STATUS_PARAMETER = '/agent-guard/status';
+export const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:AgentGuardNotices`;
+/** A fixed evaluation time; the clock of a fixture can be moved with `fx.now`. */
+export const NOW = new Date('2026-05-01T12:00:00.000Z');
+
+/** The ARN of an approval version of a guard policy, as the approval function names it. */
+export function approvalPolicyArn(approvalId: string, index: number): string {
+  return `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardApproval-${approvalId}-${index}`;
+}
+
+export function roleArn(name: string): string {
+  return `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
+}
+
+/** A valid guard configuration; `overrides` replace top-level fields. */
+export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
+  return {
+    accountId: ACCOUNT_ID,
+    mode: 'ENFORCE',
+    production: { source: 'account-tags', tagKey: 'environment', values: ['production', 'prod'] },
+    productionCacheSeconds: 900,
+    traffic: {
+      queries: [
+        {
+          id: 'traffic0',
+          label: 'ALB',
+          expression: 'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)',
+          region: 'us-east-1',
+        },
+      ],
+      thresholdPerMinute: 5,
+      lookbackMinutes: 15,
+    },
+    boundaryArn: BOUNDARY_ARN,
+    guardPolicyArns: [...GUARD_POLICY_ARNS],
+    extraProtectedActions: [],
+    exemptActions: [],
+    statusParameterName: STATUS_PARAMETER,
+    topicArn: TOPIC_ARN,
+    concurrency: 8,
+    ...overrides,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles, as GetAccountAuthorizationDetails and GetRole return them
+// ---------------------------------------------------------------------------------------------
+
+/** The statement that lets the account assume the role: what a role has before the guard touches it. */
+export const ASSUME_STATEMENT: PolicyStatementJson = {
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` },
+  Action: 'sts:AssumeRole',
+};
+
+export function trustPolicy(withDeny: boolean): PolicyDocumentJson {
+  return {
+    Version: '2012-10-17',
+    Statement: withDeny ? [ASSUME_STATEMENT, TRUST_DENY_STATEMENT] : [ASSUME_STATEMENT],
+  };
+}
+
+/** IAM returns policy documents URL-encoded (RFC 3986). */
+export function encodePolicy(document: PolicyDocumentJson | string): string {
+  const text = typeof document === 'string' ? document : JSON.stringify(document);
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export interface RoleSpec {
+  readonly name: string;
+  /** Carries `agent-guard:agent=true`. @default true */
+  readonly agent?: boolean;
+  /** The `agent-guard:state` tag; undefined leaves it off (a new role). */
+  readonly state?: string;
+  /** The permission boundary; undefined for none. */
+  readonly boundaryArn?: string;
+  /** Attached managed policies. @default [] */
+  readonly policyArns?: readonly string[];
+  /** The trust policy: a document, raw (already URL-encoded) text, or true/false for with/without the deny. @default false */
+  readonly trust?: boolean | PolicyDocumentJson | { readonly raw: string };
+  /** Further tags. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+function trustText(trust: RoleSpec['trust']): string {
+  if (trust === undefined || typeof trust === 'boolean') return encodePolicy(trustPolicy(trust ?? false));
+  if ('raw' in trust) return trust.raw;
+  return encodePolicy(trust);
+}
+
+function specTags(spec: RoleSpec): { Key: string; Value: string }[] {
+  const tags: Record<string, string> = {};
+  if (spec.agent ?? true) tags[AGENT_TAG] = AGENT_TAG_VALUE;
+  if (spec.state !== undefined) tags[STATE_TAG] = spec.state;
+  Object.assign(tags, spec.tags ?? {});
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function attached(spec: RoleSpec): AttachedPolicy[] {
+  return (spec.policyArns ?? []).map((arn) => ({ PolicyArn: arn, PolicyName: arn.split('/').pop() }));
+}
+
+/** One RoleDetailList entry of GetAccountAuthorizationDetails. */
+export function roleDetail(spec: RoleSpec): RoleDetail {
+  return {
+    RoleName: spec.name,
+    RoleId: `AROA${spec.name.toUpperCase().replace(/[^A-Z0-9]/g, '')}`.slice(0, 21),
+    Arn: roleArn(spec.name),
+    Path: '/',
+    CreateDate: new Date('2026-01-01T00:00:00Z'),
+    AssumeRolePolicyDocument: trustText(spec.trust),
+    Tags: specTags(spec),
+    PermissionsBoundary: spec.boundaryArn
+      ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: spec.boundaryArn }
+      : undefined,
+    AttachedManagedPolicies: attached(spec),
+    RolePolicyList: [],
+    InstanceProfileList: [],
+  };
+}
+
+/** A fully constrained agent role: boundary, both guard policies, the trust deny, and a state tag. */
+export function constrainedRole(name: string, state: string | undefined, extra: Partial<RoleSpec> = {}): RoleSpec {
+  return { name, state, boundaryArn: BOUNDARY_ARN, policyArns: [...GUARD_POLICY_ARNS], trust: true, ...extra };
+}
+
+/** A new agent role: tagged as an agent, nothing else. */
+export function newAgentRole(name: string, extra: Partial<RoleSpec> = {}): RoleSpec {
+  return { name, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+export function scheduledEvent(): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '5c1f4b3a-0000-4000-8000-000000000001',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: ACCOUNT_ID,
+    time: NOW.toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:events:us-east-1:${ACCOUNT_ID}:rule/AgentGuardSchedule`],
+    detail: {},
+  };
+}
+
+export function alarmEvent(): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '5c1f4b3a-0000-4000-8000-000000000002',
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: ACCOUNT_ID,
+    time: NOW.toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:cloudwatch:us-east-1:${ACCOUNT_ID}:alarm:AgentGuardTraffic`],
+    detail: { alarmName: 'AgentGuardTraffic', state: { value: 'ALARM' } },
+  };
+}
+
+function cloudTrailEvent(detail: Record<string, unknown>): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '5c1f4b3a-0000-4000-8000-000000000003',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: typeof detail.eventSource === 'string' ? `aws.${detail.eventSource.split('.')[0]}` : 'aws.unknown',
+    account: ACCOUNT_ID,
+    time: NOW.toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: { eventVersion: '1.09', eventTime: NOW.toISOString(), awsRegion: 'us-east-1', ...detail },
+  };
+}
+
+export const ADMIN_ACTOR = `arn:aws:sts::${ACCOUNT_ID}:assumed-role/PlatformAdmin/alice`;
+
+/** An IAM call on a role, as CloudTrail delivers it through EventBridge. */
+export function roleChangedEvent(eventName: string, roleName: string, actor = ADMIN_ACTOR): Record<string, unknown> {
+  return cloudTrailEvent({
+    eventSource: 'iam.amazonaws.com',
+    eventName,
+    userIdentity: { type: 'AssumedRole', arn: actor },
+    requestParameters: { roleName },
+    responseElements: null,
+  });
+}
+
+/** A call refused to a role's session, as CloudTrail records it. */
+export function accessDeniedEvent(input: {
+  roleName: string;
+  eventSource?: string;
+  eventName?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  resourceArn?: string;
+}): Record<string, unknown> {
+  const arn = roleArn(input.roleName);
+  return cloudTrailEvent({
+    eventSource: input.eventSource ?? 'ec2.amazonaws.com',
+    eventName: input.eventName ?? 'TerminateInstances',
+    errorCode: input.errorCode ?? 'Client.UnauthorizedOperation',
+    errorMessage:
+      input.errorMessage ??
+      `You are not authorized to perform this operation. User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/${input.roleName}/agent is not authorized`,
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: 'AROAEXAMPLE:agent',
+      arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${input.roleName}/agent`,
+      accountId: ACCOUNT_ID,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAEXAMPLE',
+          arn,
+          accountId: ACCOUNT_ID,
+          userName: input.roleName,
+        },
+        attributes: { creationDate: NOW.toISOString(), mfaAuthenticated: 'false' },
+      },
+    },
+    requestParameters: { instancesSet: { items: [{ instanceId: 'i-0123456789abcdef0' }] } },
+    resources: input.resourceArn ? [{ ARN: input.resourceArn, accountId: ACCOUNT_ID }] : undefined,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors, as the SDK raises them
+// ---------------------------------------------------------------------------------------------
+
+/** IAM's throttling error (IAM models no class for it; the SDK raises a plain service error). */
+export function throttling(message = 'Rate exceeded'): Error {
+  return Object.assign(new Error(message), {
+    name: 'Throttling',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400, attempts: 1 },
+  });
+}
+
+export function accessDenied(message = 'User is not authorized'): Error {
+  return Object.assign(new Error(message), {
+    name: 'AccessDenied',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 403, attempts: 1 },
+  });
+}
+
+export function parameterNotFound(): ParameterNotFound {
+  return new ParameterNotFound({ message: 'Parameter not found', $metadata: { httpStatusCode: 400 } });
+}
+
+export function noSuchEntity(roleName: string): NoSuchEntityException {
+  return new NoSuchEntityException({
+    message: `The role with name ${roleName} cannot be found.`,
+    $metadata: { httpStatusCode: 404 },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording logger and metrics
+// ---------------------------------------------------------------------------------------------
+
+export interface LogEntry {
+  readonly level: 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly attributes: Record<string, unknown>[];
+}
+
+export class RecordingLogger implements GuardLogger {
+  public readonly entries: LogEntry[] = [];
+  public info(message: string, ...attributes: Record<string, unknown>[]): void {
+    this.entries.push({ level: 'info', message, attributes });
+  }
+  public warn(message: string, ...attributes: Record<string, unknown>[]): void {
+    this.entries.push({ level: 'warn', message, attributes });
+  }
+  public error(message: string, ...attributes: Record<string, unknown>[]): void {
+    this.entries.push({ level: 'error', message, attributes });
+  }
+  public messages(level: LogEntry['level']): string[] {
+    return this.entries.filter((e) => e.level === level).map((e) => e.message);
+  }
+}
+
+export class RecordingMetrics implements GuardMetrics {
+  public readonly counts: { name: string; value: number }[] = [];
+  public count(name: string, value: number): void {
+    this.counts.push({ name, value });
+  }
+  /** The sum of every value counted under `name`. */
+  public total(name: string): number {
+    return this.counts.filter((c) => c.name === name).reduce((sum, c) => sum + c.value, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The guard under test
+// ---------------------------------------------------------------------------------------------
+
+/** One datapoint per minute, ending at the evaluation time. */
+export function perMinute(values: readonly number[], end: Date = NOW): { Timestamps: Date[]; Values: number[] } {
+  return {
+    Timestamps: values.map((_, i) => new Date(end.getTime() - (values.length - i) * 60000)),
+    Values: [...values],
+  };
+}
+
+export interface GuardFixtureOptions {
+  readonly config?: Partial<GuardConfig>;
+  /** Organizations account tags, or an error to reject with. @default environment=production */
+  readonly accountTags?: Tag[] | Error;
+  /**
+   * Requests per minute that GetMetricData returns for every query, or an error to reject with.
+   * @default [120, 140, 130]: live traffic, well above the threshold of 5
+   */
+  readonly traffic?: readonly number[] | Error;
+  /** Roles of the account, listed by GetAccountAuthorizationDetails and readable through GetRole. */
+  readonly roles?: readonly RoleSpec[];
+  /** Roles per GetAccountAuthorizationDetails page. @default 1000 */
+  readonly pageSize?: number;
+  /** The status parameter's current value; undefined means ParameterNotFound. */
+  readonly statusParameter?: string;
+  readonly retry?: RetryOptions;
+}
+
+export interface GuardFixture {
+  readonly guard: Guard;
+  readonly config: GuardConfig;
+  readonly iam: AwsClientStub<IAMClient>;
+  readonly organizations: AwsClientStub<OrganizationsClient>;
+  readonly cloudwatch: AwsClientStub<CloudWatchClient>;
+  readonly ssm: AwsClientStub<SSMClient>;
+  readonly sns: AwsClientStub<SNSClient>;
+  readonly caller: AwsCaller;
+  readonly logger: RecordingLogger;
+  readonly metrics: RecordingMetrics;
+  /** Regions the guard asked a CloudWatch client for, in order. */
+  readonly cloudwatchRegions: string[];
+  /** The guard's clock; set `fx.now.value` to move it. */
+  readonly now: { value: Date };
+}
+
+/** Names of IAM commands that write. */
+export const IAM_WRITES = [
+  TagRoleCommand,
+  UntagRoleCommand,
+  AttachRolePolicyCommand,
+  PutRolePermissionsBoundaryCommand,
+  UpdateAssumeRolePolicyCommand,
+] as const;
+
+/** GetMetricData results for every query of a request, with the given per-minute values. */
+export function metricResults(input: GetMetricDataCommandInput, values: readonly number[]): MetricDataResult[] {
+  return (input.MetricDataQueries ?? []).map((q) => ({
+    Id: q.Id,
+    Label: q.Label,
+    StatusCode: 'Complete',
+    ...perMinute(values, input.EndTime ?? NOW),
+  }));
+}
+
+/**
+ * A Guard wired to mocked SDK clients (one instance each, mocked per instance so fixtures never share
+ * state), an AwsCaller that never sleeps, and a recording logger and metrics. Every command the guard
+ * sends has a default answer; tests override with `fx.iam.on(...)` (the last matching definition wins).
+ */
+export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
+  const config = guardConfig(options.config);
+  const iamClient = new IAMClient({ region: 'us-east-1', maxAttempts: 1 });
+  const organizationsClient = new OrganizationsClient({ region: 'us-east-1', maxAttempts: 1 });
+  const cloudwatchClient = new CloudWatchClient({ region: 'us-east-1', maxAttempts: 1 });
+  const ssmClient = new SSMClient({ region: 'us-east-1', maxAttempts: 1 });
+  const snsClient = new SNSClient({ region: 'us-east-1', maxAttempts: 1 });
+  const iam = mockClient(iamClient);
+  const organizations = mockClient(organizationsClient);
+  const cloudwatch = mockClient(cloudwatchClient);
+  const ssm = mockClient(ssmClient);
+  const sns = mockClient(snsClient);
+
+  // GIVEN the account's roles, paged as IAM pages them
+  const details = (options.roles ?? []).map(roleDetail);
+  mockRoles(iam, details, options.pageSize ?? 1000);
+  iam.on(TagRoleCommand).resolves({});
+  iam.on(UntagRoleCommand).resolves({});
+  iam.on(AttachRolePolicyCommand).resolves({});
+  iam.on(PutRolePermissionsBoundaryCommand).resolves({});
+  iam.on(UpdateAssumeRolePolicyCommand).resolves({});
+
+  const tags = options.accountTags ?? [{ Key: 'environment', Value: 'production' }];
+  if (tags instanceof Error) organizations.on(ListTagsForResourceCommand).rejects(tags);
+  else organizations.on(ListTagsForResourceCommand).resolves({ Tags: tags });
+
+  const traffic = options.traffic ?? [120, 140, 130];
+  if (traffic instanceof Error) cloudwatch.on(GetMetricDataCommand).rejects(traffic);
+  else {
+    cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput): GetMetricDataCommandOutput => ({
+      $metadata: {},
+      MetricDataResults: metricResults(input, traffic),
+    }));
+  }
+
+  if (options.statusParameter === undefined) ssm.on(GetParameterCommand).rejects(parameterNotFound());
+  else {
+    ssm.on(GetParameterCommand).resolves({
+      Parameter: { Name: config.statusParameterName, Type: 'String', Value: options.statusParameter, Version: 3 },
+    });
+  }
+  ssm.on(PutParameterCommand).resolves({ Version: 4, Tier: 'Standard' });
+  sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
+
+  const caller = new AwsCaller({ sleep: () => Promise.resolve(), ...options.retry });
+  const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  const cloudwatchRegions: string[] = [];
+  const now = { value: NOW };
+  const guard = new Guard({
+    config,
+    iam: iamClient,
+    organizations: organizationsClient,
+    cloudwatch: (region) => {
+      cloudwatchRegions.push(region);
+      return cloudwatchClient;
+    },
+    ssm: ssmClient,
+    sns: snsClient,
+    caller,
+    logger,
+    metrics,
+    clock: () => now.value,
+  });
+  return { guard, config, iam, organizations, cloudwatch, ssm, sns, caller, logger, metrics, cloudwatchRegions, now };
+}
+
+/** GetAccountAuthorizationDetails over `details`, in pages of `pageSize`; the Marker names the next page. */
+export function rolePager(
+  details: readonly RoleDetail[],
+  pageSize = 1000,
+): (input: GetAccountAuthorizationDetailsCommandInput) => GetAccountAuthorizationDetailsCommandOutput {
+  return (input) => {
+    const start = input.Marker === undefined ? 0 : Number(input.Marker.replace('page-', '')) * pageSize;
+    const end = start + pageSize;
+    const truncated = end < details.length;
+    return {
+      $metadata: {},
+      RoleDetailList: details.slice(start, end),
+      IsTruncated: truncated,
+      Marker: truncated ? `page-${end / pageSize}` : undefined,
+    };
+  };
+}
+
+/**
+ * Answers GetAccountAuthorizationDetails with `details` in pages of `pageSize` (Marker = index of the
+ * next page), and GetRole / ListAttachedRolePolicies for each of them; other names are NoSuchEntity.
+ */
+export function mockRoles(iam: AwsClientStub<IAMClient>, details: readonly RoleDetail[], pageSize = 1000): void {
+  iam.on(GetAccountAuthorizationDetailsCommand).callsFake(rolePager(details, pageSize));
+  const byName = new Map(details.map((d) => [d.RoleName, d]));
+  iam.on(GetRoleCommand).callsFake((input: GetRoleCommandInput): Promise<GetRoleCommandOutput> => {
+    const d = byName.get(input.RoleName);
+    if (!d) return Promise.reject(noSuchEntity(input.RoleName ?? ''));
+    return Promise.resolve({
+      $metadata: {},
+      Role: {
+        RoleName: d.RoleName,
+        RoleId: d.RoleId,
+        Arn: d.Arn,
+        Path: d.Path,
+        CreateDate: d.CreateDate,
+        AssumeRolePolicyDocument: d.AssumeRolePolicyDocument,
+        Tags: d.Tags,
+        PermissionsBoundary: d.PermissionsBoundary,
+      },
+    });
+  });
+  iam
+    .on(ListAttachedRolePoliciesCommand)
+    .callsFake((input: ListAttachedRolePoliciesCommandInput): Promise<ListAttachedRolePoliciesCommandOutput> => {
+      const d = byName.get(input.RoleName);
+      if (!d) return Promise.reject(noSuchEntity(input.RoleName ?? ''));
+      return Promise.resolve({ $metadata: {}, AttachedPolicies: d.AttachedManagedPolicies ?? [], IsTruncated: false });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading what the guard sent
+// ---------------------------------------------------------------------------------------------
+
+export interface SentCommand {
+  readonly command: string;
+  readonly input: Record<string, unknown>;
+}
+
+/** Every command a stub received, in order, by command class name (e.g. `TagRoleCommand`). */
+export function sent(stub: { calls(): { args: readonly [unknown] }[] }, roleName?: string): SentCommand[] {
+  return stub
+    .calls()
+    .map((call) => {
+      const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
+      return { command: command.constructor.name, input: command.input };
+    })
+    .filter((c) => roleName === undefined || c.input.RoleName === roleName);
+}
+
+/** The IAM write commands sent, as `Command` names (reads left out), for one role or all. */
+export function iamWrites(iam: AwsClientStub<IAMClient>, roleName?: string): SentCommand[] {
+  const writes = new Set<string>(IAM_WRITES.map((c) => c.name));
+  return sent(iam, roleName).filter((c) => writes.has(c.command));
+}
+
+/** The state tag value each TagRole call wrote, by role name, in call order. */
+export function stateTagsWritten(iam: AwsClientStub<IAMClient>): { roleName: string; value: string | undefined }[] {
+  return iam.commandCalls(TagRoleCommand).map((call) => ({
+    roleName: call.args[0].input.RoleName ?? '',
+    value: call.args[0].input.Tags?.find((t) => t.Key === STATE_TAG)?.Value,
+  }));
+}
+
+/** Messages published to SNS. */
+export function published(sns: AwsClientStub<SNSClient>): { subject: string; message: string }[] {
+  return sns.commandCalls(PublishCommand).map((call) => ({
+    subject: call.args[0].input.Subject ?? '',
+    message: call.args[0].input.Message ?? '',
+  }));
+}
