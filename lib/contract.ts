@@ -45,7 +45,25 @@ export const TRUST_POLICY_MAX_CHARS = 2048;
 export const STATE_LOCKED = 'locked';
 /** Sid of the trust-policy statement that denies every caller the `agent-guard:*` session tags. */
 export const TRUST_DENY_SID = 'AgentGuardNoGuardSessionTags';
-/** Name prefix of a role's approval versions of the guard policies; the approval id follows. */
+/** Name prefix of a role's approval versions of the guard policies. */
 export const APPROVAL_POLICY_PREFIX = `${GUARD_NAME_PREFIX}Approval`;
+
+/**
+ * Name of the n-th of `count` approval versions of a role's guard policies. The set id is that of the
+ * newest approval in the set; the count lets anyone tell a complete set from a half-attached one.
+ */
+export function approvalPolicyName(setId: string, index: number, count: number): string {
+  return `${APPROVAL_POLICY_PREFIX}-${setId}-${index}of${count}`;
+}
+
+const APPROVAL_POLICY_ARN = new RegExp(
+  `^arn:[a-z-]+:iam::\\d{12}:policy${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-([A-Za-z0-9]+)-(\\d+)of(\\d+)$`,
+);
+
+/** The parts of an approval version's ARN, or undefined for any other ARN. */
+export function parseApprovalPolicyArn(arn: string): { setId: string; index: number; count: number } | undefined {
+  const match = APPROVAL_POLICY_ARN.exec(arn);
+  return match ? { setId: match[1], index: Number(match[2]), count: Number(match[3]) } : undefined;
+}
 /** Default SSM parameter where the guard publishes the account's status for agents to read. */
 export const DEFAULT_STATUS_PARAMETER = `${GUARD_PATH}status`;

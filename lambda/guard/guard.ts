@@ -311,7 +311,7 @@ function preview(event: unknown): string {
   try {
     text = JSON.stringify(event) ?? String(event);
   } catch {
-    text = String(event);
+    text = '[an event that cannot be printed]';
   }
   return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }

@@ -8,9 +8,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
 import {
-  APPROVAL_POLICY_PREFIX,
   APPROVAL_TAG,
-  GUARD_PATH,
+  parseApprovalPolicyArn,
   STATE_LOCKED,
   STATE_OPEN,
   STATE_TAG,
@@ -49,17 +48,22 @@ export interface RolePlan {
 }
 
 /**
- * The guard policies a role must hold. While an approval is in force (tag `agent-guard:approval`), its
- * approval versions stand in for the standard ones, but only when all of them are attached; a
- * half-done swap gets the standard ones back, which re-locks (both sets deny, so holding both is
- * never less locked than either).
+ * The guard policies a role must hold. While an approval is in force (tag `agent-guard:approval`), the
+ * approval versions of that set stand in for the standard ones, but only when every one of them is
+ * attached; a half-done swap gets the standard ones back, which re-locks (both sets deny, so holding
+ * both is never less locked than either).
  */
 export function requiredGuardPolicies(role: RoleSnapshot, standard: readonly string[]): readonly string[] {
-  const approvalId = tagValue(role, APPROVAL_TAG);
-  if (!approvalId) return standard;
-  const marker = `${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-${approvalId}-`;
-  const versions = role.attachedPolicyArns.filter((arn) => arn.includes(marker));
-  return versions.length === standard.length ? versions : standard;
+  const setId = tagValue(role, APPROVAL_TAG);
+  if (!setId) return standard;
+  const versions = role.attachedPolicyArns.filter((arn) => parseApprovalPolicyArn(arn)?.setId === setId);
+  const count = versions.length > 0 ? parseApprovalPolicyArn(versions[0])!.count : 0;
+  const complete =
+    count > 0 &&
+    versions.length === count &&
+    versions.every((arn) => parseApprovalPolicyArn(arn)!.count === count) &&
+    new Set(versions.map((arn) => parseApprovalPolicyArn(arn)!.index)).size === count;
+  return complete ? versions : standard;
 }
 
 /**

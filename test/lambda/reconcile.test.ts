@@ -149,6 +149,28 @@ describe('requiredGuardPolicies', () => {
     expect(requiredGuardPolicies(approved(versions, ''), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
   });
 
+  it('a set of another size stands in when complete: three approval versions for two standard policies', () => {
+    const versions = [1, 2, 3].map((i) => approvalPolicyArn('abc123', i, 3));
+    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toEqual(versions);
+    expect(requiredGuardPolicies(approved(versions.slice(0, 2)), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+  });
+
+  it('look-alike names do not count: another path, a longer id, a missing count', () => {
+    const lookAlikes = [
+      approvalPolicyArn('abc123', 1).replace('/agent-guard/', '/x/agent-guard/'),
+      approvalPolicyArn('abc123x', 2),
+      approvalPolicyArn('abc123', 2).replace('-2of2', '-2'),
+    ];
+    const role = approved([lookAlikes[0], approvalPolicyArn('abc123', 2)]);
+    expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    expect(requiredGuardPolicies(approved([approvalPolicyArn('abc123', 1), lookAlikes[1]]), GUARD_POLICY_ARNS)).toBe(
+      GUARD_POLICY_ARNS,
+    );
+    expect(requiredGuardPolicies(approved([approvalPolicyArn('abc123', 1), lookAlikes[2]]), GUARD_POLICY_ARNS)).toBe(
+      GUARD_POLICY_ARNS,
+    );
+  });
+
   it('versions of another approval do not count', () => {
     const versions = [approvalPolicyArn('other', 1), approvalPolicyArn('other', 2)];
     expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);

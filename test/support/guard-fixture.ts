@@ -52,8 +52,8 @@ export const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:AgentGuardNotices`
 export const NOW = new Date('2026-05-01T12:00:00.000Z');
 
 /** The ARN of an approval version of a guard policy, as the approval function names it. */
-export function approvalPolicyArn(approvalId: string, index: number): string {
-  return `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardApproval-${approvalId}-${index}`;
+export function approvalPolicyArn(approvalId: string, index: number, count = 2): string {
+  return `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardApproval-${approvalId}-${index}of${count}`;
 }
 
 export function roleArn(name: string): string {
