@@ -1,0 +1,31 @@
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const DURATION = /^(?:(\d{1,5})d)?(?:(\d{1,5})h)?(?:(\d{1,5})m)?(?:(\d{1,7})s)?$/;
+
+/** Parses `90s`, `30m`, `1h`, `1h30m` or `2d` into seconds; throws a message that says what to write. */
+export function parseDuration(text: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match || text.trim() === '') {
+    throw new Error(`'${text}' is not a duration. Write it like 30m, 1h, 1h30m or 90s.`);
+  }
+  const [, d, h, m, s] = match;
+  return (
+    Number(d ?? 0) * UNIT_SECONDS.d +
+    Number(h ?? 0) * UNIT_SECONDS.h +
+    Number(m ?? 0) * UNIT_SECONDS.m +
+    Number(s ?? 0) * UNIT_SECONDS.s
+  );
+}
+
+/** Seconds as the shortest of `1h30m`, `45m`, `90s`. */
+export function formatDuration(seconds: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(seconds);
+  for (const unit of ['d', 'h', 'm', 's']) {
+    const size = UNIT_SECONDS[unit];
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join('') || '0s';
+}
