@@ -2,7 +2,9 @@ import * as z from 'zod/mini';
 
 /** The approval function's request bodies, shared by the function and the CLI. */
 
-const roleArn = z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'));
+const roleArn = z
+  .string()
+  .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'));
 const approvalId = z.string().check(z.regex(/^[a-z0-9]{8,32}$/, 'must be an approval id'));
 const text = (max: number) => z.string().check(z.regex(/\S/, 'must not be blank'), z.maxLength(max));
 

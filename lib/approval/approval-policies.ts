@@ -30,6 +30,7 @@ export function approvalPolicySet(
     throw new Error(
       `The ${carveOuts.length} approval(s) in force on this role do not fit ${MAX_APPROVAL_POLICIES} policies ` +
         `(${error instanceof Error ? error.message : String(error)}). Revoke one, or approve fewer resources.`,
+      { cause: error },
     );
   }
   const named = compiled.map((p, i) => ({ name: approvalPolicyName(setId, i + 1, compiled.length), document: p.document }));

@@ -1,0 +1,37 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { resolveCatalog } from '../../lib/policy/resolve-catalog';
+import { AwsCaller } from '../shared/aws-caller';
+import { loadApprovalsConfig } from './config';
+import { route } from './handler';
+import { ApprovalService } from './service';
+
+// Clients are built once per container. Retries live in AwsCaller, where they are counted.
+const sdk = { maxAttempts: 1 };
+const config = loadApprovalsConfig(process.env);
+const logger = new Logger({ serviceName: 'agent-guard-approvals' });
+const region = process.env.AWS_REGION ?? 'us-east-1';
+const partition = config.topicArn.split(':')[1];
+
+const service = new ApprovalService({
+  config,
+  catalog: resolveCatalog({ customGroups: config.customGroups, exemptActions: config.exemptActions }),
+  iam: new IAMClient(sdk),
+  ddb: DynamoDBDocumentClient.from(new DynamoDBClient(sdk), { marshallOptions: { removeUndefinedValues: true } }),
+  scheduler: new SchedulerClient(sdk),
+  events: new EventBridgeClient(sdk),
+  sns: new SNSClient(sdk),
+  caller: new AwsCaller(),
+  functionArn: `arn:${partition}:lambda:${region}:${config.accountId}:function:${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
+});
+
+export const handler = async (event: unknown): Promise<unknown> => {
+  const result = await route(service, event);
+  logger.info('Invocation done', { result: JSON.stringify(result).slice(0, 4000) });
+  return result;
+};

@@ -1,0 +1,146 @@
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
+  DeletePolicyCommand,
+  DetachRolePolicyCommand,
+  EntityAlreadyExistsException,
+  GetRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  NoSuchEntityException,
+  TagRoleCommand,
+  UntagRoleCommand,
+} from '@aws-sdk/client-iam';
+import { APPROVAL_TAG, COMPONENT_TAG, GUARD_PATH, parseApprovalPolicyArn } from '../../lib/contract';
+import { NamedPolicy } from '../../lib/policy/policy-document';
+import { AwsCaller } from '../shared/aws-caller';
+
+export interface RoleState {
+  readonly name: string;
+  readonly arn: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly attachedPolicyArns: readonly string[];
+}
+
+/** The guard policies a role should end up with. */
+export type PolicySetTarget =
+  | { readonly kind: 'standard' }
+  | { readonly kind: 'approval'; readonly setId: string; readonly policies: readonly NamedPolicy[] };
+
+/**
+ * Swaps a role's guard policies. Every step leaves the role at least as locked as one of the swap's
+ * ends: the target set is attached first, then the marker tag moves, then the old set is detached
+ * and, if it was an approval set, deleted. A failed attach undoes itself and leaves the old set.
+ */
+export class RolePolicies {
+  constructor(
+    private readonly iam: IAMClient,
+    private readonly caller: AwsCaller,
+    private readonly standardArns: readonly string[],
+  ) {}
+
+  public async read(roleName: string): Promise<RoleState | undefined> {
+    try {
+      const { Role: role } = await this.caller.call('iam:GetRole', () =>
+        this.iam.send(new GetRoleCommand({ RoleName: roleName })),
+      );
+      if (!role?.RoleName || !role.Arn) return undefined;
+      const attached: string[] = [];
+      let marker: string | undefined;
+      do {
+        const page = await this.caller.call('iam:ListAttachedRolePolicies', () =>
+          this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker })),
+        );
+        attached.push(...(page.AttachedPolicies ?? []).flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : [])));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+      const tags = Object.fromEntries((role.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      return { name: role.RoleName, arn: role.Arn, tags, attachedPolicyArns: attached };
+    } catch (error) {
+      if (error instanceof NoSuchEntityException) return undefined;
+      throw error;
+    }
+  }
+
+  public async swap(role: RoleState, target: PolicySetTarget): Promise<void> {
+    const targetArns = target.kind === 'standard' ? [...this.standardArns] : await this.create(role, target);
+    const attachedNow: string[] = [];
+    try {
+      for (const arn of targetArns.filter((a) => !role.attachedPolicyArns.includes(a))) {
+        await this.caller.call('iam:AttachRolePolicy', () =>
+          this.iam.send(new AttachRolePolicyCommand({ RoleName: role.name, PolicyArn: arn })),
+        );
+        attachedNow.push(arn);
+      }
+    } catch (error) {
+      // Undo, so the role holds exactly its old set again; the old set was never touched.
+      for (const arn of attachedNow) await this.detach(role.name, arn).catch(() => undefined);
+      if (target.kind === 'approval') await this.deletePolicies(targetArns);
+      throw error;
+    }
+
+    if (target.kind === 'approval') {
+      await this.caller.call('iam:TagRole', () =>
+        this.iam.send(new TagRoleCommand({ RoleName: role.name, Tags: [{ Key: APPROVAL_TAG, Value: target.setId }] })),
+      );
+    } else if (Object.keys(role.tags).some((k) => k.toLowerCase() === APPROVAL_TAG)) {
+      await this.caller.call('iam:UntagRole', () =>
+        this.iam.send(new UntagRoleCommand({ RoleName: role.name, TagKeys: [APPROVAL_TAG] })),
+      );
+    }
+
+    const old = role.attachedPolicyArns.filter(
+      (arn) => !targetArns.includes(arn) && (this.standardArns.includes(arn) || parseApprovalPolicyArn(arn)),
+    );
+    for (const arn of old) await this.detach(role.name, arn);
+    await this.deletePolicies(old.filter((arn) => parseApprovalPolicyArn(arn)));
+  }
+
+  /** Creates an approval set's policies; a policy left by an earlier, interrupted try is reused. */
+  private async create(role: RoleState, target: Extract<PolicySetTarget, { kind: 'approval' }>): Promise<string[]> {
+    const prefix = role.arn.slice(0, role.arn.indexOf(':role/'));
+    const arns: string[] = [];
+    for (const policy of target.policies) {
+      const arn = `${prefix}:policy${GUARD_PATH}${policy.name}`;
+      try {
+        await this.caller.call('iam:CreatePolicy', () =>
+          this.iam.send(
+            new CreatePolicyCommand({
+              PolicyName: policy.name,
+              Path: GUARD_PATH,
+              PolicyDocument: JSON.stringify(policy.document),
+              Description: `agent-guard approval versions of the guard policies for ${role.name}`,
+              Tags: [
+                { Key: COMPONENT_TAG, Value: 'true' },
+                { Key: APPROVAL_TAG, Value: target.setId },
+              ],
+            }),
+          ),
+        );
+      } catch (error) {
+        if (!(error instanceof EntityAlreadyExistsException)) throw error;
+      }
+      arns.push(arn);
+    }
+    return arns;
+  }
+
+  public async detach(roleName: string, policyArn: string): Promise<void> {
+    try {
+      await this.caller.call('iam:DetachRolePolicy', () =>
+        this.iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
+      );
+    } catch (error) {
+      if (!(error instanceof NoSuchEntityException)) throw error;
+    }
+  }
+
+  /** Deletes approval policies; one still attached somewhere is left for the reconcile. */
+  public async deletePolicies(arns: readonly string[]): Promise<void> {
+    for (const arn of arns) {
+      await this.caller
+        .call('iam:DeletePolicy', () => this.iam.send(new DeletePolicyCommand({ PolicyArn: arn })))
+        .catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,649 @@
+import { randomBytes } from 'node:crypto';
+import {
+  DeleteRuleCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { IAMClient, ListEntitiesForPolicyCommand, ListPoliciesCommand } from '@aws-sdk/client-iam';
+import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { approvalPolicySet } from '../../lib/approval/approval-policies';
+import { resolveApprovalActions, validateApprovalResources } from '../../lib/approval/approval-scope';
+import { formatDuration } from '../../lib/approval/duration';
+import { AGENT_TAG, AGENT_TAG_VALUE, APPROVAL_TAG, GUARD_PATH, parseApprovalPolicyArn } from '../../lib/contract';
+import { CarveOut } from '../../lib/policy/guard-policies';
+import { ResolvedCatalog } from '../../lib/policy/resolve-catalog';
+import { AwsCaller, errorName } from '../shared/aws-caller';
+import { publish } from '../guard/notices';
+import { ApiRequest, ApprovalKind, ApprovalRecord, ApprovalStatus, ScopeRequest } from './api';
+import { ApprovalsConfig } from './config';
+import { PolicySetTarget, RolePolicies, RoleState } from './role-policies';
+import { ApprovalStore } from './store';
+
+/** A request the rules refuse; nothing was written. Its message says what to change. */
+export class Refusal extends Error {
+  public override readonly name = 'Refusal';
+}
+
+export interface ApprovalServiceDependencies {
+  readonly config: ApprovalsConfig;
+  readonly catalog: ResolvedCatalog;
+  readonly iam: IAMClient;
+  readonly ddb: DynamoDBDocumentClient;
+  readonly scheduler: SchedulerClient;
+  readonly events: EventBridgeClient;
+  readonly sns: SNSClient;
+  readonly caller: AwsCaller;
+  /** This function's ARN: the target of expiry schedules and single-use rules. */
+  readonly functionArn: string;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+  /** @default 16 random lower-case letters and digits */
+  readonly newId?: () => string;
+}
+
+interface Caller {
+  /** The ARN the request was signed with: an assumed-role session or an IAM user. */
+  readonly sessionArn: string;
+  /** The role (with its path) or user behind it. */
+  readonly principalArn: string;
+  readonly isAgent: boolean;
+}
+
+const ENDED: ApprovalStatus[] = ['revoked', 'expired', 'used', 'lapsed', 'failed'];
+
+function randomId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(16)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** IAM-style ARN pattern match: `*` any run, `?` one character, case-sensitive. */
+export function arnMatches(pattern: string, arn: string): boolean {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`).test(arn);
+}
+
+function roleNameOf(roleArn: string): string {
+  return roleArn.slice(roleArn.lastIndexOf('/') + 1);
+}
+
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The approval function's core: checks who asks and what, keeps the audit record, swaps the role's
+ * guard policies, schedules the expiry and tells on-call. IAM ends every approval at its literal
+ * expiry whatever happens here; this only makes approvals visible, revocable and tidy.
+ */
+export class ApprovalService {
+  private readonly store: ApprovalStore;
+  private readonly roles: RolePolicies;
+  private readonly clock: () => Date;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: ApprovalServiceDependencies) {
+    this.store = new ApprovalStore(deps.ddb, deps.caller, deps.config.tableName);
+    this.roles = new RolePolicies(deps.iam, deps.caller, deps.config.guardPolicyArns);
+    this.clock = deps.clock ?? (() => new Date());
+    this.newId = deps.newId ?? randomId;
+  }
+
+  public async handle(
+    request: ApiRequest,
+    callerArn: string,
+  ): Promise<{ message: string; approvals: ApprovalRecord[] }> {
+    const caller = await this.identify(callerArn);
+    switch (request.op) {
+      case 'request':
+        return this.request(request, caller);
+      case 'approve':
+        return this.approve(request, caller);
+      case 'approve-pending':
+        return this.approvePending(request.approvalId, caller);
+      case 'revoke':
+        return this.revoke(request.approvalId, caller, request.reason);
+      case 'list':
+        return this.list(request.roleArn, request.includeEnded ?? false);
+    }
+  }
+
+  /** The expiry schedule fired. */
+  public async expire(approvalId: string): Promise<void> {
+    const record = await this.store.get(approvalId);
+    if (record?.status === 'active') await this.end(record, 'expired', 'the expiry schedule');
+  }
+
+  /** CloudTrail shows the approved call of a single-use approval. */
+  public async used(approvalId: string): Promise<void> {
+    const record = await this.store.get(approvalId);
+    if (record?.status === 'active' && record.uses === 1)
+      await this.end(record, 'used', 'first use seen in CloudTrail');
+  }
+
+  /**
+   * Ends what is due and repairs half-done swaps towards locked: approval policies that no active
+   * approval stands behind come off their roles (the standard guard policies go on first) and are
+   * deleted.
+   */
+  public async reconcile(): Promise<{ expired: number; lapsed: number; orphansRemoved: number }> {
+    const now = isoSeconds(this.clock());
+    const due = await this.store.byStatus('active', now);
+    for (const record of due) await this.end(record, 'expired', 'the reconcile');
+    const lapsedRecords = await this.store.byStatus('pending', now);
+    for (const record of lapsedRecords)
+      await this.finish(record, 'lapsed', 'the reconcile', 'nobody approved it in time');
+
+    const activeSets = new Set((await this.store.byStatus('active')).map((r) => r.policySetId));
+    let orphansRemoved = 0;
+    for (const policyArn of await this.approvalPolicies()) {
+      const setId = parseApprovalPolicyArn(policyArn)!.setId;
+      if (activeSets.has(setId)) continue;
+      for (const roleName of await this.rolesAttachedTo(policyArn)) {
+        const role = await this.roles.read(roleName);
+        if (!role) continue;
+        const inForce = role.tags[APPROVAL_TAG];
+        if (inForce && activeSets.has(inForce) && this.completeSet(role, inForce)) {
+          await this.roles.detach(role.name, policyArn);
+        } else {
+          await this.roles.swap(role, { kind: 'standard' });
+        }
+      }
+      await this.roles.deletePolicies([policyArn]);
+      orphansRemoved++;
+    }
+    return { expired: due.length, lapsed: lapsedRecords.length, orphansRemoved };
+  }
+
+  private completeSet(role: RoleState, setId: string): boolean {
+    const versions = role.attachedPolicyArns.map(parseApprovalPolicyArn).filter((p) => p?.setId === setId);
+    return versions.length > 0 && versions.length === versions[0]!.count;
+  }
+
+  private async request(request: ScopeRequest, caller: Caller) {
+    if (caller.isAgent && caller.principalArn !== request.roleArn) {
+      throw new Refusal('An agent role may request approvals for itself only; give --role its own ARN.');
+    }
+    const scope = await this.checkScope(request, false);
+    const record = this.newRecord('request', request, scope.actions, scope.resources, caller, []);
+    await this.store.create(record);
+    await this.notify(`agent-guard: approval requested for ${roleNameOf(record.roleArn)}`, [
+      `${caller.sessionArn} asks for an approval.`,
+      ...this.describe(record),
+      '',
+      `Approve it with: agent-guard approve --id ${record.approvalId}`,
+      `It lapses unapproved at ${record.requestExpiresAt}.`,
+    ]);
+    return {
+      message: `Request ${record.approvalId} is waiting for on-call (lapses at ${record.requestExpiresAt}).`,
+      approvals: [record],
+    };
+  }
+
+  private async approve(request: Extract<ApiRequest, { op: 'approve' }>, caller: Caller) {
+    this.mustApprove(caller, request.roleArn);
+    const breakGlass = request.breakGlass ?? false;
+    const scope = await this.checkScope(request, breakGlass);
+    const record = this.newRecord(
+      breakGlass ? 'break-glass' : 'approval',
+      request,
+      scope.actions,
+      scope.resources,
+      caller,
+      [caller.sessionArn],
+    );
+    if (record.approvers.length >= record.requiredApprovals) {
+      const active = await this.activate(record, caller, undefined);
+      return { message: `Approval ${active.approvalId} is in force until ${active.expiresAt}.`, approvals: [active] };
+    }
+    await this.store.create(record);
+    await this.notify(`agent-guard: second approver needed for ${roleNameOf(record.roleArn)}`, [
+      `${caller.sessionArn} approved; ${record.requiredApprovals - 1} more approver(s) needed.`,
+      ...this.describe(record),
+      '',
+      `A second approver runs: agent-guard approve --id ${record.approvalId}`,
+    ]);
+    return {
+      message: `Approval ${record.approvalId} needs ${record.requiredApprovals - 1} more approver(s): agent-guard approve --id ${record.approvalId}`,
+      approvals: [record],
+    };
+  }
+
+  private async approvePending(approvalId: string, caller: Caller) {
+    const record = await this.store.get(approvalId);
+    if (!record) throw new Refusal(`There is no approval or request ${approvalId}; run agent-guard list.`);
+    if (record.status !== 'pending') throw new Refusal(`Approval ${approvalId} is ${record.status}, not pending.`);
+    this.mustApprove(caller, record.roleArn);
+    if (record.requestExpiresAt && record.requestExpiresAt <= isoSeconds(this.clock())) {
+      await this.finish(record, 'lapsed', caller.sessionArn, 'nobody approved it in time');
+      throw new Refusal(`Request ${approvalId} lapsed at ${record.requestExpiresAt}; ask for a new one.`);
+    }
+    if (record.requestedBy === caller.sessionArn || record.approvers.includes(caller.sessionArn)) {
+      throw new Refusal(
+        `${caller.sessionArn} already ${record.requestedBy === caller.sessionArn ? 'asked for' : 'approved'} ${approvalId}; ` +
+          'another approver must approve it.',
+      );
+    }
+    const signed: ApprovalRecord = {
+      ...record,
+      approvers: [...record.approvers, caller.sessionArn],
+      history: [...record.history, { at: isoSeconds(this.clock()), by: caller.sessionArn, what: 'approved' }],
+    };
+    if (signed.approvers.length < signed.requiredApprovals) {
+      await this.store.update(signed, 'pending');
+      return {
+        message: `Approval ${approvalId} needs ${signed.requiredApprovals - signed.approvers.length} more approver(s).`,
+        approvals: [signed],
+      };
+    }
+    const active = await this.activate(signed, caller, 'pending');
+    return { message: `Approval ${approvalId} is in force until ${active.expiresAt}.`, approvals: [active] };
+  }
+
+  private async revoke(approvalId: string, caller: Caller, reason: string | undefined) {
+    if (caller.isAgent) throw new Refusal('An agent role may not revoke approvals; ask on-call.');
+    if (!this.isApprover(caller)) throw new Refusal(`${caller.principalArn} is not an approver, so it may not revoke.`);
+    const record = await this.store.get(approvalId);
+    if (!record) throw new Refusal(`There is no approval ${approvalId}; run agent-guard list.`);
+    if (record.status !== 'active' && record.status !== 'pending') {
+      throw new Refusal(`Approval ${approvalId} is already ${record.status}.`);
+    }
+    const ended = await this.end(record, 'revoked', caller.sessionArn, reason);
+    return { message: `Approval ${approvalId} is revoked.`, approvals: [ended] };
+  }
+
+  private async list(roleArn: string | undefined, includeEnded: boolean) {
+    const statuses: ApprovalStatus[] = includeEnded ? ['active', 'pending', ...ENDED] : ['active', 'pending'];
+    const records = (await Promise.all(statuses.map((s) => this.store.byStatus(s)))).flat();
+    const approvals = records
+      .filter((r) => !roleArn || r.roleArn === roleArn)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return { message: `${approvals.length} approval(s).`, approvals };
+  }
+
+  private async identify(callerArn: string): Promise<Caller> {
+    const assumed = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/[\w+=,.@-]{2,64}$/.exec(callerArn);
+    if (assumed) {
+      if (assumed[1] !== this.deps.config.accountId) {
+        throw new Refusal(`Sign the request with a role of account ${this.deps.config.accountId}.`);
+      }
+      const role = await this.roles.read(assumed[2]);
+      if (!role) throw new Refusal(`The role behind ${callerArn} does not exist.`);
+      const agent = Object.entries(role.tags).some(([k, v]) => k.toLowerCase() === AGENT_TAG && v === AGENT_TAG_VALUE);
+      return { sessionArn: callerArn, principalArn: role.arn, isAgent: agent };
+    }
+    if (new RegExp(`^arn:aws[a-z-]*:iam::${this.deps.config.accountId}:user/`).test(callerArn)) {
+      return { sessionArn: callerArn, principalArn: callerArn, isAgent: false };
+    }
+    throw new Refusal(
+      `Sign the request as an IAM role or user of account ${this.deps.config.accountId}, not ${callerArn}.`,
+    );
+  }
+
+  private isApprover(caller: Caller): boolean {
+    return this.deps.config.approvers.some((pattern) => arnMatches(pattern, caller.principalArn));
+  }
+
+  private mustApprove(caller: Caller, targetRoleArn: string): void {
+    if (caller.isAgent) throw new Refusal('An agent role may not approve; an on-call engineer must.');
+    if (!this.isApprover(caller)) {
+      throw new Refusal(`${caller.principalArn} is not one of the approvers this guard was deployed with.`);
+    }
+    if (caller.principalArn === targetRoleArn)
+      throw new Refusal('No self-approval: the approver cannot be the role approved.');
+  }
+
+  private async checkScope(
+    request: ScopeRequest,
+    breakGlass: boolean,
+  ): Promise<{ actions: string[]; resources: string[] }> {
+    const { config } = this.deps;
+    const max = breakGlass ? config.breakGlassMaxSeconds : config.maxDurationSeconds;
+    if (request.durationSeconds < 60) throw new Refusal('The duration must be at least 1m.');
+    if (request.durationSeconds > max) {
+      throw new Refusal(
+        `The duration ${formatDuration(request.durationSeconds)} is over the ${breakGlass ? 'break-glass ' : ''}maximum of ${formatDuration(max)}; ask for less.`,
+      );
+    }
+    if (config.ticketPattern) {
+      if (!request.ticket) throw new Refusal(`A ticket id is required (--ticket), matching ${config.ticketPattern}.`);
+      if (!new RegExp(`^(?:${config.ticketPattern})$`).test(request.ticket)) {
+        throw new Refusal(`Ticket '${request.ticket}' does not match ${config.ticketPattern}.`);
+      }
+    }
+    let actions: string[];
+    let resources: string[];
+    try {
+      actions = resolveApprovalActions(request.actions, this.deps.catalog);
+      resources = validateApprovalResources(request.resources);
+    } catch (error) {
+      throw new Refusal(error instanceof Error ? error.message : String(error));
+    }
+    const role = await this.roles.read(roleNameOf(request.roleArn));
+    if (!role || role.arn !== request.roleArn)
+      throw new Refusal(`There is no role ${request.roleArn} in this account.`);
+    if (!Object.entries(role.tags).some(([k, v]) => k.toLowerCase() === AGENT_TAG && v === AGENT_TAG_VALUE)) {
+      throw new Refusal(
+        `${request.roleArn} is not an agent role (tag ${AGENT_TAG}=${AGENT_TAG_VALUE}); it needs no approval.`,
+      );
+    }
+    return { actions, resources };
+  }
+
+  private newRecord(
+    kind: ApprovalKind,
+    request: ScopeRequest,
+    actions: string[],
+    resources: string[],
+    caller: Caller,
+    approvers: string[],
+  ): ApprovalRecord {
+    const now = this.clock();
+    const requestExpiresAt = isoSeconds(new Date(now.getTime() + this.deps.config.requestTtlSeconds * 1000));
+    return {
+      approvalId: this.newId(),
+      kind,
+      status: 'pending',
+      roleArn: request.roleArn,
+      requestedActions: [...request.actions],
+      actions,
+      resources,
+      durationSeconds: request.durationSeconds,
+      reason: request.reason,
+      ticket: request.ticket,
+      uses: request.uses,
+      requestedBy: caller.sessionArn,
+      approvers,
+      requiredApprovals: kind === 'break-glass' ? 1 : this.deps.config.requiredApprovals,
+      createdAt: isoSeconds(now),
+      requestExpiresAt,
+      reviewRequired: kind === 'break-glass' ? true : undefined,
+      sortAt: requestExpiresAt,
+      ttl: this.ttl(now),
+      history: [{ at: isoSeconds(now), by: caller.sessionArn, what: kind === 'request' ? 'requested' : 'approved' }],
+    };
+  }
+
+  private ttl(from: Date): number {
+    return Math.floor(from.getTime() / 1000) + this.deps.config.retentionDays * 86400 + 31 * 86400;
+  }
+
+  /** Puts an approval in force: the role's new policy set holds it and every other active one. */
+  private async activate(
+    record: ApprovalRecord,
+    caller: Caller,
+    storedStatus: ApprovalStatus | undefined,
+  ): Promise<ApprovalRecord> {
+    const now = this.clock();
+    const expiresAt = isoSeconds(new Date(Math.floor(now.getTime() / 1000) * 1000 + record.durationSeconds * 1000));
+    const role = await this.roles.read(roleNameOf(record.roleArn));
+    if (!role) throw new Refusal(`There is no role ${record.roleArn} in this account.`);
+    const others = await this.activeOn(role.arn, now);
+    const setId = this.newId();
+    let target: PolicySetTarget;
+    try {
+      target = {
+        kind: 'approval',
+        setId,
+        policies: approvalPolicySet(this.deps.catalog, setId, [
+          ...others.map(carveOutOf),
+          carveOutOf({ ...record, expiresAt }),
+        ]),
+      };
+    } catch (error) {
+      throw new Refusal(error instanceof Error ? error.message : String(error));
+    }
+    try {
+      await this.roles.swap(role, target);
+    } catch (error) {
+      throw new Refusal(
+        `IAM refused the policy swap on ${role.name} (${errorName(error)}); the role keeps its guard policies. ` +
+          'A role needs two free managed-policy places for a swap.',
+      );
+    }
+    const active: ApprovalRecord = {
+      ...record,
+      status: 'active',
+      activatedAt: isoSeconds(now),
+      expiresAt,
+      sortAt: expiresAt,
+      policySetId: setId,
+      ttl: this.ttl(new Date(expiresAt)),
+      history: [...record.history, { at: isoSeconds(now), by: caller.sessionArn, what: 'in force' }],
+    };
+    if (storedStatus) await this.store.update(active, storedStatus);
+    else await this.store.create(active);
+    for (const other of others) await this.store.update({ ...other, policySetId: setId }, 'active');
+    await this.scheduleExpiry(active);
+    if (active.uses === 1) await this.watchFirstUse(active);
+    const loud = active.kind === 'break-glass';
+    await this.notify(`agent-guard: ${loud ? 'BREAK-GLASS ' : ''}approval in force for ${roleNameOf(active.roleArn)}`, [
+      ...(loud ? ['BREAK-GLASS: one approver, short limit. This approval is marked for review.', ''] : []),
+      ...this.describe(active),
+      `Approved by: ${active.approvers.join(', ')}`,
+      `Expires:  ${active.expiresAt} (IAM denies again after it, whatever happens)`,
+      '',
+      `Revoke it with: agent-guard revoke --id ${active.approvalId}`,
+    ]);
+    return active;
+  }
+
+  /** Ends an approval and puts the role's remaining approvals, or the standard policies, back. */
+  private async end(
+    record: ApprovalRecord,
+    status: 'revoked' | 'expired' | 'used',
+    by: string,
+    reason?: string,
+  ): Promise<ApprovalRecord> {
+    if (record.status === 'pending')
+      return this.finish(record, status === 'revoked' ? 'revoked' : 'lapsed', by, reason);
+    const now = this.clock();
+    const role = await this.roles.read(roleNameOf(record.roleArn));
+    const remaining = role
+      ? (await this.activeOn(role.arn, now)).filter((r) => r.approvalId !== record.approvalId)
+      : [];
+    let setId: string | undefined;
+    if (role) {
+      let target: PolicySetTarget = { kind: 'standard' };
+      if (remaining.length > 0) {
+        setId = this.newId();
+        target = {
+          kind: 'approval',
+          setId,
+          policies: approvalPolicySet(this.deps.catalog, setId, remaining.map(carveOutOf)),
+        };
+      }
+      await this.roles.swap(role, target);
+    }
+    const ended = await this.finish(record, status, by, reason);
+    for (const other of remaining) await this.store.update({ ...other, policySetId: setId }, 'active');
+    await this.deps.caller
+      .call('scheduler:DeleteSchedule', () =>
+        this.deps.scheduler.send(
+          new DeleteScheduleCommand({
+            Name: scheduleName(record.approvalId),
+            GroupName: this.deps.config.scheduleGroup,
+          }),
+        ),
+      )
+      .catch(() => undefined);
+    if (record.uses === 1) await this.unwatchFirstUse(record.approvalId);
+    return ended;
+  }
+
+  /** Records the end of an approval and tells on-call. */
+  private async finish(
+    record: ApprovalRecord,
+    status: ApprovalStatus,
+    by: string,
+    reason?: string,
+  ): Promise<ApprovalRecord> {
+    const now = isoSeconds(this.clock());
+    const ended: ApprovalRecord = {
+      ...record,
+      status,
+      endedAt: now,
+      endReason: reason,
+      revokedBy: status === 'revoked' ? by : undefined,
+      revokedAt: status === 'revoked' ? now : undefined,
+      sortAt: now,
+      ttl: this.ttl(new Date(now)),
+      history: [...record.history, { at: now, by, what: reason ? `${status}: ${reason}` : status }],
+    };
+    await this.store.update(ended, record.status);
+    await this.notify(`agent-guard: approval ${record.approvalId} ${status}`, [
+      ...this.describe(ended),
+      `Ended by: ${by}${reason ? ` (${reason})` : ''}`,
+    ]);
+    return ended;
+  }
+
+  private async activeOn(roleArn: string, now: Date): Promise<ApprovalRecord[]> {
+    const nowIso = isoSeconds(now);
+    return (await this.store.byStatus('active')).filter((r) => r.roleArn === roleArn && (r.expiresAt ?? '') > nowIso);
+  }
+
+  private async scheduleExpiry(record: ApprovalRecord): Promise<void> {
+    const at = record.expiresAt!.replace(/Z$/, '');
+    try {
+      await this.deps.caller.call('scheduler:CreateSchedule', () =>
+        this.deps.scheduler.send(
+          new CreateScheduleCommand({
+            Name: scheduleName(record.approvalId),
+            GroupName: this.deps.config.scheduleGroup,
+            ScheduleExpression: `at(${at})`,
+            ScheduleExpressionTimezone: 'UTC',
+            FlexibleTimeWindow: { Mode: 'OFF' },
+            ActionAfterCompletion: 'DELETE',
+            Target: {
+              Arn: this.deps.functionArn,
+              RoleArn: this.deps.config.schedulerRoleArn,
+              Input: JSON.stringify({ op: 'expire', approvalId: record.approvalId }),
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      // IAM still ends the approval at its expiry; the reconcile tidies up within minutes.
+      await this.notify(`agent-guard: no expiry schedule for ${record.approvalId}`, [
+        `Creating the expiry schedule failed (${errorName(error)}). IAM still denies after ${record.expiresAt};`,
+        'the periodic reconcile will swap the policies back.',
+      ]);
+    }
+  }
+
+  private async watchFirstUse(record: ApprovalRecord): Promise<void> {
+    const name = useRuleName(record.approvalId);
+    await this.deps.caller.call('events:PutRule', () =>
+      this.deps.events.send(
+        new PutRuleCommand({
+          Name: name,
+          Description: `agent-guard: ends single-use approval ${record.approvalId} at its first use`,
+          EventPattern: JSON.stringify({
+            'detail-type': ['AWS API Call via CloudTrail'],
+            detail: {
+              eventName: [...new Set(record.actions.map((a) => a.slice(a.indexOf(':') + 1)))],
+              userIdentity: { sessionContext: { sessionIssuer: { arn: [record.roleArn] } } },
+              errorCode: [{ exists: false }],
+            },
+          }),
+        }),
+      ),
+    );
+    await this.deps.caller.call('events:PutTargets', () =>
+      this.deps.events.send(
+        new PutTargetsCommand({
+          Rule: name,
+          Targets: [
+            {
+              Id: 'approvals',
+              Arn: this.deps.functionArn,
+              Input: JSON.stringify({ op: 'used', approvalId: record.approvalId }),
+            },
+          ],
+        }),
+      ),
+    );
+  }
+
+  private async unwatchFirstUse(approvalId: string): Promise<void> {
+    const name = useRuleName(approvalId);
+    await this.deps.caller
+      .call('events:RemoveTargets', () =>
+        this.deps.events.send(new RemoveTargetsCommand({ Rule: name, Ids: ['approvals'] })),
+      )
+      .catch(() => undefined);
+    await this.deps.caller
+      .call('events:DeleteRule', () => this.deps.events.send(new DeleteRuleCommand({ Name: name })))
+      .catch(() => undefined);
+  }
+
+  private async approvalPolicies(): Promise<string[]> {
+    const arns: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.deps.caller.call('iam:ListPolicies', () =>
+        this.deps.iam.send(new ListPoliciesCommand({ Scope: 'Local', PathPrefix: GUARD_PATH, Marker: marker })),
+      );
+      arns.push(...(page.Policies ?? []).flatMap((p) => (p.Arn && parseApprovalPolicyArn(p.Arn) ? [p.Arn] : [])));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return arns;
+  }
+
+  private async rolesAttachedTo(policyArn: string): Promise<string[]> {
+    const names: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.deps.caller.call('iam:ListEntitiesForPolicy', () =>
+        this.deps.iam.send(
+          new ListEntitiesForPolicyCommand({ PolicyArn: policyArn, EntityFilter: 'Role', Marker: marker }),
+        ),
+      );
+      names.push(...(page.PolicyRoles ?? []).flatMap((r) => (r.RoleName ? [r.RoleName] : [])));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return names;
+  }
+
+  private describe(record: ApprovalRecord): string[] {
+    return [
+      `Approval: ${record.approvalId} (${record.kind})`,
+      `Role:     ${record.roleArn}`,
+      `Actions:  ${record.actions.join(', ')}`,
+      `On:       ${record.resources.join(', ')}`,
+      `For:      ${formatDuration(record.durationSeconds)}${record.uses ? `, ${record.uses} use` : ''}`,
+      `Reason:   ${record.reason}${record.ticket ? ` (ticket ${record.ticket})` : ''}`,
+    ];
+  }
+
+  private async notify(subject: string, lines: string[]): Promise<void> {
+    await publish(this.deps.sns, this.deps.caller, this.deps.config.topicArn, {
+      subject: subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
+      message: lines.join('\n'),
+    }).catch(() => undefined);
+  }
+}
+
+function carveOutOf(record: ApprovalRecord): CarveOut {
+  return {
+    id: record.approvalId,
+    actions: record.actions,
+    resources: record.resources,
+    expiresAt: new Date(record.expiresAt!),
+  };
+}
+
+export function scheduleName(approvalId: string): string {
+  return `AgentGuardExpire-${approvalId}`;
+}
+
+export function useRuleName(approvalId: string): string {
+  return `AgentGuardUse-${approvalId}`;
+}
