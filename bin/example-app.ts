@@ -28,7 +28,11 @@ export function createExampleApp(app: App = new App()): {
     reason:
       'The example shows the worst case: an agent with AdministratorAccess, held in check by the guard boundary and deny policies.',
   });
-  const guard = new AgentGuard(stack, 'Guard', { agentRoles: [agentRole] });
+  const guard = new AgentGuard(stack, 'Guard', {
+    agentRoles: [agentRole],
+    // On-call engineers sign in through IAM Identity Center with the OnCall permission set.
+    approvers: ['arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_OnCall_*'],
+  });
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack, agentRole, guard };

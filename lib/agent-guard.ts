@@ -1,5 +1,6 @@
 import { Aws, CfnResource, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -15,6 +16,7 @@ import {
   GUARD_PATH,
   guardPolicyName,
 } from './contract';
+import { ApprovalFunction } from './approval-function';
 import { GuardFunction } from './guard-function';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
@@ -116,6 +118,59 @@ export interface AgentGuardProps {
    * @default '/agent-guard/status'
    */
   readonly statusParameterName?: string;
+
+  /**
+   * Who may approve and revoke: IAM ARN patterns of roles (with their path) or users, such as
+   * `arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/*\/AWSReservedSSO_OnCall_*`. Agent
+   * roles can never approve, whatever this says. They also need `lambda:InvokeFunctionUrl` on the
+   * approval function from their own policies.
+   *
+   * @default - no approval function: agent roles stay locked until the account is open
+   */
+  readonly approvers?: string[];
+
+  /**
+   * Distinct approvers an approval needs before it takes effect (the two-person rule). Break-glass
+   * approvals need one.
+   *
+   * @default 2
+   */
+  readonly requiredApprovals?: number;
+
+  /**
+   * The longest an approval may last. IAM denies again at its expiry to the second.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly maxApprovalDuration?: Duration;
+
+  /**
+   * The longest a break-glass approval (one approver, always announced, marked for review) may last.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly breakGlassMaxDuration?: Duration;
+
+  /**
+   * How long a request (from an agent) or an approval waiting for its second approver stays open.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly approvalRequestTtl?: Duration;
+
+  /**
+   * A regular expression every approval's ticket id must match in full; approvals then need a ticket.
+   *
+   * @default - no ticket required
+   */
+  readonly ticketPattern?: string;
+
+  /**
+   * How long audit records are kept after an approval ends (DynamoDB TTL).
+   *
+   * @default Duration.days(365)
+   */
+  readonly auditRetention?: Duration;
 }
 
 /**
@@ -136,6 +191,10 @@ export class AgentGuard extends Construct {
   public readonly statusParameter: ssm.IStringParameter;
   /** Fires when the guard function fails. */
   public readonly errorAlarm: cloudwatch.IAlarm;
+  /** The approval function's URL (IAM auth), when `approvers` are given. */
+  public readonly approvalUrl?: string;
+  /** The approvals audit table, when `approvers` are given. */
+  public readonly approvalsTable?: dynamodb.ITable;
 
   private readonly constrained = new Set<iam.Role>();
 
@@ -191,6 +250,29 @@ export class AgentGuard extends Construct {
     this.notices = live.topic;
     this.statusParameter = live.statusParameter;
     this.errorAlarm = live.errorAlarm;
+
+    if (props.approvers !== undefined) {
+      const approvals = new ApprovalFunction(this, 'Approvals', {
+        guardPolicies: this.guardPolicies,
+        topic: live.topic,
+        approvers: validateApprovers(props.approvers),
+        requiredApprovals: validateRequiredApprovals(props.requiredApprovals ?? 2),
+        maxDuration: wholeMinutes(props.maxApprovalDuration ?? Duration.hours(1), 'maxApprovalDuration', 24 * 60),
+        breakGlassMaxDuration: wholeMinutes(
+          props.breakGlassMaxDuration ?? Duration.minutes(15),
+          'breakGlassMaxDuration',
+          60,
+        ),
+        requestTtl: wholeMinutes(props.approvalRequestTtl ?? Duration.hours(1), 'approvalRequestTtl', 24 * 60),
+        ticketPattern: validateTicketPattern(props.ticketPattern),
+        auditRetention: validateRetention(props.auditRetention ?? Duration.days(365)),
+        customGroups: (props.additionalGroups ?? []).map(customGroupSpec),
+        exemptActions: props.exemptActions ?? [],
+      });
+      live.ignoreRoleChangesBy(approvals.role);
+      this.approvalUrl = approvals.url.url;
+      this.approvalsTable = approvals.table;
+    }
 
     Tags.of(this).add(COMPONENT_TAG, 'true');
     (props.agentRoles ?? []).forEach((role) => this.constrain(role));
@@ -306,6 +388,49 @@ function validateStatusParameter(name: string): string {
     );
   }
   return name;
+}
+
+const PRINCIPAL_PATTERN = /^arn:aws[a-z-]*:iam::(\d{12}|\*):(role|user)\/[\w+=,.@/*?-]+$/;
+
+function validateApprovers(approvers: string[]): string[] {
+  if (approvers.length === 0) {
+    throw new Error(
+      'approvers is empty, so nobody could approve. Name at least one on-call role, or leave the prop out.',
+    );
+  }
+  for (const approver of approvers) {
+    if (Token.isUnresolved(approver) || !PRINCIPAL_PATTERN.test(approver)) {
+      throw new Error(
+        `approvers: '${approver}' must be a literal IAM role or user ARN pattern, such as arn:aws:iam::111122223333:role/OnCall*.`,
+      );
+    }
+  }
+  return approvers;
+}
+
+function validateRequiredApprovals(count: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > 5) {
+    throw new Error(`requiredApprovals must be a whole number from 1 to 5, not ${count}; 2 is the two-person rule.`);
+  }
+  return count;
+}
+
+function validateTicketPattern(pattern: string | undefined): string | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    new RegExp(pattern);
+  } catch {
+    throw new Error(`ticketPattern '${pattern}' is not a valid regular expression.`);
+  }
+  return pattern;
+}
+
+function validateRetention(retention: Duration): Duration {
+  const days = retention.toDays({ integral: false });
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new Error(`auditRetention must be whole days from 1 to 3650, not ${retention.toHumanString()}.`);
+  }
+  return retention;
 }
 
 function managedPolicyQuotaProblems(role: iam.Role): string[] {

@@ -67,3 +67,7 @@ export function parseApprovalPolicyArn(arn: string): { setId: string; index: num
 }
 /** Default SSM parameter where the guard publishes the account's status for agents to read. */
 export const DEFAULT_STATUS_PARAMETER = `${GUARD_PATH}status`;
+/** SSM parameter where the construct publishes the approval function's URL for the CLI. */
+export const APPROVALS_URL_PARAMETER = `${GUARD_PATH}approvals-url`;
+/** EventBridge Scheduler group of the approvals' one-shot expiry schedules. */
+export const SCHEDULE_GROUP = 'agent-guard';

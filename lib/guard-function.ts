@@ -1,13 +1,10 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnRule, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,6 +15,7 @@ import { Construct } from 'constructs';
 import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, GUARD_PATH, STATE_TAG } from './contract';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
+import { guardNodejsFunction } from './guard-nodejs-function';
 import { TrafficMetric, TrafficQueryJson } from './traffic-metric';
 
 /** Regions where CloudTrail delivers the events of IAM, a global service, to EventBridge. */
@@ -62,6 +60,8 @@ export class GuardFunction extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   public readonly trafficAlarms: cloudwatch.Alarm[];
   public readonly errorAlarm: cloudwatch.Alarm;
+  /** Roles whose IAM writes the role-change rule ignores: the guard's own, which would only call it back. */
+  private readonly quietWriters: iam.IRole[] = [];
 
   constructor(scope: Construct, id: string, props: GuardFunctionProps) {
     super(scope, id);
@@ -111,29 +111,14 @@ export class GuardFunction extends Construct {
     logGroup.grantWrite(role);
 
     const queries = this.trafficQueries(stack, props.trafficMetrics);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    this.function = guardNodejsFunction(this, 'Function', {
       functionName: `${GUARD_NAME_PREFIX}Evaluator`,
       description: 'agent-guard: locks AI-agent roles while the account is production with live traffic',
-      entry: handlerEntry('guard'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 512,
-      timeout: Duration.minutes(5),
-      // One evaluation at a time: events that arrive meanwhile wait in Lambda's async queue, so two
-      // evaluations never write the same role at once.
-      reservedConcurrentExecutions: 1,
+      handler: 'guard',
       role,
       logGroup,
+      timeout: Duration.minutes(5),
       onFailure: new SqsDestination(this.deadLetterQueue),
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(1),
-      bundling: {
-        minify: true,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
-      },
       environment: {
         AGENT_GUARD_CONFIG: stack.toJsonString({
           accountId: Aws.ACCOUNT_ID,
@@ -160,7 +145,8 @@ export class GuardFunction extends Construct {
     this.grantGuardPermissions(role, props);
 
     this.trafficAlarms = this.createTrafficAlarms(stack, props);
-    this.wireTriggers(role, props.schedule);
+    this.quietWriters.push(role);
+    this.wireTriggers(props.schedule);
 
     this.errorAlarm = new cloudwatch.Alarm(this, 'ErrorAlarm', {
       alarmName: `${GUARD_NAME_PREFIX}Errors`,
@@ -239,7 +225,12 @@ export class GuardFunction extends Construct {
       );
   }
 
-  private wireTriggers(role: iam.Role, schedule: Duration): void {
+  /** Another guard role whose writes to agent roles need no re-evaluation (the approval function's). */
+  public ignoreRoleChangesBy(role: iam.IRole): void {
+    this.quietWriters.push(role);
+  }
+
+  private wireTriggers(schedule: Duration): void {
     const target = new targets.LambdaFunction(this.function, {
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 4,
@@ -276,7 +267,15 @@ export class GuardFunction extends Construct {
           // Not the guard's own writes, which would only call it back to find nothing to do.
           $or: [
             { userIdentity: { type: [{ 'anything-but': 'AssumedRole' }] } },
-            { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': role.roleArn }] } } } },
+            {
+              userIdentity: {
+                sessionContext: {
+                  sessionIssuer: {
+                    arn: [{ 'anything-but': Lazy.list({ produce: () => this.quietWriters.map((r) => r.roleArn) }) }],
+                  },
+                },
+              },
+            },
           ],
         },
       },
@@ -375,12 +374,4 @@ export class GuardFunction extends Construct {
         'Publishing to the encrypted notices topic needs data keys of its one KMS key, granted by topic.grantPublish.',
     });
   }
-}
-
-/** The handler source: TypeScript in this repository, compiled JavaScript in the published package. */
-function handlerEntry(name: string): string {
-  const base = path.join(__dirname, '..', 'lambda', name, 'index');
-  const found = ['.ts', '.js'].map((ext) => base + ext).find((file) => fs.existsSync(file));
-  if (!found) throw new Error(`The ${name} handler is missing from ${path.dirname(base)}; reinstall agent-guard.`);
-  return found;
 }

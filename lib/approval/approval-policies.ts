@@ -33,7 +33,10 @@ export function approvalPolicySet(
       { cause: error },
     );
   }
-  const named = compiled.map((p, i) => ({ name: approvalPolicyName(setId, i + 1, compiled.length), document: p.document }));
+  const named = compiled.map((p, i) => ({
+    name: approvalPolicyName(setId, i + 1, compiled.length),
+    document: p.document,
+  }));
   assertValidPolicies(named, PolicyKind.MANAGED);
   return named;
 }

@@ -53,7 +53,9 @@ export function validateApprovalResources(resources: readonly string[]): string[
       );
     }
     if (!ARN_PATTERN.test(resource) || resource.length > 2048 || /\s/.test(resource)) {
-      throw new Error(`'${resource}' is not a resource ARN such as arn:aws:s3:::my-bucket or arn:aws:ec2:*:*:instance/*.`);
+      throw new Error(
+        `'${resource}' is not a resource ARN such as arn:aws:s3:::my-bucket or arn:aws:ec2:*:*:instance/*.`,
+      );
     }
   }
   return [...new Set(resources)].sort();

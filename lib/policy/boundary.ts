@@ -194,8 +194,16 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
   ]);
 }
 
+/**
+ * What agents may do to guard resources: read them, and call the approval function's URL, where the
+ * function itself decides (an agent may only request). Invoking a guard function directly stays denied,
+ * because a direct invocation could forge the caller identity that the URL's IAM auth proves.
+ */
 function guardReadActions(): string[] {
-  return GUARD_SERVICES.flatMap((svc) => [`${svc}:Get*`, `${svc}:List*`, `${svc}:Describe*`]).filter(
-    (pattern) => iamReference.expand(pattern).length > 0,
-  );
+  return [
+    ...GUARD_SERVICES.flatMap((svc) => [`${svc}:Get*`, `${svc}:List*`, `${svc}:Describe*`]).filter(
+      (pattern) => iamReference.expand(pattern).length > 0,
+    ),
+    'lambda:InvokeFunctionUrl',
+  ];
 }

@@ -1,0 +1,236 @@
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  APPROVAL_POLICY_PREFIX,
+  APPROVAL_TAG,
+  APPROVALS_URL_PARAMETER,
+  GUARD_NAME_PREFIX,
+  GUARD_PATH,
+  SCHEDULE_GROUP,
+} from './contract';
+import { guardNodejsFunction } from './guard-nodejs-function';
+
+export interface ApprovalFunctionProps {
+  readonly guardPolicies: readonly iam.ManagedPolicy[];
+  readonly topic: sns.ITopic;
+  readonly approvers: readonly string[];
+  readonly requiredApprovals: number;
+  readonly maxDuration: Duration;
+  readonly breakGlassMaxDuration: Duration;
+  readonly requestTtl: Duration;
+  readonly ticketPattern?: string;
+  readonly auditRetention: Duration;
+  readonly customGroups: readonly { name: string; actions: string[] }[];
+  readonly exemptActions: readonly string[];
+}
+
+/**
+ * The approval function behind an IAM-authenticated function URL, with its audit table, expiry
+ * schedules, reconcile schedule and least-privilege role.
+ */
+export class ApprovalFunction extends Construct {
+  public readonly function: lambda.Function;
+  public readonly url: lambda.FunctionUrl;
+  public readonly table: dynamodb.Table;
+  public readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: ApprovalFunctionProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    this.table = new dynamodb.Table(this, 'Audit', {
+      tableName: `${GUARD_NAME_PREFIX}Approvals`,
+      partitionKey: { name: 'approvalId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'ttl',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: 'byStatus',
+      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sortAt', type: dynamodb.AttributeType.STRING },
+    });
+
+    const group = new scheduler.CfnScheduleGroup(this, 'Schedules', { name: SCHEDULE_GROUP });
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      path: GUARD_PATH,
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: 'agent-guard: lets the one-shot expiry schedules invoke the approval function',
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      path: GUARD_PATH,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'agent-guard: the approval function; swaps the guard policies of agent roles',
+    });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${GUARD_NAME_PREFIX}Approvals`,
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    logGroup.grantWrite(this.role);
+
+    this.function = guardNodejsFunction(this, 'Function', {
+      functionName: `${GUARD_NAME_PREFIX}Approvals`,
+      description: 'agent-guard: time-boxed approvals for AI-agent roles',
+      handler: 'approvals',
+      role: this.role,
+      logGroup,
+      timeout: Duration.minutes(2),
+      environment: {
+        AGENT_GUARD_APPROVALS_CONFIG: stack.toJsonString({
+          accountId: Aws.ACCOUNT_ID,
+          approvers: props.approvers,
+          requiredApprovals: props.requiredApprovals,
+          maxDurationSeconds: props.maxDuration.toSeconds(),
+          breakGlassMaxSeconds: props.breakGlassMaxDuration.toSeconds(),
+          requestTtlSeconds: props.requestTtl.toSeconds(),
+          ticketPattern: props.ticketPattern,
+          retentionDays: props.auditRetention.toDays(),
+          tableName: this.table.tableName,
+          topicArn: props.topic.topicArn,
+          scheduleGroup: SCHEDULE_GROUP,
+          schedulerRoleArn: schedulerRole.roleArn,
+          guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
+          customGroups: props.customGroups,
+          exemptActions: props.exemptActions,
+        }),
+        POWERTOOLS_SERVICE_NAME: 'agent-guard-approvals',
+      },
+    });
+    this.function.node.addDependency(group);
+    schedulerRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+    );
+
+    this.url = this.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    new ssm.StringParameter(this, 'UrlParameter', {
+      parameterName: APPROVALS_URL_PARAMETER,
+      description: 'agent-guard: the approval function URL, for the agent-guard CLI',
+      stringValue: this.url.url,
+    });
+
+    new events.Rule(this, 'Reconcile', {
+      ruleName: `${GUARD_NAME_PREFIX}ApprovalsReconcile`,
+      description: 'agent-guard: end due approvals and repair half-done policy swaps, towards locked',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+    this.function.addPermission('SingleUseRules', {
+      principal: new iam.ServicePrincipal('events.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceArn: stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${GUARD_NAME_PREFIX}Use-*` }),
+      sourceAccount: Aws.ACCOUNT_ID,
+    });
+
+    this.grantApprovalPermissions(props, schedulerRole);
+  }
+
+  private grantApprovalPermissions(props: ApprovalFunctionProps, schedulerRole: iam.Role): void {
+    const stack = Stack.of(this);
+    const roles = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
+    const approvalPolicies = stack.formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'policy',
+      resourceName: `${GUARD_PATH.slice(1)}${APPROVAL_POLICY_PREFIX}-*`,
+    });
+    const agentRolesOnly = { StringEquals: { [`iam:ResourceTag/${AGENT_TAG}`]: AGENT_TAG_VALUE } };
+    const guardPolicyArns = [approvalPolicies, ...props.guardPolicies.map((p) => p.managedPolicyArn)];
+    const policy = new iam.Policy(this, 'Permissions', {
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ReadRoles',
+          actions: ['iam:GetRole', 'iam:ListAttachedRolePolicies'],
+          resources: [roles],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ApprovalPolicies',
+          actions: ['iam:CreatePolicy', 'iam:DeletePolicy', 'iam:TagPolicy', 'iam:ListEntitiesForPolicy'],
+          resources: [approvalPolicies],
+        }),
+        new iam.PolicyStatement({ sid: 'FindApprovalPolicies', actions: ['iam:ListPolicies'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          sid: 'SwapGuardPoliciesOnAgentRoles',
+          actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+          resources: [roles],
+          conditions: { ...agentRolesOnly, ArnLike: { 'iam:PolicyARN': guardPolicyArns } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'ApprovalTagOnly',
+          actions: ['iam:TagRole', 'iam:UntagRole'],
+          resources: [roles],
+          conditions: {
+            ...agentRolesOnly,
+            'ForAllValues:StringEquals': { 'aws:TagKeys': [APPROVAL_TAG] },
+            Null: { 'aws:TagKeys': 'false' },
+          },
+        }),
+        new iam.PolicyStatement({
+          sid: 'ExpirySchedules',
+          actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
+          resources: [
+            stack.formatArn({
+              service: 'scheduler',
+              resource: 'schedule',
+              resourceName: `${SCHEDULE_GROUP}/${GUARD_NAME_PREFIX}Expire-*`,
+            }),
+          ],
+        }),
+        new iam.PolicyStatement({
+          sid: 'PassSchedulerRole',
+          actions: ['iam:PassRole'],
+          resources: [schedulerRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'SingleUseRules',
+          actions: ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule'],
+          resources: [
+            stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${GUARD_NAME_PREFIX}Use-*` }),
+          ],
+        }),
+      ],
+    });
+    policy.attachToRole(this.role);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/byStatus`],
+      }),
+    );
+    props.topic.grantPublish(this.role);
+    const why =
+      'Agent roles have any name, so the role writes name role/* but are held by conditions: only roles tagged ' +
+      `${AGENT_TAG}=${AGENT_TAG_VALUE}, only the ${APPROVAL_TAG} tag, only guard and approval policies. Approval ` +
+      'policies, schedules and single-use rules are created at run time under the AgentGuard prefix; ListPolicies has no resource.';
+    for (const finding of [
+      'Resource::*',
+      'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*',
+      `Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/agent-guard/${APPROVAL_POLICY_PREFIX}-*`,
+      `Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${SCHEDULE_GROUP}/${GUARD_NAME_PREFIX}Expire-*`,
+      `Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${GUARD_NAME_PREFIX}Use-*`,
+    ]) {
+      Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: why });
+    }
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: 'Publishing to the encrypted notices topic needs data keys of its one KMS key, granted by topic.grantPublish.',
+    });
+  }
+}
