@@ -100,7 +100,7 @@ describe('the guard function and its wiring', () => {
     });
   });
 
-  test('IAM role events, except the guard’s own writes', () => {
+  test('IAM role events, except the writes of the guard and approval functions', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       Name: 'AgentGuardRoleChanges',
       EventPattern: {
@@ -124,7 +124,14 @@ describe('the guard function and its wiring', () => {
               userIdentity: {
                 sessionContext: {
                   sessionIssuer: {
-                    arn: [{ 'anything-but': { 'Fn::GetAtt': [Match.stringLikeRegexp('Role'), 'Arn'] } }],
+                    arn: [
+                      {
+                        'anything-but': [
+                          { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardLiveRole'), 'Arn'] },
+                          { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardApprovalsRole'), 'Arn'] },
+                        ],
+                      },
+                    ],
                   },
                 },
               },
@@ -149,7 +156,9 @@ describe('the guard function and its wiring', () => {
   });
 
   test('every rule target has a dead-letter queue and retries; the function has an on-failure destination', () => {
-    const rules = template.findResources('AWS::Events::Rule');
+    const rules = template.findResources('AWS::Events::Rule', {
+      Properties: { Name: Match.not('AgentGuardApprovalsReconcile') },
+    });
     expect(Object.keys(rules)).toHaveLength(4);
     for (const rule of Object.values(rules) as { Properties: { Targets: Record<string, unknown>[] } }[]) {
       expect(rule.Properties.Targets).toEqual([

@@ -279,6 +279,30 @@ export const ALWAYS_DENIED: Escape[] = [
   },
   {
     threat: 5,
+    what: 'invoke the approval function directly, forging the caller identity',
+    action: 'lambda:InvokeFunction',
+    resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuardApprovals`,
+  },
+  {
+    threat: 5,
+    what: 'write its own approval into the audit table',
+    action: 'dynamodb:PutItem',
+    resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/AgentGuardApprovals`,
+  },
+  {
+    threat: 5,
+    what: 'delete an approval expiry schedule',
+    action: 'scheduler:DeleteSchedule',
+    resource: `arn:aws:scheduler:us-east-1:${ACCOUNT}:schedule/agent-guard/AgentGuardExpire-abc123`,
+  },
+  {
+    threat: 5,
+    what: 'delete a single-use watch rule',
+    action: 'events:DeleteRule',
+    resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/AgentGuardUse-abc123`,
+  },
+  {
+    threat: 5,
     what: 'remove the targets of the IAM event rule',
     action: 'events:RemoveTargets',
     resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/AgentGuardRoleChanges`,
@@ -398,6 +422,19 @@ export const DENIED_WHILE_LOCKED: Escape[] = [
 
 /** Ordinary work an agent must keep doing in every state. */
 export const ALWAYS_ALLOWED: Escape[] = [
+  {
+    threat: 0,
+    what: 'ask for an approval through the approval function URL',
+    action: 'lambda:InvokeFunctionUrl',
+    resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuardApprovals`,
+    context: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' },
+  },
+  {
+    threat: 0,
+    what: 'read the account status',
+    action: 'ssm:GetParameter',
+    resource: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/agent-guard/status`,
+  },
   {
     threat: 0,
     what: 'launch an instance',

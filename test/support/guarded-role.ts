@@ -25,10 +25,25 @@ export function resolveIntrinsics(value: Cfn, resources: Resources): Cfn {
       return `arn:${PARTITION}:iam::${ACCOUNT}:policy${path}${target.Properties.ManagedPolicyName as string}`;
     }
     if (target?.Type === 'AWS::SSM::Parameter') return target.Properties.Name;
+    if (target?.Type === 'AWS::DynamoDB::Table') return target.Properties.TableName;
     if (target?.Type === 'AWS::SNS::Topic') {
       return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${target.Properties.TopicName as string}`;
     }
     throw new Error(`cannot resolve Ref ${ref}`);
+  }
+  if ('Fn::GetAtt' in obj) {
+    const [id, attribute] = obj['Fn::GetAtt'] as [string, string];
+    const target = resources[id];
+    if (target?.Type === 'AWS::IAM::Role' && attribute === 'Arn') {
+      return `arn:${PARTITION}:iam::${ACCOUNT}:role${(target.Properties.Path as string | undefined) ?? '/'}${id}`;
+    }
+    if (target?.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
+      return `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${target.Properties.FunctionName as string}`;
+    }
+    if (target?.Type === 'AWS::DynamoDB::Table' && attribute === 'Arn') {
+      return `arn:${PARTITION}:dynamodb:${REGION}:${ACCOUNT}:table/${target.Properties.TableName as string}`;
+    }
+    throw new Error(`cannot resolve Fn::GetAtt ${id}.${attribute}`);
   }
   if ('Fn::Join' in obj) {
     const [sep, parts] = obj['Fn::Join'] as [string, Cfn[]];
