@@ -20,6 +20,7 @@ import {
   SCHEDULE_GROUP,
 } from './contract';
 import { guardNodejsFunction } from './guard-nodejs-function';
+import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 
 export interface ApprovalFunctionProps {
   readonly guardPolicies: readonly iam.ManagedPolicy[];
@@ -139,6 +140,13 @@ export class ApprovalFunction extends Construct {
     });
 
     this.grantApprovalPermissions(props, schedulerRole);
+    onCallAlarm(this, 'ErrorAlarm', {
+      alarmName: `${GUARD_NAME_PREFIX}ApprovalsErrors`,
+      alarmDescription:
+        'agent-guard: the approval function failed; expiries and repairs may be late (IAM still expires).',
+      metric: this.function.metricErrors({ period: ALARM_PERIOD }),
+      topic: props.topic,
+    });
   }
 
   private grantApprovalPermissions(props: ApprovalFunctionProps, schedulerRole: iam.Role): void {
@@ -230,7 +238,8 @@ export class ApprovalFunction extends Construct {
     }
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason: 'Publishing to the encrypted notices topic needs data keys of its one KMS key, granted by topic.grantPublish.',
+      reason:
+        'Publishing to the encrypted notices topic needs data keys of its one KMS key, granted by topic.grantPublish.',
     });
   }
 }

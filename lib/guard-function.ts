@@ -1,6 +1,5 @@
 import { Aws, CfnRule, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,27 +12,15 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, GUARD_PATH, STATE_TAG } from './contract';
+import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from './guard-events';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { guardNodejsFunction } from './guard-nodejs-function';
+import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 import { TrafficMetric, TrafficQueryJson } from './traffic-metric';
 
 /** Regions where CloudTrail delivers the events of IAM, a global service, to EventBridge. */
 export const IAM_EVENT_REGIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];
-
-/** The IAM calls on roles that the guard reacts to at once (DESIGN.md, threat model item 5). */
-const ROLE_EVENT_NAMES = [
-  'CreateRole',
-  'TagRole',
-  'UntagRole',
-  'PutRolePermissionsBoundary',
-  'DeleteRolePermissionsBoundary',
-  'DetachRolePolicy',
-  'PutRolePolicy',
-  'DeleteRolePolicy',
-  'UpdateAssumeRolePolicy',
-];
-const ACCESS_DENIED_CODES = ['AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation'];
 
 export interface GuardFunctionProps {
   readonly boundary: iam.ManagedPolicy;
@@ -148,25 +135,18 @@ export class GuardFunction extends Construct {
     this.quietWriters.push(role);
     this.wireTriggers(props.schedule);
 
-    this.errorAlarm = new cloudwatch.Alarm(this, 'ErrorAlarm', {
+    this.errorAlarm = onCallAlarm(this, 'ErrorAlarm', {
       alarmName: `${GUARD_NAME_PREFIX}Errors`,
       alarmDescription: 'agent-guard: the guard function failed; agent roles may hold a stale lock state.',
-      metric: this.function.metricErrors({ period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      metric: this.function.metricErrors({ period: ALARM_PERIOD }),
+      topic: this.topic,
     });
-    const deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+    onCallAlarm(this, 'DeadLetterAlarm', {
       alarmName: `${GUARD_NAME_PREFIX}DeadLetters`,
       alarmDescription: 'agent-guard: events reached the dead-letter queue; the guard missed them.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD }),
+      topic: this.topic,
     });
-    for (const alarm of [this.errorAlarm, deadLetterAlarm]) alarm.addAlarmAction(new cwActions.SnsAction(this.topic));
   }
 
   /** IAM is global: CloudTrail hands its events to EventBridge in one region per partition only. */
@@ -263,7 +243,7 @@ export class GuardFunction extends Construct {
         detailType: ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['iam.amazonaws.com'],
-          eventName: ROLE_EVENT_NAMES,
+          eventName: [...ROLE_EVENT_NAMES],
           // Not the guard's own writes, which would only call it back to find nothing to do.
           $or: [
             { userIdentity: { type: [{ 'anything-but': 'AssumedRole' }] } },
@@ -285,7 +265,7 @@ export class GuardFunction extends Construct {
       description: 'agent-guard: tell on-call when an agent role is denied a protected action',
       eventPattern: {
         detailType: ['AWS API Call via CloudTrail'],
-        detail: { errorCode: ACCESS_DENIED_CODES, userIdentity: { type: ['AssumedRole'] } },
+        detail: { errorCode: [...ACCESS_DENIED_CODES], userIdentity: { type: ['AssumedRole'] } },
       },
     });
   }

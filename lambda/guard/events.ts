@@ -1,20 +1,7 @@
 import * as z from 'zod/mini';
+import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from '../../lib/guard-events';
 
-/** The IAM calls that can make a role an agent role, or take a guard part off one. */
-export const ROLE_EVENT_NAMES = [
-  'CreateRole',
-  'TagRole',
-  'UntagRole',
-  'PutRolePermissionsBoundary',
-  'DeleteRolePermissionsBoundary',
-  'DetachRolePolicy',
-  'PutRolePolicy',
-  'DeleteRolePolicy',
-  'UpdateAssumeRolePolicy',
-] as const;
-
-/** Error codes CloudTrail records for calls that IAM refused. */
-export const ACCESS_DENIED_CODES = ['AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation'];
+export { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES };
 
 /** What the guard does with one EventBridge event. */
 export type GuardEvent =
@@ -90,7 +77,7 @@ export function classify(event: unknown): GuardEvent {
       errorMessage: d.errorMessage,
     };
   }
-  if (d.eventSource === 'iam.amazonaws.com' && (ROLE_EVENT_NAMES as readonly string[]).includes(d.eventName)) {
+  if (d.eventSource === 'iam.amazonaws.com' && ROLE_EVENT_NAMES.includes(d.eventName)) {
     const roleName = d.requestParameters?.roleName;
     if (typeof roleName === 'string' && ROLE_NAME.test(roleName)) {
       return { kind: 'role-changed', roleName, eventName: d.eventName, actor: d.userIdentity?.arn };
