@@ -2,9 +2,14 @@ import * as z from 'zod/mini';
 
 /** The approval function's request bodies, shared by the function and the CLI. */
 
+// A role name is 1 to 64 characters after an optional path; IAM answers ValidationError, not
+// NoSuchEntity, for an empty or longer name, which would fail the invocation instead of refusing.
 const roleArn = z
   .string()
-  .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'));
+  .check(
+    z.maxLength(640),
+    z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/, 'must be an IAM role ARN'),
+  );
 const approvalId = z.string().check(z.regex(/^[a-z0-9]{8,32}$/, 'must be an approval id'));
 const text = (max: number) => z.string().check(z.regex(/\S/, 'must not be blank'), z.maxLength(max));
 

@@ -40,7 +40,7 @@ export interface StatusInput {
 export const APPROVAL_HOWTO =
   'Protected actions need an on-call approval while locked. Ask for one with: ' +
   'agent-guard request --role <your role ARN> --actions <service:Action> --resources <resource ARN> ' +
-  '--duration 30m --reason "<why>". An on-call engineer approves it with agent-guard approve --request <id>.';
+  '--duration 30m --reason "<why>". An on-call engineer approves it with agent-guard approve --id <id>.';
 
 /** The fields whose change is worth a write and a notice; the traffic figure alone is not. */
 function material(status: GuardStatus): string {

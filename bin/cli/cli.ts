@@ -1,0 +1,358 @@
+import { randomBytes } from 'node:crypto';
+import { Command, CommanderError } from 'commander';
+import { builtInGroupNames } from '../../lib/approval/approval-scope';
+import { APPROVALS_URL_PARAMETER, DEFAULT_STATUS_PARAMETER } from '../../lib/contract';
+import { resolveCatalog, ResolvedCatalog } from '../../lib/policy/resolve-catalog';
+import type { ApprovalRecord } from '../../lambda/approvals/api';
+import type { GuardStatus } from '../../lambda/guard/status';
+import { ApiSuccess, callApi } from './client';
+import { planApproval } from './dry-run';
+import { CliError, EXIT, failure, messageOf, usageError } from './errors';
+import { formatApproval, formatDryRun, formatStatus, formatTable } from './format';
+import { checkApprovalId, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
+import { checkUrl, readSsmParameter, signedTransport, Transport } from './transport';
+
+/** The SSM parameter where the AgentGuard construct publishes the approval function URL. */
+
+/** Everything the CLI touches outside itself, so tests can run it end to end in-process. */
+export interface CliDeps {
+  /** Makes the transport to the approval function at `url` (from --url, AGENT_GUARD_URL or SSM). */
+  readonly transport: (url: string, region: string | undefined) => Transport;
+  /** SSM GetParameter: the value, or undefined when the parameter does not exist. */
+  readonly readParameter: (name: string, region: string | undefined) => Promise<string | undefined>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly clock: () => Date;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Ids for dry runs. @default 16 random lower-case letters and digits */
+  readonly newId: () => string;
+}
+
+interface ConnectionOptions {
+  readonly url?: string;
+  readonly region?: string;
+  readonly json?: boolean;
+}
+
+interface ApproveOptions extends ScopeOptions, ConnectionOptions {
+  readonly id?: string;
+  readonly dryRun?: boolean;
+}
+
+function randomId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(16)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+export function defaultDeps(): CliDeps {
+  return {
+    transport: (url, region) => signedTransport(url, { region }),
+    readParameter: readSsmParameter,
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    clock: () => new Date(),
+    env: process.env,
+    newId: randomId,
+  };
+}
+
+const EXIT_HELP = `
+Exit codes:
+  0  done (also for --help).
+  1  refused: the approval function said no (HTTP 403), with its reason. Also every other failure
+     that is not the input's fault: no credentials, network, missing URL, HTTP 5xx. They share code 1
+     because in each case nothing was granted and a person has to look; the message tells which.
+  2  usage error: unknown command or flag, or a bad duration, ARN, action or scope. Input is checked
+     locally first, so nothing is sent. An HTTP 400 from the approval function is also 2.
+
+Finding the approval function: --url, else $AGENT_GUARD_URL, else the SSM parameter
+${APPROVALS_URL_PARAMETER} that AgentGuard publishes (region from --region or $AWS_REGION).
+Requests are signed with SigV4 by the default AWS credential chain ($AWS_PROFILE, SSO, ...).`;
+
+const DURATION_HELP = 'how long, from when it is in force: 90s, 30m, 1h, 1h30m (the function caps it)';
+
+/** Builds the commander program; actions throw CliError, which run() turns into exit codes. */
+export function createCli(deps: CliDeps): Command {
+  let catalogCache: ResolvedCatalog | undefined;
+  const catalog = (): ResolvedCatalog => (catalogCache ??= resolveCatalog());
+  const now = (): Date => deps.clock();
+
+  const print = (text: string): void => deps.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2));
+
+  const regionOf = (options: ConnectionOptions): string | undefined =>
+    options.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
+
+  /** Finds the approval function URL and makes the transport. Called only after input is checked. */
+  async function connect(options: ConnectionOptions): Promise<Transport> {
+    const region = regionOf(options);
+    let url: string;
+    if (options.url !== undefined) {
+      url = checkUrl(options.url, '--url').href;
+    } else if (deps.env.AGENT_GUARD_URL) {
+      url = checkUrl(deps.env.AGENT_GUARD_URL, 'AGENT_GUARD_URL').href;
+    } else {
+      const where = `SSM parameter ${APPROVALS_URL_PARAMETER}${region ? ` in ${region}` : ''}`;
+      let value: string | undefined;
+      try {
+        value = await deps.readParameter(APPROVALS_URL_PARAMETER, region);
+      } catch (error) {
+        throw failure(
+          `Could not read ${where} to find the approval function (${messageOf(error)}). Pass --url or set AGENT_GUARD_URL.`,
+        );
+      }
+      if (!value) {
+        throw failure(
+          `${where} does not exist, so the approval function URL is unknown. ` +
+            'Pass --region where AgentGuard is deployed, or --url, or set AGENT_GUARD_URL.',
+        );
+      }
+      try {
+        url = checkUrl(value.trim(), where).href;
+      } catch (error) {
+        throw failure(messageOf(error));
+      }
+    }
+    try {
+      return deps.transport(url, region);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw failure(`Could not set up the call to ${url}: ${messageOf(error)}`);
+    }
+  }
+
+  function printOne(result: ApiSuccess, json: boolean | undefined): void {
+    const record = result.approvals[0];
+    if (json) return printJson(record ?? { message: result.message });
+    print(record ? `${result.message}\n\n${formatApproval(record, now())}` : result.message);
+  }
+
+  function withConnection(command: Command): Command {
+    return command
+      .option('--url <url>', `approval function URL (default: $AGENT_GUARD_URL, then SSM ${APPROVALS_URL_PARAMETER})`)
+      .option('--region <region>', 'AWS region of the guard, for SSM and signing (default: $AWS_REGION)')
+      .option('--json', 'print JSON for scripts and agents instead of text');
+  }
+
+  function withScope(command: Command): Command {
+    return command
+      .option('--role <arn>', 'ARN of the agent role, arn:aws:iam::<account>:role/<name>')
+      .option(
+        '--actions <actions...>',
+        `protected groups (${builtInGroupNames().join(', ')}), actions or patterns such as ec2:TerminateInstances or ec2:Terminate*`,
+      )
+      .option('--resources <arns...>', 'resource ARNs or ARN patterns; a bare * is refused')
+      .option('--duration <duration>', DURATION_HELP)
+      .option('--reason <text>', 'why this is safe; goes to the audit record and to on-call')
+      .option('--ticket <id>', 'ticket id, where the guard requires one')
+      .option('--uses <n>', 'only 1: the approval ends at its first use seen in CloudTrail');
+  }
+
+  const program = new Command('agent-guard')
+    .description(
+      'On-call CLI for agent-guard: grant, request, revoke and list time-boxed approvals for AI-agent roles, ' +
+        'and show why the account is locked.',
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.stdout(text),
+      writeErr: (text) => deps.stderr(text),
+      outputError: (text, write) => write(text),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_HELP);
+
+  withConnection(
+    withScope(
+      program
+        .command('approve')
+        .summary('grant an approval, or approve a pending one (--id)')
+        .description(
+          'Grant an agent role a time-boxed approval of protected actions on named resources. IAM enforces the ' +
+            'expiry. With --id, approve a pending request or co-sign an approval that needs a second approver.',
+        )
+        .option('--id <id>', 'approve the pending request or approval with this id (no scope flags with it)'),
+    )
+      .option('--break-glass', 'one approver, short limit, loud notice, marked for review')
+      .option(
+        '--dry-run',
+        'check and print the tag and policies that would be written, offline, without credentials; add --json for the documents',
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+The dry run assumes no other approval is in force on the role (the function folds those in) and uses the
+built-in catalog (a deployed guard may add custom groups or exemptions). Its ids are made up locally.
+
+Examples:
+  agent-guard approve --role arn:aws:iam::111122223333:role/agent --actions ec2:TerminateInstances \\
+    --resources arn:aws:ec2:us-east-1:111122223333:instance/i-0abc --duration 30m --reason 'replace a broken instance'
+  agent-guard approve --id 0abc1def2ghi3jkl`,
+    )
+    .action(async (options: ApproveOptions) => {
+      if (options.id !== undefined) {
+        const conflicting = (
+          [
+            ['role', '--role'],
+            ['actions', '--actions'],
+            ['resources', '--resources'],
+            ['duration', '--duration'],
+            ['ticket', '--ticket'],
+            ['uses', '--uses'],
+            ['breakGlass', '--break-glass'],
+            ['dryRun', '--dry-run'],
+          ] as const
+        ).flatMap(([key, flag]) => (options[key] !== undefined ? [flag] : []));
+        if (conflicting.length > 0) {
+          throw usageError(
+            `--id approves a pending request as it was asked for, so leave out ${conflicting.join(', ')}. ` +
+              'To grant a different scope, leave out --id instead.',
+          );
+        }
+        const request = checkRequest({
+          op: 'approve-pending',
+          approvalId: checkApprovalId(options.id),
+          ...(options.reason !== undefined ? { reason: options.reason } : {}),
+        });
+        return printOne(await callApi(await connect(options), request), options.json);
+      }
+      const scope = checkScope('approve', options, catalog);
+      if (options.dryRun) {
+        const plan = planApproval(
+          { ...scope.request, actions: scope.actions, resources: scope.resources },
+          { catalog: catalog(), now: now(), newId: deps.newId },
+        );
+        if (options.json) return printJson(plan);
+        return print(formatDryRun(plan, scope.actions, scope.resources, now()));
+      }
+      printOne(await callApi(await connect(options), scope.request), options.json);
+    });
+
+  withConnection(
+    withScope(
+      program
+        .command('request')
+        .summary('ask on-call for an approval (agents run this for their own role)')
+        .description(
+          'Ask for an approval. It waits for on-call (agent-guard approve --id ID); its clock starts when it is ' +
+            'approved. An agent role may ask for itself only.',
+        ),
+    ),
+  ).action(async (options: ScopeOptions & ConnectionOptions) => {
+    const scope = checkScope('request', options, catalog);
+    printOne(await callApi(await connect(options), scope.request), options.json);
+  });
+
+  withConnection(
+    program
+      .command('revoke')
+      .summary('end an approval now, or withdraw a pending one')
+      .description('End an approval now: the role gets its standard guard policies back.')
+      .option('--id <id>', 'the approval to revoke (agent-guard list shows ids)')
+      .option('--reason <text>', 'why; goes to the audit record'),
+  ).action(async (options: ConnectionOptions & { id?: string; reason?: string }) => {
+    if (options.id === undefined) throw usageError('revoke needs --id ID; agent-guard list shows the ids.');
+    const request = checkRequest({
+      op: 'revoke',
+      approvalId: checkApprovalId(options.id),
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    });
+    printOne(await callApi(await connect(options), request), options.json);
+  });
+
+  withConnection(
+    program
+      .command('list')
+      .summary('list approvals in force and pending')
+      .description('List the approvals in force and the pending ones, newest first.')
+      .option('--role <arn>', 'only those of this role')
+      .option('--all', 'include ended approvals (revoked, expired, used, lapsed, failed)'),
+  ).action(async (options: ConnectionOptions & { role?: string; all?: boolean }) => {
+    const request = checkRequest({
+      op: 'list',
+      ...(options.role !== undefined ? { roleArn: checkRoleArn('--role', options.role) } : {}),
+      ...(options.all ? { includeEnded: true } : {}),
+    });
+    const result = await callApi(await connect(options), request);
+    if (options.json) return printJson(result.approvals);
+    print(`${formatTable(result.approvals, now())}\n${result.message}`);
+  });
+
+  withConnection(
+    program
+      .command('status')
+      .summary('show whether agent roles are locked, and why, with the approvals in force')
+      .description(
+        'Show the status the guard publishes to SSM (locked or open, since when, why, traffic against the ' +
+          'threshold) and the approvals in force or pending.',
+      )
+      .option('--parameter <name>', 'SSM parameter of the guard status', DEFAULT_STATUS_PARAMETER),
+  ).action(async (options: ConnectionOptions & { parameter: string }) => {
+    const region = regionOf(options);
+    const where = `SSM parameter ${options.parameter}${region ? ` in ${region}` : ''}`;
+    let raw: string | undefined;
+    try {
+      raw = await deps.readParameter(options.parameter, region);
+    } catch (error) {
+      throw failure(`Could not read ${where}: ${messageOf(error)}`);
+    }
+    if (!raw) {
+      throw failure(
+        `${where} does not exist. Is AgentGuard deployed in this account and region? (--region, --parameter)`,
+      );
+    }
+    let status: GuardStatus;
+    try {
+      status = JSON.parse(raw) as GuardStatus;
+      if (status?.schemaVersion !== 1) throw new Error('unknown schema');
+    } catch {
+      throw failure(`${where} does not hold a status the guard wrote (schemaVersion 1).`);
+    }
+
+    let approvals: ApprovalRecord[] | null = null;
+    let listError: CliError | undefined;
+    try {
+      approvals = (await callApi(await connect(options), { op: 'list' })).approvals;
+    } catch (error) {
+      listError = error instanceof CliError ? error : failure(messageOf(error));
+    }
+    if (options.json) {
+      printJson({ status, approvals, ...(listError ? { approvalsError: listError.message } : {}) });
+    } else {
+      print(
+        `${formatStatus(status, now())}\n\nApprovals in force or pending:\n` +
+          (approvals ? formatTable(approvals, now()) : '(could not list them; see below)'),
+      );
+    }
+    if (listError) throw new CliError(`Could not list approvals: ${listError.message}`, EXIT.FAILED);
+  });
+
+  return program;
+}
+
+/**
+ * Runs the CLI on `argv` (node, script, args...) and returns the exit code. Never throws and never
+ * calls process.exit.
+ */
+export async function run(argv: readonly string[], overrides: Partial<CliDeps> = {}): Promise<number> {
+  const stderr = overrides.stderr ?? ((text: string) => void process.stderr.write(text));
+  try {
+    const deps: CliDeps = { ...defaultDeps(), ...overrides };
+    await createCli(deps).parseAsync([...argv], { from: 'node' });
+    return EXIT.OK;
+  } catch (error) {
+    try {
+      // Commander has already written its message (or the help).
+      if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (error instanceof CliError) {
+        stderr(`agent-guard: ${error.message}\n`);
+        return error.exitCode;
+      }
+      stderr(`agent-guard: unexpected error: ${messageOf(error)}\n`);
+    } catch {
+      // Even a failing stderr must not turn into a throw.
+    }
+    return EXIT.FAILED;
+  }
+}

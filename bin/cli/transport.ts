@@ -1,0 +1,138 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { failure, messageOf, usageError } from './errors';
+
+/** What the approval function answered. */
+export interface HttpReply {
+  readonly statusCode: number;
+  readonly body: string;
+}
+
+/** Sends one request body to the approval function. */
+export type Transport = (body: unknown) => Promise<HttpReply>;
+
+export interface SignedTransportOptions {
+  /** Used when the URL is not a Lambda function URL (`<id>.lambda-url.<region>.on.aws`). */
+  readonly region?: string;
+  /** @default fromNodeProviderChain() */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** @default 30,000 */
+  readonly timeoutMs?: number;
+}
+
+/** The region of a Lambda function URL, from its host name. */
+export function regionOfFunctionUrl(hostname: string): string | undefined {
+  return /^[a-z0-9]+\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(hostname.toLowerCase())?.[1];
+}
+
+/** Checks the approval function URL; only HTTPS, or HTTP to this machine (for tests and tunnels). */
+export function checkUrl(value: string, from: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw usageError(
+      `${from} '${value}' is not a URL. Give the approval function URL, https://<id>.lambda-url.<region>.on.aws/.`,
+    );
+  }
+  const local = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !local) {
+    throw usageError(`${from} '${value}' must be an https:// URL: requests carry signed credentials.`);
+  }
+  return url;
+}
+
+/**
+ * POSTs JSON to the approval function URL, signed with SigV4 (service `lambda`) with the default
+ * credential chain, as IAM auth on a function URL requires.
+ */
+export function signedTransport(urlText: string, options: SignedTransportOptions = {}): Transport {
+  const url = checkUrl(urlText, 'The approval function URL');
+  const region = regionOfFunctionUrl(url.hostname) ?? options.region;
+  if (!region) {
+    throw usageError(`Cannot tell the region of ${url.host}: it is not a Lambda function URL. Pass --region.`);
+  }
+  const signer = new SignatureV4({
+    service: 'lambda',
+    region,
+    credentials: options.credentials ?? fromNodeProviderChain(),
+    sha256: Sha256,
+  });
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  return async (body) => {
+    const payload = JSON.stringify(body);
+    const request = new HttpRequest({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { host: url.host, 'content-type': 'application/json' },
+      body: payload,
+    });
+    let signed: HttpRequest;
+    try {
+      signed = (await signer.sign(request)) as HttpRequest;
+    } catch (error) {
+      throw failure(
+        `Could not sign the request: no usable AWS credentials (${messageOf(error)}). ` +
+          'Sign in first, for example with aws sso login, or set AWS_PROFILE.',
+      );
+    }
+    // fetch sets Host itself, from the URL; it is the value that was signed.
+    const headers = Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k.toLowerCase() !== 'host'));
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method: 'POST',
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw failure(`Could not reach the approval function at ${url.origin}: ${networkReason(error, timeoutMs)}.`);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw failure(`The approval function's answer was cut off (HTTP ${response.status}): ${messageOf(error)}.`);
+    }
+    return { statusCode: response.status, body: text };
+  };
+}
+
+function networkReason(error: unknown, timeoutMs: number): string {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return `no answer within ${timeoutMs / 1000}s`;
+  }
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (cause && typeof cause.code === 'string') {
+    return `${cause.code}${typeof cause.message === 'string' ? ` (${cause.message})` : ''}; check the URL and your network`;
+  }
+  return `${messageOf(error)}; check the URL and your network`;
+}
+
+/** Reads an SSM parameter; undefined when it does not exist. */
+export async function readSsmParameter(name: string, region: string | undefined): Promise<string | undefined> {
+  const ssm = new SSMClient(region ? { region } : {});
+  try {
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
+    return Parameter?.Value;
+  } catch (error) {
+    if (error instanceof ParameterNotFound) return undefined;
+    throw error;
+  } finally {
+    ssm.destroy();
+  }
+}
