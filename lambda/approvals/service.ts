@@ -6,7 +6,12 @@ import {
   PutTargetsCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { IAMClient, ListEntitiesForPolicyCommand, ListPoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  IAMClient,
+  ListEntitiesForPolicyCommand,
+  ListPoliciesCommand,
+  NoSuchEntityException,
+} from '@aws-sdk/client-iam';
 import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -600,15 +605,21 @@ export class ApprovalService {
   private async rolesAttachedTo(policyArn: string): Promise<string[]> {
     const names: string[] = [];
     let marker: string | undefined;
-    do {
-      const page = await this.deps.caller.call('iam:ListEntitiesForPolicy', () =>
-        this.deps.iam.send(
-          new ListEntitiesForPolicyCommand({ PolicyArn: policyArn, EntityFilter: 'Role', Marker: marker }),
-        ),
-      );
-      names.push(...(page.PolicyRoles ?? []).flatMap((r) => (r.RoleName ? [r.RoleName] : [])));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
+    try {
+      do {
+        const page = await this.deps.caller.call('iam:ListEntitiesForPolicy', () =>
+          this.deps.iam.send(
+            new ListEntitiesForPolicyCommand({ PolicyArn: policyArn, EntityFilter: 'Role', Marker: marker }),
+          ),
+        );
+        names.push(...(page.PolicyRoles ?? []).flatMap((r) => (r.RoleName ? [r.RoleName] : [])));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+    } catch (error) {
+      // Gone since it was listed: swapping a role back deletes every policy of the set, not just this one.
+      if (error instanceof NoSuchEntityException) return [];
+      throw error;
+    }
     return names;
   }
 

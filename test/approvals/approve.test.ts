@@ -1,0 +1,476 @@
+import { APPROVAL_TAG, COMPONENT_TAG, MANAGED_POLICY_MAX_CHARS, parseApprovalPolicyArn } from '../../lib/contract';
+import { actionMatches } from '../../lib/policy/action-pattern';
+import { asList, PolicyDocumentJson, PolicyStatementJson, policySize } from '../../lib/policy/policy-document';
+import { ApprovalRecord } from '../../lambda/approvals/api';
+import {
+  ADMIN_POLICY_ARN,
+  AGENT,
+  AGENT_ARN,
+  ALICE,
+  ApprovalsFixture,
+  approveBody,
+  BOB,
+  CATALOG,
+  expectNoLockViolations,
+  FUNCTION_ARN,
+  GUARD_POLICY_ARNS,
+  INSTANCE_ARN,
+  instanceArn,
+  iso,
+  newFixture,
+  NOW,
+  plus,
+  SCHEDULER_ROLE_ARN,
+  sids,
+} from '../support/approvals-fixture';
+
+afterEach(expectNoLockViolations);
+
+/** Every protected action of the catalog, exact. */
+const PROTECTED = [...new Set([...CATALOG.plain.keys(), ...CATALOG.conditional.flatMap((r) => r.actions)])];
+
+/** The documents of the approval policies attached to the agent role, in index order. */
+function attachedDocuments(fx: ApprovalsFixture, roleName = AGENT): PolicyDocumentJson[] {
+  return fx
+    .approvalPoliciesOn(roleName)
+    .sort((a, b) => parseApprovalPolicyArn(a)!.index - parseApprovalPolicyArn(b)!.index)
+    .map((arn) => fx.iam.document(arn));
+}
+
+function statements(documents: PolicyDocumentJson[]): PolicyStatementJson[] {
+  return documents.flatMap((d) => d.Statement);
+}
+
+/** True if a statement denies `action` on every resource, whatever the expiry. */
+function deniedEverywhere(documents: PolicyDocumentJson[], action: string): boolean {
+  return statements(documents).some(
+    (s) =>
+      s.Effect === 'Deny' &&
+      s.Resource === '*' &&
+      !s.Condition?.DateGreaterThan &&
+      asList(s.Action).some((pattern) => actionMatches(pattern, action)),
+  );
+}
+
+function expiryStatements(documents: PolicyDocumentJson[], approvalId: string): PolicyStatementJson[] {
+  return statements(documents).filter((s) => s.Sid?.startsWith(`Approval${approvalId}Expiry`));
+}
+
+describe('approve', () => {
+  test('swaps in approval versions, tags the role, records, schedules the expiry and tells on-call', async () => {
+    // GIVEN a clock part-way through a second
+    const fx = newFixture({ now: new Date('2026-05-01T12:00:00.750Z') });
+
+    // WHEN an on-call engineer approves 30 minutes of TerminateInstances on one instance
+    const reply = await fx.call({
+      op: 'approve',
+      roleArn: AGENT_ARN,
+      actions: ['ec2:TerminateInstances'],
+      resources: [INSTANCE_ARN],
+      durationSeconds: 1800,
+      reason: 'replace the broken web node',
+    });
+
+    // THEN it is in force until now + 30 minutes, to the second
+    expect(reply.statusCode).toBe(200);
+    const [approval] = reply.body.ok ? (reply.body.approvals ?? []) : [];
+    expect(approval).toBeDefined();
+    const { approvalId, policySetId } = approval;
+    expect(reply.body.message).toBe(`Approval ${approvalId} is in force until 2026-05-01T12:30:00Z.`);
+    expect(policySetId).toMatch(/^[a-z0-9]+$/);
+    expect(policySetId).not.toBe(approvalId);
+
+    // The approval versions are created under /agent-guard/, named <set>-<i>of<n>, and tagged
+    const created = fx.calls.filter((c) => c.command === 'CreatePolicy');
+    const n = created.length;
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThanOrEqual(3);
+    created.forEach((c, i) => {
+      expect(c.input.Path).toBe('/agent-guard/');
+      expect(c.input.PolicyName).toBe(`AgentGuardApproval-${policySetId}-${i + 1}of${n}`);
+      expect(c.input.Tags).toEqual([
+        { Key: COMPONENT_TAG, Value: 'true' },
+        { Key: APPROVAL_TAG, Value: policySetId },
+      ]);
+    });
+    const names = created.map((c) => String(c.input.PolicyName));
+
+    // ... attached before the tag moves and before the standard ones come off
+    expect(fx.iamWriteLog()).toEqual([
+      ...names.map((name) => `CreatePolicy ${name}`),
+      ...names.map((name) => `AttachRolePolicy agent ${name}`),
+      'TagRole agent',
+      'DetachRolePolicy agent AgentGuardDeny1',
+      'DetachRolePolicy agent AgentGuardDeny2',
+    ]);
+    expect(fx.calls.find((c) => c.command === 'TagRole')?.input.Tags).toEqual([
+      { Key: APPROVAL_TAG, Value: policySetId },
+    ]);
+
+    // The role now holds AdministratorAccess and the complete approval set, and the marker tag
+    const role = fx.role();
+    expect(role.attached).toEqual([
+      ADMIN_POLICY_ARN,
+      ...names.map((name) => `arn:aws:iam::111122223333:policy/agent-guard/${name}`),
+    ]);
+    expect(role.tags[APPROVAL_TAG]).toBe(policySetId);
+    for (const arn of GUARD_POLICY_ARNS) expect(fx.iam.policies.has(arn)).toBe(true);
+
+    // The carve-out is real: TerminateInstances is denied outside the instance and after the expiry;
+    // its sibling under ec2:Terminate* stays denied everywhere
+    const documents = attachedDocuments(fx);
+    for (const document of documents) expect(policySize(document)).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
+    expect(deniedEverywhere(documents, 'ec2:TerminateInstances')).toBe(false);
+    expect(deniedEverywhere(documents, 'ec2:TerminateClientVpnConnections')).toBe(true);
+    expect(deniedEverywhere(documents, 'rds:DeleteDBInstance')).toBe(true);
+    expect(expiryStatements(documents, approvalId)).toEqual([
+      {
+        Sid: `Approval${approvalId}Expiry1`,
+        Effect: 'Deny',
+        Action: ['ec2:TerminateInstances'],
+        Resource: [INSTANCE_ARN],
+        Condition: {
+          StringNotEquals: { 'aws:PrincipalTag/agent-guard:state': 'open' },
+          DateGreaterThan: { 'aws:CurrentTime': '2026-05-01T12:30:00Z' },
+        },
+      },
+    ]);
+    const outside = statements(documents).filter((s) => s.Sid?.startsWith('ApprovalOutside'));
+    expect(outside).toEqual([
+      expect.objectContaining({ Action: ['ec2:TerminateInstances'], NotResource: [INSTANCE_ARN] }),
+    ]);
+
+    // The audit record is active, with the literal expiry
+    const record = fx.record(approvalId);
+    expect(record).toMatchObject({
+      status: 'active',
+      kind: 'approval',
+      roleArn: AGENT_ARN,
+      actions: ['ec2:TerminateInstances'],
+      requestedActions: ['ec2:TerminateInstances'],
+      resources: [INSTANCE_ARN],
+      approvers: [ALICE],
+      requestedBy: ALICE,
+      requiredApprovals: 1,
+      createdAt: '2026-05-01T12:00:00Z',
+      activatedAt: '2026-05-01T12:00:00Z',
+      expiresAt: '2026-05-01T12:30:00Z',
+      sortAt: '2026-05-01T12:30:00Z',
+      policySetId,
+    });
+    expect(fx.writes('dynamodb')).toHaveLength(1);
+
+    // One expiry schedule, at the expiry (UTC, no Z), invoking this function with op expire
+    expect([...fx.scheduler.schedules.values()]).toEqual([
+      {
+        Name: `AgentGuardExpire-${approvalId}`,
+        GroupName: 'agent-guard',
+        ScheduleExpression: 'at(2026-05-01T12:30:00)',
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: {
+          Arn: FUNCTION_ARN,
+          RoleArn: SCHEDULER_ROLE_ARN,
+          Input: JSON.stringify({ op: 'expire', approvalId }),
+        },
+      },
+    ]);
+    expect(fx.events.rules.size).toBe(0);
+
+    // One notice, naming the role, the actions and the revoke command
+    expect(fx.sns.notices).toHaveLength(1);
+    const [notice] = fx.sns.notices;
+    expect(notice.subject).toBe('agent-guard: approval in force for agent');
+    expect(notice.message).toContain(`Role:     ${AGENT_ARN}`);
+    expect(notice.message).toContain('Actions:  ec2:TerminateInstances');
+    expect(notice.message).toContain(`On:       ${INSTANCE_ARN}`);
+    expect(notice.message).toContain('For:      30m');
+    expect(notice.message).toContain('Reason:   replace the broken web node');
+    expect(notice.message).toContain(`Approved by: ${ALICE}`);
+    expect(notice.message).toContain(`Revoke it with: agent-guard revoke --id ${approvalId}`);
+  });
+
+  test('a wildcard pattern is expanded to the exact protected actions it matches', async () => {
+    const fx = newFixture();
+    const record = await fx.approve({ actions: ['ec2:Terminate*'] });
+    const expected = PROTECTED.filter((a) => actionMatches('ec2:Terminate*', a)).sort();
+    expect(expected).toEqual(expect.arrayContaining(['ec2:TerminateInstances', 'ec2:TerminateClientVpnConnections']));
+    expect(record.requestedActions).toEqual(['ec2:Terminate*']);
+    expect(record.actions).toEqual(expected);
+    expect(fx.record(record.approvalId).actions).toEqual(expected);
+    const documents = attachedDocuments(fx);
+    for (const action of expected) expect(deniedEverywhere(documents, action)).toBe(false);
+    expect(deniedEverywhere(documents, 'ec2:DeleteVpc')).toBe(true);
+  });
+
+  test('a ? pattern matches one character', async () => {
+    const fx = newFixture();
+    const record = await fx.approve({ actions: ['rds:DeleteDBInstanc?'] });
+    expect(record.actions).toEqual(['rds:DeleteDBInstance']);
+  });
+
+  test('a group name is expanded to its protected actions, with their extra condition kept', async () => {
+    const fx = newFixture();
+    const record = await fx.approve({
+      actions: ['dns-delete'],
+      resources: ['arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ'],
+    });
+    expect(record.requestedActions).toEqual(['dns-delete']);
+    expect(record.actions).toEqual(['route53:ChangeResourceRecordSets']);
+    const [expiry] = expiryStatements(attachedDocuments(fx), record.approvalId);
+    expect(expiry.Condition).toEqual({
+      StringNotEquals: { 'aws:PrincipalTag/agent-guard:state': 'open' },
+      'ForAnyValue:StringEquals': { 'route53:ChangeResourceRecordSetsActions': 'DELETE' },
+      DateGreaterThan: { 'aws:CurrentTime': record.expiresAt },
+    });
+  });
+
+  test('a larger group expands to all its plain actions', async () => {
+    const fx = newFixture();
+    const record = await fx.approve({ actions: ['protection-off'] });
+    const expected = [...CATALOG.plain].filter(([, g]) => g === 'protection-off').map(([a]) => a);
+    expect(record.actions).toEqual(expected.sort());
+    expect(record.actions).toContain('rds:ModifyDBInstance');
+  });
+
+  test('duplicate resources are stored once, sorted', async () => {
+    const fx = newFixture();
+    const record = await fx.approve({ resources: [instanceArn(2), instanceArn(1), instanceArn(2)] });
+    expect(record.resources).toEqual([instanceArn(1), instanceArn(2)]);
+  });
+
+  test('another agent role is untouched', async () => {
+    const fx = newFixture();
+    const before = fx.role('agent2');
+    await fx.approve();
+    expect(fx.role('agent2')).toEqual(before);
+    expect(fx.isStandard('agent2')).toBe(true);
+  });
+});
+
+describe('concurrent approvals on one role', () => {
+  const DB_ARN = 'arn:aws:rds:us-east-1:111122223333:db:orders-replica';
+
+  test('compose into one set, and come apart again on revoke', async () => {
+    const fx = newFixture();
+    const first = await fx.approve({ durationSeconds: 3600 });
+    const setOne = first.policySetId!;
+    const setOneArns = fx.approvalPoliciesOn();
+    fx.advance(300);
+
+    // WHEN a second approval arrives for the same role
+    fx.resetCalls();
+    const second = await fx.approve({ actions: ['rds:DeleteDBInstance'], resources: [DB_ARN] }, BOB);
+    const setTwo = second.policySetId!;
+
+    // THEN a new set holds both carve-outs, each with its own expiry
+    expect(setTwo).not.toBe(setOne);
+    expect(fx.setsOn()).toEqual([setTwo]);
+    const documents = attachedDocuments(fx);
+    expect(statements(documents).map((s) => s.Sid)).toEqual(
+      expect.arrayContaining([`Approval${first.approvalId}Expiry1`, `Approval${second.approvalId}Expiry1`]),
+    );
+    expect(expiryStatements(documents, first.approvalId)[0].Condition?.DateGreaterThan).toEqual({
+      'aws:CurrentTime': first.expiresAt,
+    });
+    expect(expiryStatements(documents, second.approvalId)[0].Condition?.DateGreaterThan).toEqual({
+      'aws:CurrentTime': iso(plus(NOW, 300 + 1800)),
+    });
+    expect(deniedEverywhere(documents, 'ec2:TerminateInstances')).toBe(false);
+    expect(deniedEverywhere(documents, 'rds:DeleteDBInstance')).toBe(false);
+
+    // ... attached in full before the first set came off, which is then deleted
+    const log = fx.iamWriteLog();
+    const lastAttach = log.map((l) => l.startsWith('AttachRolePolicy')).lastIndexOf(true);
+    const firstDetach = log.findIndex((l) => l.startsWith('DetachRolePolicy'));
+    expect(lastAttach).toBeLessThan(firstDetach);
+    expect(log.filter((l) => l.startsWith('DetachRolePolicy'))).toEqual(
+      setOneArns.map((arn) => `DetachRolePolicy agent ${arn.split('/').pop()}`),
+    );
+    for (const arn of setOneArns) expect(fx.iam.policies.has(arn)).toBe(false);
+    expect(log.filter((l) => l.includes('AgentGuardDeny'))).toEqual([]);
+
+    // Both records point at the new set; the tag names it
+    expect(fx.record(first.approvalId).policySetId).toBe(setTwo);
+    expect(fx.record(second.approvalId).policySetId).toBe(setTwo);
+    expect(fx.role().tags[APPROVAL_TAG]).toBe(setTwo);
+
+    // WHEN the first is revoked, a set with the second alone replaces it
+    const revokeFirst = await fx.call({ op: 'revoke', approvalId: first.approvalId });
+    expect(revokeFirst.statusCode).toBe(200);
+    const setThree = fx.record(second.approvalId).policySetId!;
+    expect(setThree).not.toBe(setTwo);
+    expect(fx.setsOn()).toEqual([setThree]);
+    const remaining = statements(attachedDocuments(fx)).map((s) => s.Sid);
+    expect(remaining).toContain(`Approval${second.approvalId}Expiry1`);
+    expect(remaining.filter((s) => s?.includes(first.approvalId))).toEqual([]);
+    expect(deniedEverywhere(attachedDocuments(fx), 'ec2:TerminateInstances')).toBe(true);
+    expect(fx.role().tags[APPROVAL_TAG]).toBe(setThree);
+    expect(fx.record(first.approvalId).status).toBe('revoked');
+    expect(fx.iam.approvalPolicies().map((p) => parseApprovalPolicyArn(p.arn)!.setId)).toEqual(
+      fx.approvalPoliciesOn().map(() => setThree),
+    );
+    expect(fx.isStandard()).toBe(false);
+
+    // WHEN the last is revoked, the standard policies are back and the tag is gone
+    const revokeSecond = await fx.call({ op: 'revoke', approvalId: second.approvalId });
+    expect(revokeSecond.statusCode).toBe(200);
+    expect(fx.isStandard()).toBe(true);
+    expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...GUARD_POLICY_ARNS]);
+    expect(fx.iam.approvalPolicies()).toEqual([]);
+    expect(fx.scheduler.schedules.size).toBe(0);
+  });
+
+  test('an approval that overlaps another on the same action keeps both resources lifted', async () => {
+    const fx = newFixture();
+    const first = await fx.approve({ resources: [instanceArn(1)] });
+    const second = await fx.approve({ resources: [instanceArn(2)] });
+    const documents = attachedDocuments(fx);
+    const outside = statements(documents).filter((s) => s.Sid?.startsWith('ApprovalOutside'));
+    expect(outside).toEqual([
+      expect.objectContaining({ Action: ['ec2:TerminateInstances'], NotResource: [instanceArn(1), instanceArn(2)] }),
+    ]);
+    expect(expiryStatements(documents, first.approvalId)[0].Resource).toEqual([instanceArn(1)]);
+    expect(expiryStatements(documents, second.approvalId)[0].Resource).toEqual([instanceArn(2)]);
+  });
+
+  test('an approval past its expiry but not yet ended is left out of a new set', async () => {
+    const fx = newFixture();
+    const first = await fx.approve({ durationSeconds: 600 });
+    fx.scheduler.schedules.clear(); // the expiry schedule was lost
+    fx.advance(601);
+    const second = await fx.approve({ resources: [instanceArn(2)] });
+    const sidsNow = statements(attachedDocuments(fx)).map((s) => s.Sid);
+    expect(sidsNow).toContain(`Approval${second.approvalId}Expiry1`);
+    expect(sidsNow.filter((s) => s?.includes(first.approvalId))).toEqual([]);
+    // the stale record keeps its old set id until the reconcile ends it
+    expect(fx.record(first.approvalId)).toMatchObject({ status: 'active', policySetId: first.policySetId });
+    const result = await fx.invoke({ op: 'reconcile' });
+    expect(result).toEqual({ expired: 1, lapsed: 0, orphansRemoved: 0 });
+    expect(fx.record(first.approvalId).status).toBe('expired');
+    expect(fx.record(second.approvalId).status).toBe('active');
+    expect(fx.setsOn()).toEqual([fx.record(second.approvalId).policySetId]);
+  });
+});
+
+describe('how many approvals fit on one role', () => {
+  /** Approves `scope(i)` for i = 1, 2, ... until refused; returns the approvals and the refusal. */
+  async function fill(
+    fx: ApprovalsFixture,
+    scope: (i: number) => Record<string, unknown>,
+  ): Promise<{ approvals: ApprovalRecord[]; refusal: string }> {
+    const approvals: ApprovalRecord[] = [];
+    for (let i = 1; i <= 60; i++) {
+      fx.resetCalls();
+      const reply = await fx.call({
+        op: 'approve',
+        roleArn: AGENT_ARN,
+        durationSeconds: 3600,
+        reason: `approval ${i}`,
+        ...scope(i),
+      });
+      if (reply.statusCode !== 200) {
+        expect(reply.statusCode).toBe(403);
+        // nothing was written for the refused one
+        expect(fx.writes()).toEqual([]);
+        return { approvals, refusal: reply.body.message };
+      }
+      if (reply.body.ok) approvals.push(...(reply.body.approvals ?? []));
+    }
+    throw new Error('60 approvals fit; the limit is not where it was expected');
+  }
+
+  function sizes(fx: ApprovalsFixture): number[] {
+    return attachedDocuments(fx).map(policySize);
+  }
+
+  test('distinct resources, one action: approvals compose until three policies are full, then a clear refusal', async () => {
+    const fx = newFixture();
+    const { approvals, refusal } = await fill(fx, (i) => ({
+      actions: ['ec2:TerminateInstances'],
+      resources: [instanceArn(i)],
+    }));
+    const fitted = approvals.length;
+    console.log(`Concurrent approvals that fit one role (one action, distinct instances): ${fitted}`);
+    expect(fitted).toBeGreaterThanOrEqual(3);
+    expect(refusal).toMatch(
+      new RegExp(`^The ${fitted + 1} approval\\(s\\) in force on this role do not fit 3 policies \\(`),
+    );
+    expect(refusal).toMatch(/Revoke one, or approve fewer resources\.$/);
+
+    // The role still holds the last complete set, holding every approval that fit
+    const last = fx.record(approvals[fitted - 1].approvalId).policySetId!;
+    expect(fx.setsOn()).toEqual([last]);
+    for (const a of approvals) expect(fx.record(a.approvalId)).toMatchObject({ status: 'active', policySetId: last });
+    const set = sizes(fx);
+    expect(set).toHaveLength(3);
+    for (const size of set) expect(size).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
+  });
+
+  test('distinct actions and resources', async () => {
+    const actions = PROTECTED.filter((a) => a.startsWith('ec2:Delete')).sort();
+    const fx = newFixture();
+    const { approvals, refusal } = await fill(fx, (i) => ({
+      actions: [actions[i - 1]],
+      resources: [`arn:aws:ec2:us-east-1:111122223333:*/r-${i}`],
+    }));
+    console.log(`Concurrent approvals that fit one role (distinct actions and resources): ${approvals.length}`);
+    expect(approvals.length).toBeGreaterThanOrEqual(3);
+    expect(refusal).toMatch(/do not fit 3 policies/);
+    expect(fx.setsOn()).toHaveLength(1);
+    expect(fx.approvalPoliciesOn()).toHaveLength(3);
+  });
+
+  test('policy sizes against 6,144 for one approval and for the most that fit', async () => {
+    const one = newFixture();
+    await one.approve({ durationSeconds: 3600 });
+    const oneSizes = sizes(one);
+
+    const full = newFixture();
+    const { approvals } = await fill(full, (i) => ({
+      actions: ['ec2:TerminateInstances'],
+      resources: [instanceArn(i)],
+    }));
+    const fullSizes = sizes(full);
+    console.log(
+      [
+        `Approval policy sizes (non-whitespace characters, limit ${MANAGED_POLICY_MAX_CHARS}):`,
+        `  1 approval: ${oneSizes.length} policies, ${oneSizes.join(' + ')}`,
+        `  ${approvals.length} approvals: ${fullSizes.length} policies, ${fullSizes.join(' + ')}`,
+      ].join('\n'),
+    );
+    for (const size of [...oneSizes, ...fullSizes]) expect(size).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
+    expect(oneSizes.length).toBeLessThanOrEqual(fullSizes.length);
+    // every document IAM stored is the one the sizes were measured on
+    for (const arn of full.approvalPoliciesOn()) {
+      expect(sids(full.iam.document(arn)).every((s) => /^[A-Za-z0-9]+$/.test(s))).toBe(true);
+    }
+  });
+});
+
+describe('racing approvals on one role', () => {
+  test('current behaviour: two approvals at once leave two sets, each denying the other (fail closed)', async () => {
+    // Neither sees the other as active when it builds its set, so each set carves out only its own
+    // approval; together they deny both. The next revoke or expiry composes them again. See the report.
+    const fx = newFixture();
+    const [a, b] = await Promise.all([
+      fx.call(approveBody({ resources: [instanceArn(1)] })),
+      fx.call(approveBody({ resources: [instanceArn(2)] }), BOB),
+    ]);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    const first = a.body.ok ? a.body.approvals![0] : undefined;
+    const second = b.body.ok ? b.body.approvals![0] : undefined;
+    expect(fx.setsOn().sort()).toEqual([first!.policySetId, second!.policySetId].sort());
+    const documents = attachedDocuments(fx);
+    // each set's "outside" deny covers the other's resource
+    const outside = statements(documents).filter((s) => s.Sid?.startsWith('ApprovalOutside'));
+    expect(outside.map((s) => s.NotResource)).toEqual(expect.arrayContaining([[instanceArn(1)], [instanceArn(2)]]));
+
+    // revoking one composes the other alone again
+    await fx.call({ op: 'revoke', approvalId: first!.approvalId });
+    const kept = fx.record(second!.approvalId);
+    expect(fx.setsOn()).toEqual([kept.policySetId]);
+    expect(deniedEverywhere(attachedDocuments(fx), 'ec2:TerminateInstances')).toBe(false);
+  });
+});

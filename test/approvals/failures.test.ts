@@ -1,0 +1,193 @@
+import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { APPROVAL_TAG } from '../../lib/contract';
+import {
+  accessDenied,
+  ADMIN_POLICY_ARN,
+  AGENT_ARN,
+  approveBody,
+  expectNoLockViolations,
+  GUARD_POLICY_ARNS,
+  instanceArn,
+  iso,
+  newFixture,
+  NOW,
+  periodicEvent,
+  plus,
+  throttling,
+} from '../support/approvals-fixture';
+
+afterEach(expectNoLockViolations);
+
+describe('a swap IAM refuses part-way', () => {
+  test('LimitExceeded on the second approval policy: refused, the role keeps its standard policies, nothing left over', async () => {
+    // GIVEN an agent role with 9 managed policies: AdministratorAccess, 6 others and the two guard ones
+    const fx = newFixture({ agentExtraPolicies: 6 });
+    const before = fx.role().attached;
+    expect(before).toHaveLength(9);
+
+    const reply = await fx.call(approveBody());
+
+    expect(reply.statusCode).toBe(403);
+    expect(reply.body.message).toBe(
+      'IAM refused the policy swap on agent (LimitExceededException); the role keeps its guard policies. ' +
+        'A role needs two free managed-policy places for a swap.',
+    );
+    // the second attach hit the quota, the first was undone, both policies deleted
+    const attaches = fx.calls.filter((c) => c.command === 'AttachRolePolicy');
+    expect(attaches.map((c) => c.error)).toEqual([undefined, 'LimitExceededException']);
+    const log = fx.iamWriteLog();
+    expect(log.filter((l) => !l.startsWith('CreatePolicy'))).toEqual([
+      expect.stringMatching(/^AttachRolePolicy agent AgentGuardApproval-\w+-1of2$/),
+      expect.stringMatching(/^DetachRolePolicy agent AgentGuardApproval-\w+-1of2$/),
+      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-1of2$/),
+      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-2of2$/),
+    ]);
+    expect(fx.role().attached).toEqual(before);
+    expect(fx.role().tags[APPROVAL_TAG]).toBeUndefined();
+    expect(fx.iam.approvalPolicies()).toEqual([]);
+    // no record (so nothing active), no schedule, no notice
+    expect([...fx.table.items.values()].filter((r) => r.status === 'active')).toEqual([]);
+    expect(fx.table.items.size).toBe(0);
+    expect(fx.scheduler.schedules.size).toBe(0);
+    expect(fx.sns.notices).toEqual([]);
+  });
+
+  test('a second approval that does not fit leaves the first approval set in force', async () => {
+    // GIVEN 8 policies: room for the first approval's 2, but not for a 3-policy set on top of it
+    const fx = newFixture({ agentExtraPolicies: 5 });
+    const first = await fx.approve();
+    const setOne = fx.approvalPoliciesOn();
+    fx.resetCalls();
+
+    const reply = await fx.call(approveBody({ resources: [instanceArn(2)] }));
+
+    expect(reply.statusCode).toBe(403);
+    expect(reply.body.message).toMatch(/^IAM refused the policy swap on agent \(LimitExceededException\)/);
+    expect(fx.approvalPoliciesOn()).toEqual(setOne);
+    expect(fx.role().tags[APPROVAL_TAG]).toBe(first.policySetId);
+    expect(
+      fx.iam
+        .approvalPolicies()
+        .map((p) => p.arn)
+        .sort(),
+    ).toEqual([...setOne].sort());
+    expect(fx.record(first.approvalId)).toMatchObject({ status: 'active', policySetId: first.policySetId });
+    expect(fx.table.items.size).toBe(1);
+    expect(fx.scheduler.schedules.size).toBe(1);
+  });
+
+  test('a detach IAM denies after the new set is on: refused, the role is locked by both, the reconcile tidies', async () => {
+    const fx = newFixture();
+    fx.fail('DetachRolePolicy', () => accessDenied());
+    const reply = await fx.call(approveBody());
+    expect(reply.statusCode).toBe(403);
+    expect(reply.body.message).toMatch(/^IAM refused the policy swap on agent \(AccessDenied\)/);
+    // the standard policies are still on, next to an approval set no record stands behind
+    expect(GUARD_POLICY_ARNS.every((a) => fx.role().attached.includes(a))).toBe(true);
+    expect(fx.approvalPoliciesOn()).toHaveLength(2);
+    expect(fx.table.items.size).toBe(0);
+
+    fx.faults.length = 0;
+    await fx.invoke(periodicEvent());
+    expect(fx.isStandard()).toBe(true);
+    expect(fx.iam.approvalPolicies()).toEqual([]);
+  });
+
+  test('throttling is retried, and the approval goes through', async () => {
+    const fx = newFixture();
+    fx.fail('AttachRolePolicy', (_input, nth) => (nth <= 2 ? throttling() : undefined));
+    fx.fail('DetachRolePolicy', (_input, nth) => (nth === 1 ? throttling() : undefined));
+    const approval = await fx.approve();
+    expect(approval.status).toBe('active');
+    expect(fx.caller.counts.retries).toBe(3);
+    expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...fx.approvalPoliciesOn()]);
+  });
+
+  test('a revoke IAM refuses fails loudly and leaves the approval as it was', async () => {
+    const fx = newFixture();
+    const approval = await fx.approve();
+    const set = fx.approvalPoliciesOn();
+    fx.fail('AttachRolePolicy', (input) => (input.PolicyArn === GUARD_POLICY_ARNS[1] ? accessDenied() : undefined));
+    await expect(fx.call({ op: 'revoke', approvalId: approval.approvalId })).rejects.toThrow(
+      'User is not authorized to perform this operation',
+    );
+    expect(fx.approvalPoliciesOn()).toEqual(set);
+    expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...set]);
+    expect(fx.record(approval.approvalId).status).toBe('active');
+    // once IAM allows it again, the revoke goes through
+    fx.faults.length = 0;
+    expect((await fx.call({ op: 'revoke', approvalId: approval.approvalId })).statusCode).toBe(200);
+    expect(fx.isStandard()).toBe(true);
+  });
+});
+
+describe('failures after the swap', () => {
+  test('no expiry schedule: the approval stays in force, on-call is told, the reconcile ends it later', async () => {
+    const fx = newFixture();
+    fx.fail(CreateScheduleCommand.name.replace(/Command$/, ''), () =>
+      accessDenied('not authorized to create schedules'),
+    );
+    const reply = await fx.call(approveBody({ durationSeconds: 600 }));
+    expect(reply.statusCode).toBe(200);
+    const approval = reply.body.ok ? reply.body.approvals![0] : undefined;
+    const id = approval!.approvalId;
+    expect(fx.record(id).status).toBe('active');
+    expect(fx.setsOn()).toEqual([approval!.policySetId]);
+    expect(fx.scheduler.schedules.size).toBe(0);
+    const notice = fx.sns.notices.find((n) => n.subject === `agent-guard: no expiry schedule for ${id}`);
+    expect(notice?.message).toBe(
+      `Creating the expiry schedule failed (AccessDenied). IAM still denies after ${iso(plus(NOW, 600))};\n` +
+        'the periodic reconcile will swap the policies back.',
+    );
+    expect(fx.sns.notices.map((n) => n.subject)).toContain('agent-guard: approval in force for agent');
+
+    // the periodic reconcile before the expiry leaves it alone, after the expiry ends it
+    expect(await fx.invoke(periodicEvent())).toEqual({ expired: 0, lapsed: 0, orphansRemoved: 0 });
+    expect(fx.record(id).status).toBe('active');
+    fx.advance(600);
+    expect(await fx.invoke(periodicEvent())).toEqual({ expired: 1, lapsed: 0, orphansRemoved: 0 });
+    expect(fx.record(id).status).toBe('expired');
+    expect(fx.isStandard()).toBe(true);
+  });
+
+  test('a lost notice does not undo an approval', async () => {
+    const fx = newFixture();
+    fx.fail('Publish', () => accessDenied());
+    const approval = await fx.approve();
+    expect(fx.record(approval.approvalId).status).toBe('active');
+    expect(fx.sns.notices).toEqual([]);
+  });
+
+  test('a crash before the record is written leaves a set the reconcile removes', async () => {
+    const fx = newFixture();
+    fx.fail('Put', () => accessDenied('dynamodb:PutItem denied'));
+    await expect(fx.call(approveBody())).rejects.toThrow('dynamodb:PutItem denied');
+    // IAM carries the carve-out, with nothing in the audit table behind it
+    expect(fx.approvalPoliciesOn()).toHaveLength(2);
+    expect(fx.role().tags[APPROVAL_TAG]).toBeDefined();
+    expect(fx.table.items.size).toBe(0);
+
+    fx.faults.length = 0;
+    fx.resetCalls();
+    const result = await fx.invoke(periodicEvent());
+    expect(result).toMatchObject({ expired: 0, lapsed: 0 });
+    expect(fx.isStandard()).toBe(true);
+    expect(fx.iam.approvalPolicies()).toEqual([]);
+    expect(fx.iamWriteLog().slice(0, 3)).toEqual([
+      'AttachRolePolicy agent AgentGuardDeny1',
+      'AttachRolePolicy agent AgentGuardDeny2',
+      'UntagRole agent',
+    ]);
+  });
+
+  test('current behaviour: a single-use watch that cannot be created fails the call after the approval is in force', async () => {
+    // See the report: the approval is active with no first-use rule, and the caller sees an error.
+    const fx = newFixture();
+    fx.fail('PutRule', () => accessDenied('events:PutRule denied'));
+    await expect(fx.call(approveBody({ uses: 1 }))).rejects.toThrow('events:PutRule denied');
+    const [record] = [...fx.table.items.values()];
+    expect(record).toMatchObject({ status: 'active', uses: 1, roleArn: AGENT_ARN });
+    expect(fx.events.rules.size).toBe(0);
+    expect(fx.setsOn()).toEqual([record.policySetId]);
+  });
+});

@@ -1,0 +1,1118 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteRuleCommand,
+  EventBridgeClient,
+  EventBridgeServiceException,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+  ResourceNotFoundException as EventsResourceNotFound,
+} from '@aws-sdk/client-eventbridge';
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
+  DeleteConflictException,
+  DeletePolicyCommand,
+  DetachRolePolicyCommand,
+  EntityAlreadyExistsException,
+  GetRoleCommand,
+  IAMClient,
+  IAMServiceException,
+  LimitExceededException,
+  ListAttachedRolePoliciesCommand,
+  ListEntitiesForPolicyCommand,
+  ListPoliciesCommand,
+  MalformedPolicyDocumentException,
+  NoSuchEntityException,
+  TagRoleCommand,
+  UntagRoleCommand,
+} from '@aws-sdk/client-iam';
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  CreateScheduleCommandInput,
+  DeleteScheduleCommand,
+  ResourceNotFoundException as SchedulerResourceNotFound,
+  SchedulerClient,
+  ValidationException as SchedulerValidation,
+} from '@aws-sdk/client-scheduler';
+import { InvalidParameterException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  APPROVAL_TAG,
+  MANAGED_POLICY_MAX_CHARS,
+  parseApprovalPolicyArn,
+} from '../../lib/contract';
+import { PolicyDocumentJson } from '../../lib/policy/policy-document';
+import { ResolvedCatalog, resolveCatalog } from '../../lib/policy/resolve-catalog';
+import { ApiResponse, ApprovalRecord } from '../../lambda/approvals/api';
+import { ApprovalsConfig } from '../../lambda/approvals/config';
+import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/handler';
+import { ApprovalService, scheduleName } from '../../lambda/approvals/service';
+import { STATUS_INDEX } from '../../lambda/approvals/store';
+import { AwsCaller } from '../../lambda/shared/aws-caller';
+
+// ---------------------------------------------------------------------------------------------
+// The fixture account
+// ---------------------------------------------------------------------------------------------
+
+export const ACCOUNT_ID = '111122223333';
+export const OTHER_ACCOUNT_ID = '444455556666';
+export const GUARD_POLICY_ARNS = [
+  `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardDeny1`,
+  `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardDeny2`,
+] as const;
+export const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardBoundary`;
+export const ADMIN_POLICY_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+export const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:AgentGuardNotices`;
+export const FUNCTION_ARN = `arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:AgentGuardApprovals`;
+export const SCHEDULER_ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/agent-guard/Scheduler`;
+export const NOW = new Date('2026-05-01T12:00:00.000Z');
+
+export function roleArn(name: string): string {
+  return `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
+}
+export function sessionArn(roleName: string, session: string, account = ACCOUNT_ID): string {
+  return `arn:aws:sts::${account}:assumed-role/${roleName}/${session}`;
+}
+
+/** The agent role and its sessions. */
+export const AGENT = 'agent';
+export const AGENT_ARN = roleArn(AGENT);
+export const AGENT_SESSION = sessionArn(AGENT, 'session1');
+/** A second agent role. */
+export const OTHER_AGENT = 'agent2';
+export const OTHER_AGENT_ARN = roleArn(OTHER_AGENT);
+export const OTHER_AGENT_SESSION = sessionArn(OTHER_AGENT, 'session1');
+/** On-call approvers (roles OnCallAlice and OnCallBob match `role/OnCall*`) and an approver user. */
+export const ALICE = sessionArn('OnCallAlice', 'alice@example.com');
+export const BOB = sessionArn('OnCallBob', 'bob@example.com');
+export const CAROL = sessionArn('OnCallCarol', 'carol@example.com');
+export const USER_ALICE = `arn:aws:iam::${ACCOUNT_ID}:user/alice`;
+/** Signed callers who are not approvers. */
+export const DEVELOPER = sessionArn('Developer', 'dave@example.com');
+export const USER_MALLORY = `arn:aws:iam::${ACCOUNT_ID}:user/mallory`;
+export const CROSS_ACCOUNT_ONCALL = sessionArn('OnCallAlice', 'alice@example.com', OTHER_ACCOUNT_ID);
+
+export const INSTANCE_ARN = `arn:aws:ec2:us-east-1:${ACCOUNT_ID}:instance/i-0123456789abcdef0`;
+export function instanceArn(n: number): string {
+  return `arn:aws:ec2:us-east-1:${ACCOUNT_ID}:instance/i-${n.toString(16).padStart(17, '0')}`;
+}
+
+/** The real catalog, resolved once: it is immutable. */
+export const CATALOG: ResolvedCatalog = resolveCatalog();
+
+export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): ApprovalsConfig {
+  return {
+    accountId: ACCOUNT_ID,
+    approvers: [`arn:aws:iam::${ACCOUNT_ID}:role/OnCall*`, `arn:aws:iam::${ACCOUNT_ID}:user/alice`],
+    requiredApprovals: 1,
+    maxDurationSeconds: 3600,
+    breakGlassMaxSeconds: 900,
+    requestTtlSeconds: 3600,
+    retentionDays: 365,
+    tableName: 'AgentGuardApprovals',
+    topicArn: TOPIC_ARN,
+    scheduleGroup: 'agent-guard',
+    schedulerRoleArn: SCHEDULER_ROLE_ARN,
+    guardPolicyArns: [...GUARD_POLICY_ARNS],
+    customGroups: [],
+    exemptActions: [],
+    ...overrides,
+  };
+}
+
+/** A valid approve body for the agent role; `overrides` replace fields. */
+export function approveBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    op: 'approve',
+    roleArn: AGENT_ARN,
+    actions: ['ec2:TerminateInstances'],
+    resources: [INSTANCE_ARN],
+    durationSeconds: 1800,
+    reason: 'replace the broken web node',
+    ...overrides,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording
+// ---------------------------------------------------------------------------------------------
+
+export type ServiceName = 'iam' | 'dynamodb' | 'scheduler' | 'events' | 'sns';
+
+export interface RecordedCall {
+  readonly seq: number;
+  readonly service: ServiceName;
+  /** The command class name without `Command`, e.g. `AttachRolePolicy`. */
+  readonly command: string;
+  readonly input: Record<string, unknown>;
+  /** The error name when the call failed. */
+  error?: string;
+}
+
+/** Commands that change something. */
+const WRITES = new Set([
+  'CreatePolicy',
+  'DeletePolicy',
+  'AttachRolePolicy',
+  'DetachRolePolicy',
+  'TagRole',
+  'UntagRole',
+  'Put',
+  'CreateSchedule',
+  'DeleteSchedule',
+  'PutRule',
+  'PutTargets',
+  'RemoveTargets',
+  'DeleteRule',
+  'Publish',
+]);
+
+export interface Violation {
+  readonly seq: number;
+  readonly command: string;
+  readonly role: string;
+  readonly attached: readonly string[];
+  readonly allowedSets: readonly string[];
+}
+
+export interface Fault {
+  readonly command: string;
+  /** Return an error to throw it instead of running the command; undefined lets the call through. */
+  readonly error: (input: Record<string, unknown>, nth: number) => Error | undefined;
+}
+
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function iamError<T extends Error>(
+  Type: new (options: { message: string; $metadata: object }) => T,
+  message: string,
+  status = 400,
+): T {
+  return new Type({ message, $metadata: { httpStatusCode: status } });
+}
+
+/** IAM's ValidationError, which the SDK raises as a plain service exception. */
+function iamValidation(message: string): IAMServiceException {
+  return new IAMServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    message,
+    $metadata: { httpStatusCode: 400 },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake IAM
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeRole {
+  readonly name: string;
+  readonly path: string;
+  readonly arn: string;
+  readonly tags: Map<string, string>;
+  /** Attached managed policy ARNs, in attach order. */
+  attached: string[];
+}
+
+export interface FakePolicy {
+  readonly arn: string;
+  readonly name: string;
+  readonly path: string;
+  readonly document: string;
+  readonly tags: Record<string, string>;
+  readonly local: boolean;
+  /** Sequence number of the call that created it; 0 for policies the account started with. */
+  readonly createdSeq: number;
+}
+
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+export class FakeIam {
+  public readonly roles = new Map<string, FakeRole>();
+  public readonly policies = new Map<string, FakePolicy>();
+  /** Managed policies a role may hold (IAM's default quota). */
+  public attachQuota = 10;
+  /** Items per page of List calls. */
+  public pageSize = 100;
+
+  constructor(private readonly seq: () => number) {}
+
+  public addPolicy(
+    arn: string,
+    document: PolicyDocumentJson | string = { Version: '2012-10-17', Statement: [] },
+  ): void {
+    const local = !arn.includes(':iam::aws:');
+    const rest = arn.slice(arn.indexOf(':policy/') + ':policy'.length);
+    const name = rest.slice(rest.lastIndexOf('/') + 1);
+    const path = rest.slice(0, rest.lastIndexOf('/') + 1);
+    const text = typeof document === 'string' ? document : JSON.stringify(document);
+    this.policies.set(arn, { arn, name, path, document: text, tags: {}, local, createdSeq: 0 });
+  }
+
+  public addRole(
+    name: string,
+    options: { tags?: Record<string, string>; policies?: readonly string[]; path?: string } = {},
+  ): FakeRole {
+    const path = options.path ?? '/';
+    const role: FakeRole = {
+      name,
+      path,
+      arn: `arn:aws:iam::${ACCOUNT_ID}:role${path}${name}`,
+      tags: new Map(Object.entries(options.tags ?? {})),
+      attached: [],
+    };
+    for (const arn of options.policies ?? []) {
+      if (!this.policies.has(arn)) this.addPolicy(arn);
+      role.attached.push(arn);
+    }
+    this.roles.set(name, role);
+    return role;
+  }
+
+  public role(name: string): FakeRole {
+    const role = this.roles.get(name);
+    if (!role) throw new Error(`fake IAM: no role ${name}`);
+    return role;
+  }
+
+  /** Approval policies that exist now. */
+  public approvalPolicies(): FakePolicy[] {
+    return [...this.policies.values()].filter((p) => parseApprovalPolicyArn(p.arn));
+  }
+
+  public document(arn: string): PolicyDocumentJson {
+    const policy = this.policies.get(arn);
+    if (!policy) throw new Error(`fake IAM: no policy ${arn}`);
+    return JSON.parse(policy.document) as PolicyDocumentJson;
+  }
+
+  private getRole(roleName: string | undefined): FakeRole {
+    if (!roleName || !ROLE_NAME.test(roleName)) {
+      throw iamValidation(
+        `1 validation error detected: Value '${roleName}' at 'roleName' failed to satisfy constraint`,
+      );
+    }
+    const role = this.roles.get(roleName);
+    if (!role) throw iamError(NoSuchEntityException, `The role with name ${roleName} cannot be found.`, 404);
+    return role;
+  }
+
+  private getPolicy(arn: string | undefined): FakePolicy {
+    const policy = arn ? this.policies.get(arn) : undefined;
+    if (!policy) throw iamError(NoSuchEntityException, `Policy ${arn} does not exist or is not attachable.`, 404);
+    return policy;
+  }
+
+  private page<T>(
+    items: readonly T[],
+    marker: string | undefined,
+  ): { items: T[]; IsTruncated: boolean; Marker?: string } {
+    const start = marker === undefined ? 0 : Number(marker);
+    const end = start + this.pageSize;
+    const truncated = end < items.length;
+    return { items: items.slice(start, end), IsTruncated: truncated, Marker: truncated ? String(end) : undefined };
+  }
+
+  public send(command: unknown): unknown {
+    if (command instanceof GetRoleCommand) {
+      const role = this.getRole(command.input.RoleName);
+      return {
+        Role: {
+          RoleName: role.name,
+          RoleId: `AROA${role.name.toUpperCase()}`,
+          Arn: role.arn,
+          Path: role.path,
+          CreateDate: new Date('2026-01-01T00:00:00Z'),
+          Tags: [...role.tags].map(([Key, Value]) => ({ Key, Value })),
+        },
+      };
+    }
+    if (command instanceof ListAttachedRolePoliciesCommand) {
+      const role = this.getRole(command.input.RoleName);
+      const { items, IsTruncated, Marker } = this.page(role.attached, command.input.Marker);
+      return {
+        AttachedPolicies: items.map((arn) => ({ PolicyArn: arn, PolicyName: this.policies.get(arn)?.name })),
+        IsTruncated,
+        Marker,
+      };
+    }
+    if (command instanceof CreatePolicyCommand) {
+      const { PolicyName: name, Path: path = '/', PolicyDocument: document } = command.input;
+      if (!name || !document) throw iamValidation('PolicyName and PolicyDocument are required');
+      if ([...this.policies.values()].some((p) => p.local && p.name === name)) {
+        throw iamError(
+          EntityAlreadyExistsException,
+          `A policy called ${name} already exists. Duplicate names are not allowed.`,
+          409,
+        );
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(document);
+      } catch {
+        throw iamError(MalformedPolicyDocumentException, 'Syntax errors in policy.');
+      }
+      const size = document.replace(/\s/g, '').length;
+      if (size > MANAGED_POLICY_MAX_CHARS) {
+        throw iamError(LimitExceededException, `Cannot exceed quota for PolicySize: ${MANAGED_POLICY_MAX_CHARS}`, 409);
+      }
+      if (typeof parsed !== 'object' || parsed === null || !('Statement' in parsed)) {
+        throw iamError(MalformedPolicyDocumentException, 'Policy document must contain Statement.');
+      }
+      const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${path}${name}`;
+      const tags = Object.fromEntries((command.input.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      this.policies.set(arn, { arn, name, path, document, tags, local: true, createdSeq: this.seq() });
+      return { Policy: { PolicyName: name, Arn: arn, Path: path, DefaultVersionId: 'v1', AttachmentCount: 0 } };
+    }
+    if (command instanceof DeletePolicyCommand) {
+      const policy = this.getPolicy(command.input.PolicyArn);
+      if (!policy.local) throw iamValidation('AWS managed policies cannot be deleted');
+      const holders = [...this.roles.values()].filter((r) => r.attached.includes(policy.arn));
+      if (holders.length > 0) {
+        throw iamError(DeleteConflictException, 'Cannot delete a policy attached to entities.', 409);
+      }
+      this.policies.delete(policy.arn);
+      return {};
+    }
+    if (command instanceof AttachRolePolicyCommand) {
+      const role = this.getRole(command.input.RoleName);
+      const policy = this.getPolicy(command.input.PolicyArn);
+      if (role.attached.includes(policy.arn)) return {};
+      if (role.attached.length >= this.attachQuota) {
+        throw iamError(LimitExceededException, `Cannot exceed quota for PoliciesPerRole: ${this.attachQuota}`, 409);
+      }
+      role.attached.push(policy.arn);
+      return {};
+    }
+    if (command instanceof DetachRolePolicyCommand) {
+      const role = this.getRole(command.input.RoleName);
+      const arn = command.input.PolicyArn ?? '';
+      if (!role.attached.includes(arn)) {
+        throw iamError(NoSuchEntityException, `Policy ${arn} was not found.`, 404);
+      }
+      role.attached = role.attached.filter((a) => a !== arn);
+      return {};
+    }
+    if (command instanceof TagRoleCommand) {
+      const role = this.getRole(command.input.RoleName);
+      for (const tag of command.input.Tags ?? []) role.tags.set(tag.Key ?? '', tag.Value ?? '');
+      if (role.tags.size > 50) throw iamError(LimitExceededException, 'Cannot exceed quota for TagsPerRole: 50', 409);
+      return {};
+    }
+    if (command instanceof UntagRoleCommand) {
+      const role = this.getRole(command.input.RoleName);
+      for (const key of command.input.TagKeys ?? []) role.tags.delete(key);
+      return {};
+    }
+    if (command instanceof ListPoliciesCommand) {
+      const { Scope: scope = 'All', PathPrefix: prefix = '/' } = command.input;
+      const all = [...this.policies.values()]
+        .filter((p) => (scope === 'All' ? true : scope === 'Local' ? p.local : !p.local))
+        .filter((p) => p.path.startsWith(prefix))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const { items, IsTruncated, Marker } = this.page(all, command.input.Marker);
+      return {
+        Policies: items.map((p) => ({ PolicyName: p.name, Arn: p.arn, Path: p.path })),
+        IsTruncated,
+        Marker,
+      };
+    }
+    if (command instanceof ListEntitiesForPolicyCommand) {
+      const policy = this.getPolicy(command.input.PolicyArn);
+      const roles = [...this.roles.values()].filter((r) => r.attached.includes(policy.arn));
+      const { items, IsTruncated, Marker } = this.page(
+        command.input.EntityFilter && command.input.EntityFilter !== 'Role' ? [] : roles,
+        command.input.Marker,
+      );
+      return {
+        PolicyRoles: items.map((r) => ({ RoleName: r.name, RoleId: `AROA${r.name.toUpperCase()}` })),
+        PolicyUsers: [],
+        PolicyGroups: [],
+        IsTruncated,
+        Marker,
+      };
+    }
+    throw new Error(`fake IAM does not implement ${(command as object).constructor.name}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake DynamoDB (DocumentClient)
+// ---------------------------------------------------------------------------------------------
+
+export class FakeTable {
+  public readonly items = new Map<string, ApprovalRecord>();
+  /** Items per Query page. Small by default, so paging is exercised. */
+  public pageSize = 3;
+
+  constructor(private readonly tableName: string) {}
+
+  private checkTable(name: string | undefined): void {
+    if (name !== this.tableName) throw new Error(`fake DynamoDB: no table ${name}`);
+  }
+
+  public send(command: unknown): unknown {
+    if (command instanceof GetCommand) {
+      this.checkTable(command.input.TableName);
+      const item = this.items.get(String(command.input.Key?.approvalId));
+      return { Item: item ? clone(item) : undefined };
+    }
+    if (command instanceof PutCommand) {
+      this.checkTable(command.input.TableName);
+      const item = clone(command.input.Item ?? {}) as unknown as ApprovalRecord;
+      if (typeof item.approvalId !== 'string' || item.approvalId === '') {
+        throw new Error('fake DynamoDB: the key approvalId must be a non-empty string');
+      }
+      const existing = this.items.get(item.approvalId);
+      const condition = command.input.ConditionExpression;
+      if (condition === 'attribute_not_exists(approvalId)') {
+        if (existing) throw this.conditionFailed();
+      } else if (condition === '#status = :expected') {
+        const names = command.input.ExpressionAttributeNames ?? {};
+        const values = command.input.ExpressionAttributeValues ?? {};
+        if (names['#status'] !== 'status') throw new Error('fake DynamoDB: #status must name status');
+        if (!existing || existing.status !== values[':expected']) throw this.conditionFailed();
+      } else if (condition !== undefined) {
+        throw new Error(`fake DynamoDB does not understand the condition ${condition}`);
+      }
+      this.items.set(item.approvalId, item);
+      return {};
+    }
+    if (command instanceof QueryCommand) {
+      this.checkTable(command.input.TableName);
+      const { IndexName, KeyConditionExpression: key, ExpressionAttributeNames: names = {} } = command.input;
+      const values = command.input.ExpressionAttributeValues ?? {};
+      if (IndexName !== STATUS_INDEX) throw new Error(`fake DynamoDB: no index ${IndexName}`);
+      if (names['#status'] !== 'status') throw new Error('fake DynamoDB: #status must name status');
+      let until: string | undefined;
+      if (key === '#status = :status AND sortAt <= :until') until = String(values[':until']);
+      else if (key !== '#status = :status') throw new Error(`fake DynamoDB does not understand ${key}`);
+      const matching = [...this.items.values()]
+        .filter((i) => i.status === values[':status'] && typeof i.sortAt === 'string')
+        .filter((i) => until === undefined || i.sortAt <= until)
+        .sort((a, b) => a.sortAt.localeCompare(b.sortAt) || a.approvalId.localeCompare(b.approvalId));
+      const startKey = command.input.ExclusiveStartKey as { approvalId?: string } | undefined;
+      const start = startKey ? matching.findIndex((i) => i.approvalId === startKey.approvalId) + 1 : 0;
+      const page = matching.slice(start, start + this.pageSize);
+      const last = page.at(-1);
+      const more = start + this.pageSize < matching.length;
+      return {
+        Items: page.map((i) => clone(i)),
+        Count: page.length,
+        LastEvaluatedKey:
+          more && last ? { approvalId: last.approvalId, status: last.status, sortAt: last.sortAt } : undefined,
+      };
+    }
+    throw new Error(`fake DynamoDB does not implement ${(command as object).constructor.name}`);
+  }
+
+  private conditionFailed(): ConditionalCheckFailedException {
+    return new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: { httpStatusCode: 400 },
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake EventBridge Scheduler, EventBridge and SNS
+// ---------------------------------------------------------------------------------------------
+
+function schedulerError<T extends Error>(
+  Type: new (options: { message: string; Message: string; $metadata: object }) => T,
+  message: string,
+  status: number,
+): T {
+  return new Type({ message, Message: message, $metadata: { httpStatusCode: status } });
+}
+
+export class FakeScheduler {
+  /** Schedules by `group/name`. */
+  public readonly schedules = new Map<string, CreateScheduleCommandInput>();
+
+  public send(command: unknown): unknown {
+    if (command instanceof CreateScheduleCommand) {
+      const {
+        Name: name,
+        GroupName: group = 'default',
+        ScheduleExpression: expression,
+        Target: target,
+      } = command.input;
+      if (!name || !/^[0-9a-zA-Z._-]{1,64}$/.test(name)) {
+        throw schedulerError(SchedulerValidation, `Invalid schedule name ${name}`, 400);
+      }
+      if (!expression || !/^at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\)$/.test(expression)) {
+        throw schedulerError(SchedulerValidation, `Invalid expression ${expression}`, 400);
+      }
+      if (!target?.Arn || !target.RoleArn) {
+        throw schedulerError(SchedulerValidation, 'A target needs Arn and RoleArn', 400);
+      }
+      const key = `${group}/${name}`;
+      if (this.schedules.has(key)) {
+        throw schedulerError(ConflictException, `Schedule ${name} already exists.`, 409);
+      }
+      this.schedules.set(key, clone(command.input));
+      return { ScheduleArn: `arn:aws:scheduler:us-east-1:${ACCOUNT_ID}:schedule/${key}` };
+    }
+    if (command instanceof DeleteScheduleCommand) {
+      const key = `${command.input.GroupName ?? 'default'}/${command.input.Name}`;
+      if (!this.schedules.delete(key)) {
+        throw schedulerError(SchedulerResourceNotFound, `Schedule ${command.input.Name} does not exist.`, 404);
+      }
+      return {};
+    }
+    throw new Error(`fake Scheduler does not implement ${(command as object).constructor.name}`);
+  }
+}
+
+export interface FakeTarget {
+  readonly Arn: string;
+  readonly Input?: string;
+}
+
+export interface FakeRule {
+  readonly pattern: Record<string, unknown>;
+  readonly targets: Map<string, FakeTarget>;
+}
+
+/** EventBridge's pattern matching, for the parts the approval function uses. */
+export function matchesPattern(pattern: unknown, event: unknown): boolean {
+  if (Array.isArray(pattern)) {
+    return pattern.some((p) => {
+      if (typeof p === 'object' && p !== null && 'exists' in p)
+        return (event !== undefined) === (p as { exists: boolean }).exists;
+      return Array.isArray(event) ? event.includes(p) : event === p;
+    });
+  }
+  if (typeof pattern === 'object' && pattern !== null) {
+    const fields = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
+    return Object.entries(pattern).every(([key, sub]) => matchesPattern(sub, fields[key]));
+  }
+  return false;
+}
+
+export class FakeEvents {
+  public readonly rules = new Map<string, FakeRule>();
+
+  public send(command: unknown): unknown {
+    if (command instanceof PutRuleCommand) {
+      const name = command.input.Name ?? '';
+      if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(name)) throw new Error(`fake EventBridge: bad rule name ${name}`);
+      const pattern = JSON.parse(command.input.EventPattern ?? 'null') as Record<string, unknown>;
+      if (typeof pattern !== 'object' || pattern === null) throw new Error('fake EventBridge: a rule needs a pattern');
+      this.rules.set(name, { pattern, targets: this.rules.get(name)?.targets ?? new Map<string, FakeTarget>() });
+      return { RuleArn: `arn:aws:events:us-east-1:${ACCOUNT_ID}:rule/${name}` };
+    }
+    if (command instanceof PutTargetsCommand) {
+      const rule = this.rules.get(command.input.Rule ?? '');
+      if (!rule) {
+        throw new EventsResourceNotFound({
+          message: `Rule ${command.input.Rule} does not exist.`,
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      for (const t of command.input.Targets ?? []) rule.targets.set(t.Id ?? '', { Arn: t.Arn ?? '', Input: t.Input });
+      return { FailedEntryCount: 0, FailedEntries: [] };
+    }
+    if (command instanceof RemoveTargetsCommand) {
+      const rule = this.rules.get(command.input.Rule ?? '');
+      if (!rule) {
+        throw new EventsResourceNotFound({
+          message: `Rule ${command.input.Rule} does not exist.`,
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      for (const id of command.input.Ids ?? []) rule.targets.delete(id);
+      return { FailedEntryCount: 0, FailedEntries: [] };
+    }
+    if (command instanceof DeleteRuleCommand) {
+      const rule = this.rules.get(command.input.Name ?? '');
+      if (rule && rule.targets.size > 0) {
+        throw new EventBridgeServiceException({
+          name: 'ValidationException',
+          $fault: 'client',
+          message: "Rule can't be deleted since it has targets.",
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      this.rules.delete(command.input.Name ?? '');
+      return {};
+    }
+    throw new Error(`fake EventBridge does not implement ${(command as object).constructor.name}`);
+  }
+}
+
+export interface Notice {
+  readonly subject: string;
+  readonly message: string;
+}
+
+export class FakeSns {
+  public readonly notices: Notice[] = [];
+
+  constructor(private readonly topicArn: string) {}
+
+  public send(command: unknown): unknown {
+    if (command instanceof PublishCommand) {
+      const { TopicArn, Subject = '', Message = '' } = command.input;
+      const invalid = (message: string) =>
+        new InvalidParameterException({ message, $metadata: { httpStatusCode: 400 } });
+      if (TopicArn !== this.topicArn) throw invalid(`Topic ${TopicArn} does not exist`);
+      if (Subject.length > 100 || /[^\x20-\x7e]/.test(Subject)) throw invalid('Subject: invalid');
+      if (Message === '' || Buffer.byteLength(Message) > 256 * 1024) throw invalid('Message: invalid length');
+      this.notices.push({ subject: Subject, message: Message });
+      return { MessageId: `message-${this.notices.length}` };
+    }
+    throw new Error(`fake SNS does not implement ${(command as object).constructor.name}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The account and the service under test
+// ---------------------------------------------------------------------------------------------
+
+export interface ApprovalsFixtureOptions {
+  readonly config?: Partial<ApprovalsConfig>;
+  /** How many more managed policies (local, AgentExtra<n>) the agent role holds. @default 0 */
+  readonly agentExtraPolicies?: number;
+  /** Start the fake clock here. @default NOW */
+  readonly now?: Date;
+}
+
+export interface HttpReply {
+  readonly statusCode: number;
+  readonly body: ApiResponse;
+}
+
+/**
+ * An in-memory account: IAM, the audit table, Scheduler, EventBridge and SNS, with every call recorded
+ * in order, faults injectable per command, and a watch on every agent role: after each IAM write that
+ * changes a role, it holds both standard guard policies or a complete approval set that is one end of
+ * the swap under way (the set of the last settled state, or one created since).
+ */
+export class ApprovalsFixture {
+  public readonly config: ApprovalsConfig;
+  public readonly iam: FakeIam;
+  public readonly table: FakeTable;
+  public readonly scheduler = new FakeScheduler();
+  public readonly events = new FakeEvents();
+  public readonly sns: FakeSns;
+  public readonly calls: RecordedCall[] = [];
+  public readonly violations: Violation[] = [];
+  public readonly faults: Fault[] = [];
+  public readonly service: ApprovalService;
+  /** The clients the service uses: every call through them is recorded and watched. */
+  public readonly clients: {
+    readonly iam: IAMClient;
+    readonly ddb: DynamoDBDocumentClient;
+    readonly scheduler: SchedulerClient;
+    readonly events: EventBridgeClient;
+    readonly sns: SNSClient;
+  };
+  public readonly caller = new AwsCaller({ sleep: () => Promise.resolve() });
+  /** The service's clock. */
+  public now: Date;
+  private ids = 0;
+  private seq = 0;
+  /** Per agent role: the ends of its last settled state ('standard' or a set id), and when it settled. */
+  private readonly settled = new Map<string, { ends: Set<string>; at: number }>();
+
+  constructor(options: ApprovalsFixtureOptions = {}) {
+    this.config = approvalsConfig(options.config);
+    this.now = options.now ?? NOW;
+    this.iam = new FakeIam(() => this.seq);
+    this.table = new FakeTable(this.config.tableName);
+    this.sns = new FakeSns(this.config.topicArn);
+
+    // GIVEN the guard's policies, AdministratorAccess, an agent role with both, and the on-call roles
+    this.iam.addPolicy(ADMIN_POLICY_ARN, {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+    });
+    for (const arn of [...this.config.guardPolicyArns, BOUNDARY_ARN]) this.iam.addPolicy(arn);
+    const extra = Array.from({ length: options.agentExtraPolicies ?? 0 }, (_, i) => {
+      const arn = `arn:aws:iam::${ACCOUNT_ID}:policy/AgentExtra${i + 1}`;
+      this.iam.addPolicy(arn);
+      return arn;
+    });
+    for (const name of [AGENT, OTHER_AGENT]) {
+      this.iam.addRole(name, {
+        tags: { [AGENT_TAG]: AGENT_TAG_VALUE, team: 'platform' },
+        policies: [ADMIN_POLICY_ARN, ...this.config.guardPolicyArns, ...(name === AGENT ? extra : [])],
+      });
+    }
+    for (const name of ['OnCallAlice', 'OnCallBob', 'OnCallCarol', 'Developer']) {
+      this.iam.addRole(name, { policies: [ADMIN_POLICY_ARN] });
+    }
+    this.settle();
+
+    const client = <T>(service: ServiceName, fake: { send(command: unknown): unknown }): T =>
+      ({ send: (command: unknown) => this.dispatch(service, fake, command) }) as unknown as T;
+    this.clients = {
+      iam: client<IAMClient>('iam', this.iam),
+      ddb: client<DynamoDBDocumentClient>('dynamodb', this.table),
+      scheduler: client<SchedulerClient>('scheduler', this.scheduler),
+      events: client<EventBridgeClient>('events', this.events),
+      sns: client<SNSClient>('sns', this.sns),
+    };
+    this.service = new ApprovalService({
+      config: this.config,
+      catalog: CATALOG,
+      ...this.clients,
+      caller: this.caller,
+      functionArn: FUNCTION_ARN,
+      clock: () => this.now,
+      newId: () => `id${String(++this.ids).padStart(6, '0')}`,
+    });
+  }
+
+  // ----- the clock ----------------------------------------------------------------------------
+
+  public advance(seconds: number): void {
+    this.now = new Date(this.now.getTime() + seconds * 1000);
+  }
+
+  // ----- calling the function -----------------------------------------------------------------
+
+  /** A function URL call signed by `callerArn`; null leaves the authorizer out (unsigned). */
+  public urlEvent(
+    body: unknown,
+    callerArn: string | null = ALICE,
+    options: { method?: string; base64?: boolean; raw?: boolean } = {},
+  ): FunctionUrlEvent {
+    const text = options.raw ? String(body) : JSON.stringify(body);
+    return {
+      body: options.base64 ? Buffer.from(text, 'utf8').toString('base64') : text,
+      isBase64Encoded: options.base64 ?? false,
+      requestContext: {
+        http: { method: options.method ?? 'POST' },
+        authorizer: callerArn === null ? undefined : { iam: { userArn: callerArn } },
+      },
+    };
+  }
+
+  public async invoke(event: unknown): Promise<unknown> {
+    return route(this.service, event);
+  }
+
+  /** Calls the function URL as `callerArn` (null: unsigned) and parses the reply. */
+  public async call(
+    body: unknown,
+    callerArn: string | null = ALICE,
+    options: { method?: string; base64?: boolean; raw?: boolean } = {},
+  ): Promise<HttpReply> {
+    const result = (await route(this.service, this.urlEvent(body, callerArn, options))) as HttpResult;
+    expect(result.headers).toEqual({ 'content-type': 'application/json' });
+    return { statusCode: result.statusCode, body: JSON.parse(result.body) as ApiResponse };
+  }
+
+  /** Approves and returns the record; fails the test unless the reply is 200 with one approval. */
+  public async approve(overrides: Record<string, unknown> = {}, callerArn = ALICE): Promise<ApprovalRecord> {
+    const reply = await this.call(approveBody(overrides), callerArn);
+    if (reply.statusCode !== 200 || !reply.body.ok || reply.body.approvals?.length !== 1) {
+      throw new Error(`approve failed: ${reply.statusCode} ${JSON.stringify(reply.body)}`);
+    }
+    return reply.body.approvals[0];
+  }
+
+  /** The expiry schedule of an approval fires: Scheduler deletes it (ActionAfterCompletion) and invokes. */
+  public async fireSchedule(approvalId: string): Promise<unknown> {
+    const key = `${this.config.scheduleGroup}/${scheduleName(approvalId)}`;
+    const schedule = this.scheduler.schedules.get(key);
+    if (!schedule) throw new Error(`no schedule ${key}`);
+    this.scheduler.schedules.delete(key);
+    return this.invoke(JSON.parse(schedule.Target?.Input ?? '{}'));
+  }
+
+  /** A CloudTrail event for a call made by `roleName`'s session; invokes the targets of every matching rule. */
+  public async cloudTrail(roleName: string, eventName: string, errorCode?: string): Promise<number> {
+    const role = this.iam.role(roleName);
+    const event = {
+      source: 'aws.ec2',
+      'detail-type': 'AWS API Call via CloudTrail',
+      detail: {
+        eventName,
+        ...(errorCode ? { errorCode } : {}),
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: sessionArn(roleName, 'session1'),
+          sessionContext: { sessionIssuer: { type: 'Role', arn: role.arn, userName: roleName } },
+        },
+      },
+    };
+    let invoked = 0;
+    for (const rule of [...this.events.rules.values()]) {
+      if (!matchesPattern(rule.pattern, event)) continue;
+      for (const target of rule.targets.values()) {
+        if (target.Arn !== FUNCTION_ARN) continue;
+        invoked++;
+        await this.invoke(target.Input ? JSON.parse(target.Input) : event);
+      }
+    }
+    return invoked;
+  }
+
+  // ----- reading the account ------------------------------------------------------------------
+
+  public record(approvalId: string): ApprovalRecord {
+    const record = this.table.items.get(approvalId);
+    if (!record) throw new Error(`no record ${approvalId}`);
+    return record;
+  }
+
+  public role(name = AGENT): { attached: string[]; tags: Record<string, string> } {
+    const role = this.iam.role(name);
+    return { attached: [...role.attached], tags: Object.fromEntries(role.tags) };
+  }
+
+  /** Approval policy ARNs attached to a role. */
+  public approvalPoliciesOn(name = AGENT): string[] {
+    return this.iam.role(name).attached.filter((a) => parseApprovalPolicyArn(a));
+  }
+
+  /** Set ids of the approval policies attached to a role. */
+  public setsOn(name = AGENT): string[] {
+    return [...new Set(this.approvalPoliciesOn(name).map((a) => parseApprovalPolicyArn(a)!.setId))];
+  }
+
+  /** True when the role holds exactly the standard guard policies and no approval tag. */
+  public isStandard(name = AGENT): boolean {
+    const { attached, tags } = this.role(name);
+    return (
+      this.config.guardPolicyArns.every((a) => attached.includes(a)) &&
+      this.approvalPoliciesOn(name).length === 0 &&
+      !(APPROVAL_TAG in tags)
+    );
+  }
+
+  /** Calls that wrote something (failed ones included), optionally of one service. */
+  public writes(service?: ServiceName): RecordedCall[] {
+    return this.calls.filter((c) => WRITES.has(c.command) && (!service || c.service === service));
+  }
+
+  /** `Command RoleName-or-PolicyName` strings of the IAM writes that succeeded, in order. */
+  public iamWriteLog(): string[] {
+    return this.writes('iam')
+      .filter((c) => !c.error)
+      .map((c) => {
+        const target =
+          c.command === 'CreatePolicy'
+            ? String(c.input.PolicyName)
+            : c.command === 'DeletePolicy'
+              ? String(c.input.PolicyArn).split('/').pop()
+              : `${String(c.input.RoleName)} ${c.command.endsWith('RolePolicy') ? String(c.input.PolicyArn).split('/').pop() : ''}`.trim();
+        return `${c.command} ${target}`;
+      });
+  }
+
+  /** Forgets the calls recorded so far (the account state stays). */
+  public resetCalls(): void {
+    this.calls.length = 0;
+    this.sns.notices.length = 0;
+  }
+
+  /** Fails `command` with the error `error` returns (undefined lets the call through). */
+  public fail(command: string, error: Fault['error']): void {
+    this.faults.push({ command, error });
+  }
+
+  // ----- dispatch and the lock watch ----------------------------------------------------------
+
+  private async dispatch(
+    service: ServiceName,
+    fake: { send(command: unknown): unknown },
+    command: unknown,
+  ): Promise<unknown> {
+    await Promise.resolve();
+    const name = (command as object).constructor.name.replace(/Command$/, '');
+    const input = clone((command as { input: Record<string, unknown> }).input);
+    const call: RecordedCall = { seq: ++this.seq, service, command: name, input };
+    this.calls.push(call);
+    const nth = this.calls.filter((c) => c.command === name).length;
+    for (const fault of this.faults.filter((f) => f.command === name)) {
+      const error = fault.error(input, nth);
+      if (error) {
+        call.error = error.name;
+        throw error;
+      }
+    }
+    try {
+      const output = fake.send(command);
+      if (service === 'iam' && WRITES.has(name) && typeof input.RoleName === 'string') this.watch(input.RoleName, call);
+      return { $metadata: { httpStatusCode: 200 }, ...(output as object) };
+    } catch (error) {
+      call.error = error instanceof Error ? error.name : 'Error';
+      throw error;
+    }
+  }
+
+  /** Takes every role's current state as a settled end of a swap, for the lock watch. */
+  public settle(): void {
+    for (const role of this.iam.roles.values()) {
+      const state = this.lockState(role);
+      const ends = new Set([...(state.standard ? ['standard'] : []), ...state.complete]);
+      this.settled.set(role.name, { ends, at: this.seq });
+    }
+  }
+
+  private lockState(role: FakeRole): { standard: boolean; complete: string[]; sets: string[]; standardCount: number } {
+    const standardCount = this.config.guardPolicyArns.filter((a) => role.attached.includes(a)).length;
+    const bySet = new Map<string, { count: number; indices: Set<number> }>();
+    for (const arn of role.attached) {
+      const parsed = parseApprovalPolicyArn(arn);
+      if (!parsed) continue;
+      const entry = bySet.get(parsed.setId) ?? { count: parsed.count, indices: new Set() };
+      entry.indices.add(parsed.index);
+      bySet.set(parsed.setId, entry);
+    }
+    const complete = [...bySet]
+      .filter(([, e]) => e.indices.size === e.count && [...e.indices].every((i) => i >= 1 && i <= e.count))
+      .map(([id]) => id);
+    return {
+      standard: standardCount === this.config.guardPolicyArns.length,
+      complete,
+      sets: [...bySet.keys()],
+      standardCount,
+    };
+  }
+
+  private setCreatedAt(setId: string): number {
+    const seqs = this.iam
+      .approvalPolicies()
+      .filter((p) => parseApprovalPolicyArn(p.arn)!.setId === setId)
+      .map((p) => p.createdSeq);
+    return seqs.length > 0 ? Math.min(...seqs) : 0;
+  }
+
+  private watch(roleName: string, call: RecordedCall): void {
+    const role = this.iam.roles.get(roleName);
+    if (!role || role.tags.get(AGENT_TAG) !== AGENT_TAG_VALUE) return;
+    const settled = this.settled.get(roleName) ?? { ends: new Set<string>(), at: 0 };
+    if (settled.ends.size === 0) return; // never locked: nothing to keep
+    const state = this.lockState(role);
+    const allowed = state.complete.filter((s) => settled.ends.has(s) || this.setCreatedAt(s) > settled.at);
+    if (!state.standard && allowed.length === 0) {
+      this.violations.push({
+        seq: call.seq,
+        command: call.command,
+        role: roleName,
+        attached: [...role.attached],
+        allowedSets: [...settled.ends],
+      });
+    }
+    // A settled state is one end of a swap: exactly the standard policies, or exactly one complete set.
+    if (state.standard && state.sets.length === 0)
+      this.settled.set(roleName, { ends: new Set(['standard']), at: call.seq });
+    if (state.standardCount === 0 && state.sets.length === 1 && state.complete.length === 1) {
+      this.settled.set(roleName, { ends: new Set(state.complete), at: call.seq });
+    }
+  }
+
+  /**
+   * Seeds IAM as an earlier (perhaps crashed) run would leave it: approval policies created and attached
+   * to `roleName` after the policies it holds. With `settle` (default), the new state counts as a swap's
+   * end for the lock watch; without, the watch keeps the ends it had.
+   */
+  public seedApprovalSet(
+    roleName: string,
+    policies: readonly { name: string; document: PolicyDocumentJson }[],
+    options: { attach?: 'all' | number; tag?: string; detach?: readonly string[]; settle?: boolean } = {},
+  ): string[] {
+    const arns = policies.map((p) => `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/${p.name}`);
+    policies.forEach((p, i) => this.iam.addPolicy(arns[i], p.document));
+    const role = this.iam.role(roleName);
+    const attachCount = options.attach === undefined || options.attach === 'all' ? arns.length : options.attach;
+    role.attached.push(...arns.slice(0, attachCount));
+    role.attached = role.attached.filter((a) => !(options.detach ?? []).includes(a));
+    if (options.tag) role.tags.set(APPROVAL_TAG, options.tag);
+    if (options.settle ?? true) this.settle();
+    return arns;
+  }
+
+  /** Puts a record straight into the table, as a crashed or earlier run left it. */
+  public seedRecord(record: ApprovalRecord): void {
+    this.table.items.set(record.approvalId, clone(record));
+  }
+}
+
+const live: ApprovalsFixture[] = [];
+
+export function newFixture(options: ApprovalsFixtureOptions = {}): ApprovalsFixture {
+  const fx = new ApprovalsFixture(options);
+  live.push(fx);
+  return fx;
+}
+
+/**
+ * For `afterEach`: no fixture made since the last check ever left an agent role less locked than both
+ * ends of a swap.
+ */
+export function expectNoLockViolations(): void {
+  const fixtures = live.splice(0);
+  expect(fixtures.flatMap((fx) => fx.violations)).toEqual([]);
+}
+
+/** Statement Sids of a policy document. */
+export function sids(document: PolicyDocumentJson): string[] {
+  return document.Statement.map((s) => s.Sid ?? '');
+}
+
+/** The refusal contract: no IAM write, no record, no schedule, no rule, no notice; the role is as it was. */
+export function expectNothingWritten(fx: ApprovalsFixture, roleName = AGENT): void {
+  expect(fx.writes()).toEqual([]);
+  expect(fx.table.items.size).toBe(0);
+  expect(fx.scheduler.schedules.size).toBe(0);
+  expect(fx.events.rules.size).toBe(0);
+  expect(fx.sns.notices).toEqual([]);
+  expect(fx.iam.approvalPolicies()).toEqual([]);
+  expect(fx.isStandard(roleName)).toBe(true);
+}
+
+/** The periodic EventBridge rule's event: not one of the function's own inputs, so it reconciles. */
+export function periodicEvent(): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '7d1f4b3a-0000-4000-8000-000000000001',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: ACCOUNT_ID,
+    time: NOW.toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:events:us-east-1:${ACCOUNT_ID}:rule/AgentGuardApprovalsReconcile`],
+    detail: {},
+  };
+}
+
+/** ISO time without milliseconds, as the approval function writes it. */
+export function iso(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `date` plus `seconds`. */
+export function plus(date: Date, seconds: number): Date {
+  return new Date(date.getTime() + seconds * 1000);
+}
+
+/** An AccessDenied as any service raises it (not retried). */
+export function accessDenied(message = 'User is not authorized to perform this operation'): Error {
+  return Object.assign(new Error(message), {
+    name: 'AccessDenied',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 403 },
+  });
+}
+
+/** IAM's throttling error (retried by AwsCaller). */
+export function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), {
+    name: 'Throttling',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
