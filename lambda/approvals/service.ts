@@ -259,7 +259,16 @@ export class ApprovalService {
     if (record.status !== 'active' && record.status !== 'pending') {
       throw new Refusal(`Approval ${approvalId} is already ${record.status}.`);
     }
-    const ended = await this.end(record, 'revoked', caller.sessionArn, reason);
+    let ended: ApprovalRecord;
+    try {
+      ended = await this.end(record, 'revoked', caller.sessionArn, reason);
+    } catch (error) {
+      // Its expiry or another revoke got there first.
+      if (errorName(error) === 'ConditionalCheckFailedException') {
+        throw new Refusal(`Approval ${approvalId} ended meanwhile; run agent-guard list --all.`, { cause: error });
+      }
+      throw error;
+    }
     return { message: `Approval ${approvalId} is revoked.`, approvals: [ended] };
   }
 
@@ -408,8 +417,10 @@ export class ApprovalService {
       await this.roles.swap(role, target);
     } catch (error) {
       throw new Refusal(
-        `IAM refused the policy swap on ${role.name} (${errorName(error)}); the role keeps its guard policies. ` +
-          'A role needs two free managed-policy places for a swap.',
+        `IAM refused the policy swap on ${role.name} (${errorName(error)}); the role keeps a complete set of ` +
+          `guard policies, and the reconcile removes any extra one. A swap needs ${target.policies.length} free ` +
+          'managed-policy places on the role (IAM allows 10 by default).',
+        { cause: error },
       );
     }
     const active: ApprovalRecord = {
@@ -426,7 +437,15 @@ export class ApprovalService {
     else await this.store.create(active);
     for (const other of others) await this.store.update({ ...other, policySetId: setId }, 'active');
     await this.scheduleExpiry(active);
-    if (active.uses === 1) await this.watchFirstUse(active);
+    if (active.uses === 1) {
+      await this.watchFirstUse(active).catch((error: unknown) =>
+        // Single use is best effort; the expiry stays the hard stop.
+        this.notify(`agent-guard: single use of ${active.approvalId} is not watched`, [
+          `Creating the first-use rule failed (${errorName(error)}). The approval lasts until ${active.expiresAt};`,
+          `revoke it by hand after use: agent-guard revoke --id ${active.approvalId}`,
+        ]),
+      );
+    }
     const loud = active.kind === 'break-glass';
     await this.notify(`agent-guard: ${loud ? 'BREAK-GLASS ' : ''}approval in force for ${roleNameOf(active.roleArn)}`, [
       ...(loud ? ['BREAK-GLASS: one approver, short limit. This approval is marked for review.', ''] : []),

@@ -156,9 +156,8 @@ describe('audit', () => {
     ]);
   });
 
-  test('current behaviour: a revoke racing an expiry loses on the conditional write and fails the call', async () => {
-    // The record is never overwritten by a stale copy (the status condition holds), but the loser's
-    // caller sees an internal error rather than "already expired". See the report.
+  test('a revoke racing an expiry loses on the conditional write and is refused with a clear message', async () => {
+    // The record is never overwritten by a stale copy: the status condition holds.
     const fx = newFixture();
     const approval = await fx.approve();
     fx.advance(1800);
@@ -166,8 +165,10 @@ describe('audit', () => {
       fx.invoke({ op: 'expire', approvalId: approval.approvalId }),
       fx.call({ op: 'revoke', approvalId: approval.approvalId }),
     ]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
-    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const reply = (results[1] as PromiseFulfilledResult<{ statusCode: number; body: { message: string } }>).value;
+    expect(reply.statusCode).toBe(403);
+    expect(reply.body.message).toContain('ended meanwhile');
     const record = fx.record(approval.approvalId);
     expect(record.status).toBe('expired');
     expect(record.history.map((h) => h.what)).toEqual(['approved', 'in force', 'expired']);
