@@ -207,7 +207,7 @@ function wellFormed(result: GuardEvent): boolean {
     case 'sweep':
       return ['schedule', 'alarm', 'unrecognised'].includes(result.trigger) && Object.keys(result).length === 2;
     case 'role-changed':
-      return ROLE_NAME.test(result.roleName) && (ROLE_EVENT_NAMES).includes(result.eventName);
+      return ROLE_NAME.test(result.roleName) && ROLE_EVENT_NAMES.includes(result.eventName);
     case 'access-denied':
       return (
         ROLE_NAME.test(result.roleName) &&
