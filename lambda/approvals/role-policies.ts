@@ -4,9 +4,7 @@ import {
   DeletePolicyCommand,
   DetachRolePolicyCommand,
   EntityAlreadyExistsException,
-  GetRoleCommand,
   IAMClient,
-  ListAttachedRolePoliciesCommand,
   NoSuchEntityException,
   TagRoleCommand,
   UntagRoleCommand,
@@ -14,13 +12,10 @@ import {
 import { APPROVAL_TAG, COMPONENT_TAG, GUARD_PATH, parseApprovalPolicyArn } from '../../lib/contract';
 import { NamedPolicy } from '../../lib/policy/policy-document';
 import { AwsCaller } from '../shared/aws-caller';
+import { readRole, RoleSnapshot, tagValue } from '../guard/agent-roles';
 
-export interface RoleState {
-  readonly name: string;
-  readonly arn: string;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly attachedPolicyArns: readonly string[];
-}
+/** What the approval function needs to know of a role: the guard's own snapshot. */
+export type RoleState = RoleSnapshot;
 
 /** The guard policies a role should end up with. */
 export type PolicySetTarget =
@@ -40,26 +35,7 @@ export class RolePolicies {
   ) {}
 
   public async read(roleName: string): Promise<RoleState | undefined> {
-    try {
-      const { Role: role } = await this.caller.call('iam:GetRole', () =>
-        this.iam.send(new GetRoleCommand({ RoleName: roleName })),
-      );
-      if (!role?.RoleName || !role.Arn) return undefined;
-      const attached: string[] = [];
-      let marker: string | undefined;
-      do {
-        const page = await this.caller.call('iam:ListAttachedRolePolicies', () =>
-          this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker })),
-        );
-        attached.push(...(page.AttachedPolicies ?? []).flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : [])));
-        marker = page.IsTruncated ? page.Marker : undefined;
-      } while (marker);
-      const tags = Object.fromEntries((role.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-      return { name: role.RoleName, arn: role.Arn, tags, attachedPolicyArns: attached };
-    } catch (error) {
-      if (error instanceof NoSuchEntityException) return undefined;
-      throw error;
-    }
+    return readRole(this.iam, this.caller, roleName);
   }
 
   public async swap(role: RoleState, target: PolicySetTarget): Promise<void> {
@@ -83,7 +59,7 @@ export class RolePolicies {
       await this.caller.call('iam:TagRole', () =>
         this.iam.send(new TagRoleCommand({ RoleName: role.name, Tags: [{ Key: APPROVAL_TAG, Value: target.setId }] })),
       );
-    } else if (Object.keys(role.tags).some((k) => k.toLowerCase() === APPROVAL_TAG)) {
+    } else if (tagValue(role, APPROVAL_TAG) !== undefined) {
       await this.caller.call('iam:UntagRole', () =>
         this.iam.send(new UntagRoleCommand({ RoleName: role.name, TagKeys: [APPROVAL_TAG] })),
       );

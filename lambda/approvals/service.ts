@@ -22,6 +22,7 @@ import { AGENT_TAG, AGENT_TAG_VALUE, APPROVAL_TAG, GUARD_PATH, parseApprovalPoli
 import { CarveOut } from '../../lib/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
+import { isAgentRole, tagValue } from '../guard/agent-roles';
 import { publish } from '../guard/notices';
 import { ApiRequest, ApprovalKind, ApprovalRecord, ApprovalStatus, ScopeRequest } from './api';
 import { ApprovalsConfig } from './config';
@@ -153,7 +154,7 @@ export class ApprovalService {
       for (const roleName of await this.rolesAttachedTo(policyArn)) {
         const role = await this.roles.read(roleName);
         if (!role) continue;
-        const inForce = role.tags[APPROVAL_TAG];
+        const inForce = tagValue(role, APPROVAL_TAG);
         if (inForce && activeSets.has(inForce) && this.completeSet(role, inForce)) {
           await this.roles.detach(role.name, policyArn);
         } else {
@@ -289,7 +290,7 @@ export class ApprovalService {
       }
       const role = await this.roles.read(assumed[2]);
       if (!role) throw new Refusal(`The role behind ${callerArn} does not exist.`);
-      const agent = Object.entries(role.tags).some(([k, v]) => k.toLowerCase() === AGENT_TAG && v === AGENT_TAG_VALUE);
+      const agent = isAgentRole(role);
       return { sessionArn: callerArn, principalArn: role.arn, isAgent: agent };
     }
     if (new RegExp(`^arn:aws[a-z-]*:iam::${this.deps.config.accountId}:user/`).test(callerArn)) {
@@ -342,7 +343,7 @@ export class ApprovalService {
     const role = await this.roles.read(roleNameOf(request.roleArn));
     if (!role || role.arn !== request.roleArn)
       throw new Refusal(`There is no role ${request.roleArn} in this account.`);
-    if (!Object.entries(role.tags).some(([k, v]) => k.toLowerCase() === AGENT_TAG && v === AGENT_TAG_VALUE)) {
+    if (!isAgentRole(role)) {
       throw new Refusal(
         `${request.roleArn} is not an agent role (tag ${AGENT_TAG}=${AGENT_TAG_VALUE}); it needs no approval.`,
       );

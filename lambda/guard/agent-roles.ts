@@ -24,12 +24,12 @@ export interface RoleSnapshot {
  * A role's tag value. IAM keeps tag keys unique without regard to case, so a key spelled in other
  * letters is the same tag.
  */
-export function tagValue(role: RoleSnapshot, key: string): string | undefined {
+export function tagValue(role: Pick<RoleSnapshot, 'tags'>, key: string): string | undefined {
   const wanted = key.toLowerCase();
   return Object.entries(role.tags).find(([k]) => k.toLowerCase() === wanted)?.[1];
 }
 
-export function isAgentRole(role: RoleSnapshot): boolean {
+export function isAgentRole(role: Pick<RoleSnapshot, 'tags'>): boolean {
   return tagValue(role, AGENT_TAG) === AGENT_TAG_VALUE;
 }
 
