@@ -201,8 +201,9 @@ export class AgentGuard extends Construct {
   constructor(scope: Construct, id: string, props: AgentGuardProps = {}) {
     super(scope, id);
     const ceilingActions = validateCeiling(props.ceilingActions ?? ['*']);
+    const customGroups = (props.additionalGroups ?? []).map(customGroupSpec);
     const catalog = resolveCatalog({
-      customGroups: (props.additionalGroups ?? []).map(customGroupSpec),
+      customGroups,
       exemptActions: noTokens(props.exemptActions ?? [], 'exemptActions'),
     });
 
@@ -243,7 +244,7 @@ export class AgentGuard extends Construct {
       trafficLookback: wholeMinutes(props.trafficLookback ?? Duration.minutes(15), 'trafficLookback', 1440),
       schedule: wholeMinutes(props.schedule ?? Duration.minutes(5), 'schedule', 1440),
       statusParameterName: validateStatusParameter(props.statusParameterName ?? DEFAULT_STATUS_PARAMETER),
-      extraProtectedActions: (props.additionalGroups ?? []).flatMap((g) => g.customActions ?? []),
+      extraProtectedActions: customGroups.flatMap((g) => g.actions),
       exemptActions: props.exemptActions ?? [],
     });
     this.evaluator = live.function;
@@ -266,7 +267,7 @@ export class AgentGuard extends Construct {
         requestTtl: wholeMinutes(props.approvalRequestTtl ?? Duration.hours(1), 'approvalRequestTtl', 24 * 60),
         ticketPattern: validateTicketPattern(props.ticketPattern),
         auditRetention: validateRetention(props.auditRetention ?? Duration.days(365)),
-        customGroups: (props.additionalGroups ?? []).map(customGroupSpec),
+        customGroups,
         exemptActions: props.exemptActions ?? [],
       });
       live.ignoreRoleChangesBy(approvals.role);
