@@ -43,6 +43,7 @@ import {
   NoSuchEntityException,
   PutRolePermissionsBoundaryCommandInput,
   PutRolePermissionsBoundaryCommandOutput,
+  Role,
   Tag,
   TagRoleCommandInput,
   TagRoleCommandOutput,
@@ -282,6 +283,20 @@ const encodePolicy = (document: string) => encodeURIComponent(document);
 const iamError = <E>(Type: new (o: { message: string; $metadata: object }) => E, message: string) =>
   new Type({ message, $metadata: { httpStatusCode: 400 } });
 
+/** What IAM says of a role alike in GetAccountAuthorizationDetails and GetRole. */
+const roleFields = (r: ModelRole): Role => ({
+  Path: '/',
+  RoleName: r.name,
+  RoleId: r.roleId,
+  Arn: r.arn,
+  CreateDate: new Date('2025-01-01T00:00:00Z'),
+  AssumeRolePolicyDocument: encodePolicy(r.trust),
+  PermissionsBoundary: r.boundaryArn
+    ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: r.boundaryArn }
+    : undefined,
+  Tags: r.tags.map((t) => ({ ...t })),
+});
+
 /** Every call of the guard, by API name, and how many ran at once. */
 class FakeAws {
   public readonly iam: IAMClient;
@@ -373,19 +388,10 @@ class FakeAws {
     return {
       $metadata: META,
       RoleDetailList: page.map((r) => ({
-        Path: '/',
-        RoleName: r.name,
-        RoleId: r.roleId,
-        Arn: r.arn,
-        CreateDate: new Date('2025-01-01T00:00:00Z'),
-        AssumeRolePolicyDocument: encodePolicy(r.trust),
+        ...roleFields(r),
         InstanceProfileList: [],
         RolePolicyList: [],
         AttachedManagedPolicies: r.attached.map((arn) => ({ PolicyArn: arn, PolicyName: arn.split('/').pop() })),
-        PermissionsBoundary: r.boundaryArn
-          ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: r.boundaryArn }
-          : undefined,
-        Tags: r.tags.map((t) => ({ ...t })),
         RoleLastUsed: {},
       })),
       IsTruncated: next < names.length,
@@ -397,19 +403,7 @@ class FakeAws {
     const r = this.role(input.RoleName);
     return {
       $metadata: META,
-      Role: {
-        Path: '/',
-        RoleName: r.name,
-        RoleId: r.roleId,
-        Arn: r.arn,
-        CreateDate: new Date('2025-01-01T00:00:00Z'),
-        AssumeRolePolicyDocument: encodePolicy(r.trust),
-        MaxSessionDuration: 3600,
-        PermissionsBoundary: r.boundaryArn
-          ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: r.boundaryArn }
-          : undefined,
-        Tags: r.tags.map((t) => ({ ...t })),
-      },
+      Role: { ...roleFields(r), MaxSessionDuration: 3600 },
     };
   }
 

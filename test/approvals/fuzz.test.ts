@@ -25,6 +25,7 @@ import {
   USER_ALICE,
   USER_MALLORY,
 } from '../support/approvals-fixture';
+import { pendingRequestFields } from '../support/approval-records';
 
 afterEach(expectNoLockViolations);
 
@@ -40,6 +41,17 @@ const ANY_CALLER: (string | null)[] = [
 ];
 /** Approvers half the time, so that valid approvals are common. */
 const caller: fc.Arbitrary<string | null> = fc.oneof(fc.constantFrom(...APPROVERS), fc.constantFrom(...ANY_CALLER));
+
+/** Role ARNs worth trying: both agents, roles that are no agent, one that does not exist, and paths with no name. */
+const ROLE_ARNS = [
+  AGENT_ARN,
+  OTHER_AGENT_ARN,
+  roleArn('OnCallAlice'),
+  roleArn('Developer'),
+  roleArn('ghost'),
+  'arn:aws:iam::111122223333:role/',
+  'arn:aws:iam::111122223333:role/team/',
+];
 
 /** Values worth trying in any field, next to arbitrary ones. */
 const INTERESTING: unknown[] = [
@@ -63,13 +75,7 @@ const INTERESTING: unknown[] = [
   [INSTANCE_ARN],
   ['arn:aws:s3:::*'],
   [INSTANCE_ARN, '*'],
-  AGENT_ARN,
-  OTHER_AGENT_ARN,
-  roleArn('OnCallAlice'),
-  roleArn('Developer'),
-  roleArn('ghost'),
-  'arn:aws:iam::111122223333:role/',
-  'arn:aws:iam::111122223333:role/team/',
+  ...ROLE_ARNS,
   `arn:aws:iam::111122223333:role/${'a'.repeat(65)}`,
   'arn:aws:iam::444455556666:role/agent',
   0,
@@ -126,13 +132,7 @@ type Mutation = { kind: 'set'; key: string; value: unknown } | { kind: 'delete';
 const NEAR: Record<string, unknown[]> = {
   op: ['approve', 'request', 'approve-pending', 'revoke', 'list', 'expire', 'reconcile', 'Approve'],
   roleArn: [
-    AGENT_ARN,
-    OTHER_AGENT_ARN,
-    roleArn('OnCallAlice'),
-    roleArn('Developer'),
-    roleArn('ghost'),
-    'arn:aws:iam::111122223333:role/',
-    'arn:aws:iam::111122223333:role/team/',
+    ...ROLE_ARNS,
     'arn:aws:iam::111122223333:role//agent',
     'arn:aws:iam::111122223333:role/team/agent',
     `arn:aws:iam::111122223333:role/${'a'.repeat(64)}`,
@@ -247,15 +247,7 @@ const ACTIVE: ApprovalRecord = {
 const PENDING: ApprovalRecord = {
   ...ACTIVE,
   approvalId: 'seedpending1',
-  kind: 'request',
-  status: 'pending',
-  requestedBy: AGENT_SESSION,
-  approvers: [],
-  activatedAt: undefined,
-  expiresAt: undefined,
-  policySetId: undefined,
-  requestExpiresAt: iso(plus(NOW, 3600)),
-  sortAt: iso(plus(NOW, 3600)),
+  ...pendingRequestFields(AGENT_SESSION, iso(plus(NOW, 3600))),
   history: [{ at: iso(NOW), by: AGENT_SESSION, what: 'requested' }],
 };
 const SEED_POLICIES = approvalPolicySet(CATALOG, 'seedset1', [
@@ -488,12 +480,7 @@ function expectConsistent(fx: ApprovalsFixture): void {
     for (const r of live) expect(sids).toContain(`Approval${r.approvalId}Expiry1`);
   }
   // no approval policy leaks: each one that exists is on the role
-  expect(
-    fx.iam
-      .approvalPolicies()
-      .map((p) => p.arn)
-      .sort(),
-  ).toEqual(fx.approvalPoliciesOn().sort());
+  expect(fx.iam.approvalPolicyArns()).toEqual(fx.approvalPoliciesOn().sort());
   // one schedule per active approval, one first-use rule per active single-use approval
   expect([...fx.scheduler.schedules.keys()].sort()).toEqual(
     active.map((r) => `agent-guard/AgentGuardExpire-${r.approvalId}`).sort(),

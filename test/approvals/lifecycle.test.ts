@@ -5,6 +5,7 @@ import {
   AGENT_ARN,
   AGENT_SESSION,
   ALICE,
+  ApprovalsFixture,
   approveBody,
   BOB,
   CAROL,
@@ -12,6 +13,7 @@ import {
   expectNoLockViolations,
   FUNCTION_ARN,
   GUARD_POLICY_ARNS,
+  HttpReply,
   iso,
   newFixture,
   NOW,
@@ -25,6 +27,17 @@ import {
 
 afterEach(expectNoLockViolations);
 
+/** What ending an approval writes to IAM, in order: the standard policies back, the tag off, the set off and gone. */
+function endingWrites(setNames: readonly (string | undefined)[]): string[] {
+  return [
+    'AttachRolePolicy agent AgentGuardDeny1',
+    'AttachRolePolicy agent AgentGuardDeny2',
+    'UntagRole agent',
+    ...setNames.map((n) => `DetachRolePolicy agent ${n}`),
+    ...setNames.map((n) => `DeletePolicy ${n}`),
+  ];
+}
+
 describe('revoke', () => {
   test('puts the standard policies back first, then drops the tag, then removes and deletes the set', async () => {
     const fx = newFixture();
@@ -37,13 +50,7 @@ describe('revoke', () => {
 
     expect(reply.statusCode).toBe(200);
     expect(reply.body.message).toBe(`Approval ${approval.approvalId} is revoked.`);
-    expect(fx.iamWriteLog()).toEqual([
-      'AttachRolePolicy agent AgentGuardDeny1',
-      'AttachRolePolicy agent AgentGuardDeny2',
-      'UntagRole agent',
-      ...setNames.map((n) => `DetachRolePolicy agent ${n}`),
-      ...setNames.map((n) => `DeletePolicy ${n}`),
-    ]);
+    expect(fx.iamWriteLog()).toEqual(endingWrites(setNames));
     expect(fx.calls.find((c) => c.command === 'UntagRole')?.input.TagKeys).toEqual([APPROVAL_TAG]);
     expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...GUARD_POLICY_ARNS]);
     expect(fx.isStandard()).toBe(true);
@@ -138,13 +145,7 @@ describe('expiry', () => {
     // WHEN Scheduler runs the one-shot schedule (and deletes it, ActionAfterCompletion DELETE)
     await fx.fireSchedule(approval.approvalId);
 
-    expect(fx.iamWriteLog()).toEqual([
-      'AttachRolePolicy agent AgentGuardDeny1',
-      'AttachRolePolicy agent AgentGuardDeny2',
-      'UntagRole agent',
-      ...setNames.map((n) => `DetachRolePolicy agent ${n}`),
-      ...setNames.map((n) => `DeletePolicy ${n}`),
-    ]);
+    expect(fx.iamWriteLog()).toEqual(endingWrites(setNames));
     expect(fx.isStandard()).toBe(true);
     const at = iso(plus(NOW, 900));
     const record = fx.record(approval.approvalId);
@@ -306,6 +307,18 @@ describe('requests from agents', () => {
     return { ...approveBody(), op: 'request', reason: 'the node is wedged', ...overrides };
   }
 
+  /** A fresh account in which `caller` has asked for the agent role: the reply and the request's id. */
+  async function requested(caller: string): Promise<{ fx: ApprovalsFixture; reply: HttpReply; id: string }> {
+    const fx = newFixture();
+    const reply = await fx.call(requestBody(), caller);
+    const id = reply.body.ok ? reply.body.approvals![0].approvalId : '';
+    return { fx, reply, id };
+  }
+
+  function approvePending(fx: ApprovalsFixture, id: string, caller: string): Promise<HttpReply> {
+    return fx.call({ op: 'approve-pending', approvalId: id }, caller);
+  }
+
   test('an agent asks for its own role: pending, on-call is told how to approve, nothing attached', async () => {
     const fx = newFixture();
     const reply = await fx.call(requestBody(), AGENT_SESSION);
@@ -345,22 +358,18 @@ describe('requests from agents', () => {
   });
 
   test('the agent cannot approve its own request', async () => {
-    const fx = newFixture();
-    const reply = await fx.call(requestBody(), AGENT_SESSION);
-    const id = reply.body.ok ? reply.body.approvals![0].approvalId : '';
+    const { fx, id } = await requested(AGENT_SESSION);
     fx.resetCalls();
-    const approve = await fx.call({ op: 'approve-pending', approvalId: id }, AGENT_SESSION);
+    const approve = await approvePending(fx, id, AGENT_SESSION);
     expect(approve.statusCode).toBe(403);
     expect(approve.body.message).toBe('An agent role may not approve; an on-call engineer must.');
     expect(fx.writes()).toEqual([]);
   });
 
   test('on-call approves it; the clock starts at the approval, not at the request', async () => {
-    const fx = newFixture();
-    const reply = await fx.call(requestBody(), AGENT_SESSION);
-    const id = reply.body.ok ? reply.body.approvals![0].approvalId : '';
+    const { fx, id } = await requested(AGENT_SESSION);
     fx.advance(1500);
-    const approved = await fx.call({ op: 'approve-pending', approvalId: id }, ALICE);
+    const approved = await approvePending(fx, id, ALICE);
     expect(approved.statusCode).toBe(200);
     const record = fx.record(id);
     expect(record).toMatchObject({
@@ -379,39 +388,33 @@ describe('requests from agents', () => {
   });
 
   test('a request not approved within its time lapses', async () => {
-    const fx = newFixture();
-    const reply = await fx.call(requestBody(), AGENT_SESSION);
-    const id = reply.body.ok ? reply.body.approvals![0].approvalId : '';
+    const { fx, id } = await requested(AGENT_SESSION);
     fx.advance(3600);
     fx.resetCalls();
-    const late = await fx.call({ op: 'approve-pending', approvalId: id }, ALICE);
+    const late = await approvePending(fx, id, ALICE);
     expect(late.statusCode).toBe(403);
     expect(late.body.message).toBe(`Request ${id} lapsed at ${iso(plus(NOW, 3600))}; ask for a new one.`);
     expect(fx.record(id)).toMatchObject({ status: 'lapsed', endReason: 'nobody approved it in time' });
     expect(fx.writes('iam')).toEqual([]);
     expect(fx.isStandard()).toBe(true);
     // and it stays lapsed
-    const again = await fx.call({ op: 'approve-pending', approvalId: id }, BOB);
+    const again = await approvePending(fx, id, BOB);
     expect(again.body.message).toBe(`Approval ${id} is lapsed, not pending.`);
   });
 
   test('anyone signed in the account may ask, but only an approver may approve', async () => {
-    const fx = newFixture();
-    const reply = await fx.call(requestBody(), DEVELOPER);
+    const { fx, reply, id } = await requested(DEVELOPER);
     expect(reply.statusCode).toBe(200);
-    const id = reply.body.ok ? reply.body.approvals![0].approvalId : '';
-    expect((await fx.call({ op: 'approve-pending', approvalId: id }, DEVELOPER)).statusCode).toBe(403);
+    expect((await approvePending(fx, id, DEVELOPER)).statusCode).toBe(403);
     expect(fx.record(id).status).toBe('pending');
   });
 
   test('an approver who asked cannot approve their own request', async () => {
-    const fx = newFixture();
-    const reply = await fx.call(requestBody(), ALICE);
-    const id = reply.body.ok ? reply.body.approvals![0].approvalId : '';
-    const own = await fx.call({ op: 'approve-pending', approvalId: id }, ALICE);
+    const { fx, id } = await requested(ALICE);
+    const own = await approvePending(fx, id, ALICE);
     expect(own.statusCode).toBe(403);
     expect(own.body.message).toBe(`${ALICE} already asked for ${id}; another approver must approve it.`);
-    expect((await fx.call({ op: 'approve-pending', approvalId: id }, BOB)).statusCode).toBe(200);
+    expect((await approvePending(fx, id, BOB)).statusCode).toBe(200);
   });
 });
 

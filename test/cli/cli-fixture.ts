@@ -43,6 +43,11 @@ export const STANDARD_POLICY_ARNS = [
   `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny2`,
 ];
 
+/** The commands of agent-guard. */
+export const COMMANDS = ['approve', 'request', 'revoke', 'list', 'status'];
+/** The flags approve takes to say which role, what, where, for how long and why, or which request. */
+export const APPROVE_FLAGS = ['--role', '--actions', '--resources', '--duration', '--reason', '--id'];
+
 /** The scope flags of a good approval; tests drop or replace single flags. */
 export const GOOD_SCOPE = [
   '--role',

@@ -26,6 +26,7 @@ import {
   record,
   STANDARD_POLICY_ARNS,
 } from './cli-fixture';
+import { pendingRequestFields } from '../support/approval-records';
 
 const EXPIRES = '2026-05-01T12:30:00Z';
 
@@ -164,15 +165,7 @@ describe('approve, end to end through the approval function', () => {
     const h = new ApprovalsHarness();
     const pending = record({
       approvalId: 'req0001aaaa',
-      kind: 'request',
-      status: 'pending',
-      requestedBy: AGENT_SESSION,
-      approvers: [],
-      activatedAt: undefined,
-      expiresAt: undefined,
-      policySetId: undefined,
-      requestExpiresAt: '2026-05-01T12:45:00Z',
-      sortAt: '2026-05-01T12:45:00Z',
+      ...pendingRequestFields(AGENT_SESSION, '2026-05-01T12:45:00Z'),
     });
     h.records([pending]);
     const result = await h.run(['approve', '--id', 'req0001aaaa', '--reason', 'checked the ticket']);

@@ -8,7 +8,7 @@ import { formatDuration, parseDuration } from '../../lib/approval/duration';
 import { resolveCatalog } from '../../lib/policy/resolve-catalog';
 import { apiRequestSchema } from '../../lambda/approvals/api';
 import { DryRunPlan } from '../../bin/cli/dry-run';
-import { AGENT_ROLE_ARN, cli, FUNCTION_URL, INSTANCE_ARN, NOW, okReply } from './cli-fixture';
+import { AGENT_ROLE_ARN, APPROVE_FLAGS, cli, COMMANDS, FUNCTION_URL, INSTANCE_ARN, NOW, okReply } from './cli-fixture';
 
 const catalog = resolveCatalog();
 /** The approval function's own rule for role ARNs: the CLI must accept exactly what it accepts. */
@@ -149,18 +149,9 @@ describe('fuzzing: run() never throws, exits 0, 1 or 2, and sends nothing for in
   test('any command line', async () => {
     const word = fc.oneof(
       fc.constantFrom(
-        'approve',
-        'request',
-        'revoke',
-        'list',
-        'status',
+        ...COMMANDS,
         'help',
-        '--role',
-        '--actions',
-        '--resources',
-        '--duration',
-        '--reason',
-        '--id',
+        ...APPROVE_FLAGS,
         '--uses',
         '--json',
         '--dry-run',

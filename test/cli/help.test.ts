@@ -1,11 +1,11 @@
-import { cli } from './cli-fixture';
+import { APPROVE_FLAGS, cli, COMMANDS } from './cli-fixture';
 
 describe('--help', () => {
   test('exits 0 and lists the commands, the exit codes and how the URL is found', async () => {
     const result = await cli(['--help']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    for (const command of ['approve', 'request', 'revoke', 'list', 'status']) {
+    for (const command of COMMANDS) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command} \\[options\\]`, 'm'));
     }
     expect(result.stdout).toContain('Exit codes:');
@@ -22,23 +22,14 @@ describe('--help', () => {
   ])('%s %s shows the flags and the dry-run assumptions', async (...args) => {
     const result = await cli(args);
     expect(result.code).toBe(0);
-    for (const flag of [
-      '--role',
-      '--actions',
-      '--resources',
-      '--duration',
-      '--reason',
-      '--id',
-      '--dry-run',
-      '--json',
-    ]) {
+    for (const flag of [...APPROVE_FLAGS, '--dry-run', '--json']) {
       expect(result.stdout).toContain(flag);
     }
     expect(result.stdout).toContain('assumes no other approval is in force on the role');
     expect(result.stdout).toContain('built-in catalog');
   });
 
-  test.each(['request', 'revoke', 'list', 'status'])('%s --help exits 0', async (command) => {
+  test.each(COMMANDS.filter((c) => c !== 'approve'))('%s --help exits 0', async (command) => {
     const result = await cli([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: agent-guard ${command} [options]`);

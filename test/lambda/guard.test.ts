@@ -51,11 +51,17 @@ import {
   STATUS_PARAMETER,
   throttling,
   TOPIC_ARN,
+  trafficConfig,
   trustPolicy,
 } from '../support/guard-fixture';
 
 const NOT_PRODUCTION = [{ Key: 'environment', Value: 'staging' }];
 const NO_TRAFFIC: number[] = [];
+/** Two traffic queries in one region. */
+const ALB_AND_API = [
+  { id: 'alb', label: 'ALB', expression: 'SELECT SUM(RequestCount) FROM x', region: 'us-east-1' },
+  { id: 'api', label: 'API', expression: 'SELECT SUM(Count) FROM y', region: 'us-east-1' },
+];
 
 /** The full write sequence that constrains a new role, as command names. */
 const CONSTRAIN = [
@@ -277,16 +283,7 @@ describe('Guard: scheduled sweep', () => {
       async (statusCode) => {
         // GIVEN two queries, one fine without traffic and one CloudWatch could not complete
         const fx = newGuard({
-          config: {
-            traffic: {
-              queries: [
-                { id: 'alb', label: 'ALB', expression: 'SELECT SUM(RequestCount) FROM x', region: 'us-east-1' },
-                { id: 'api', label: 'API', expression: 'SELECT SUM(Count) FROM y', region: 'us-east-1' },
-              ],
-              thresholdPerMinute: 5,
-              lookbackMinutes: 15,
-            },
-          },
+          config: trafficConfig(ALB_AND_API),
           roles: [constrainedRole('agent-a', 'open')],
         });
         fx.cloudwatch.on(GetMetricDataCommand).resolves({
@@ -338,16 +335,7 @@ describe('Guard: scheduled sweep', () => {
     it('adds up queries per minute: two queries of 3/min each make 6/min, above 5', async () => {
       // GIVEN two queries, one region, each 3 requests per minute
       const fx = newGuard({
-        config: {
-          traffic: {
-            queries: [
-              { id: 'alb', label: 'ALB', expression: 'SELECT SUM(RequestCount) FROM x', region: 'us-east-1' },
-              { id: 'api', label: 'API', expression: 'SELECT SUM(Count) FROM y', region: 'us-east-1' },
-            ],
-            thresholdPerMinute: 5,
-            lookbackMinutes: 15,
-          },
-        },
+        config: trafficConfig(ALB_AND_API),
         traffic: [3, 3],
         roles: [],
       });
@@ -362,16 +350,10 @@ describe('Guard: scheduled sweep', () => {
     it('makes one GetMetricData call per region and follows NextToken', async () => {
       // GIVEN queries in two regions, and a first page that continues
       const fx = newGuard({
-        config: {
-          traffic: {
-            queries: [
-              { id: 'east', label: 'East', expression: 'SELECT SUM(RequestCount) FROM x', region: 'us-east-1' },
-              { id: 'west', label: 'West', expression: 'SELECT SUM(RequestCount) FROM x', region: 'eu-west-1' },
-            ],
-            thresholdPerMinute: 5,
-            lookbackMinutes: 15,
-          },
-        },
+        config: trafficConfig([
+          { id: 'east', label: 'East', expression: 'SELECT SUM(RequestCount) FROM x', region: 'us-east-1' },
+          { id: 'west', label: 'West', expression: 'SELECT SUM(RequestCount) FROM x', region: 'eu-west-1' },
+        ]),
         traffic: NO_TRAFFIC,
         roles: [],
       });
@@ -913,6 +895,17 @@ describe('Guard: approval seam', () => {
 });
 
 describe('Guard: access-denied events', () => {
+  /** agent-a refused s3:PutObject (AccessDenied), with `errorMessage` as CloudTrail records it. */
+  function putObjectDenied(errorMessage: string): Record<string, unknown> {
+    return accessDeniedEvent({
+      roleName: 'agent-a',
+      errorCode: 'AccessDenied',
+      eventSource: 's3.amazonaws.com',
+      eventName: 'PutObject',
+      errorMessage,
+    });
+  }
+
   const instanceArn = `arn:aws:ec2:us-east-1:${ACCOUNT_ID}:instance/i-0123456789abcdef0`;
 
   it('a protected action denied to an agent role: a notice with the approve command', async () => {
@@ -956,15 +949,7 @@ describe('Guard: access-denied events', () => {
 
   it('a non-protected action without a guard policy in the message: no notice, no lookups', async () => {
     const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
-    await fx.guard.handle(
-      accessDeniedEvent({
-        roleName: 'agent-a',
-        errorCode: 'AccessDenied',
-        eventSource: 's3.amazonaws.com',
-        eventName: 'PutObject',
-        errorMessage: 'Access Denied',
-      }),
-    );
+    await fx.guard.handle(putObjectDenied('Access Denied'));
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
     expect(fx.iam).not.toHaveReceivedCommand(GetRoleCommand);
   });
@@ -972,13 +957,9 @@ describe('Guard: access-denied events', () => {
   it('any action denied by a guard policy named in the message: a notice', async () => {
     const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
     await fx.guard.handle(
-      accessDeniedEvent({
-        roleName: 'agent-a',
-        errorCode: 'AccessDenied',
-        eventSource: 's3.amazonaws.com',
-        eventName: 'PutObject',
-        errorMessage: `User: x is not authorized to perform: s3:PutObject with an explicit deny in an identity-based policy: ${GUARD_POLICY_ARNS[0]}`,
-      }),
+      putObjectDenied(
+        `User: x is not authorized to perform: s3:PutObject with an explicit deny in an identity-based policy: ${GUARD_POLICY_ARNS[0]}`,
+      ),
     );
     expect(fx.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(published(fx.sns)[0].message).toContain('s3:PutObject');

@@ -286,6 +286,13 @@ export class FakeIam {
     return [...this.policies.values()].filter((p) => parseApprovalPolicyArn(p.arn));
   }
 
+  /** The ARNs of the approval policies that exist now, sorted. */
+  public approvalPolicyArns(): string[] {
+    return this.approvalPolicies()
+      .map((p) => p.arn)
+      .sort();
+  }
+
   public document(arn: string): PolicyDocumentJson {
     const policy = this.policies.get(arn);
     if (!policy) throw new Error(`fake IAM: no policy ${arn}`);
@@ -610,24 +617,12 @@ export class FakeEvents {
       return { RuleArn: `arn:aws:events:us-east-1:${ACCOUNT_ID}:rule/${name}` };
     }
     if (command instanceof PutTargetsCommand) {
-      const rule = this.rules.get(command.input.Rule ?? '');
-      if (!rule) {
-        throw new EventsResourceNotFound({
-          message: `Rule ${command.input.Rule} does not exist.`,
-          $metadata: { httpStatusCode: 400 },
-        });
-      }
+      const rule = this.existingRule(command.input.Rule);
       for (const t of command.input.Targets ?? []) rule.targets.set(t.Id ?? '', { Arn: t.Arn ?? '', Input: t.Input });
       return { FailedEntryCount: 0, FailedEntries: [] };
     }
     if (command instanceof RemoveTargetsCommand) {
-      const rule = this.rules.get(command.input.Rule ?? '');
-      if (!rule) {
-        throw new EventsResourceNotFound({
-          message: `Rule ${command.input.Rule} does not exist.`,
-          $metadata: { httpStatusCode: 400 },
-        });
-      }
+      const rule = this.existingRule(command.input.Rule);
       for (const id of command.input.Ids ?? []) rule.targets.delete(id);
       return { FailedEntryCount: 0, FailedEntries: [] };
     }
@@ -645,6 +640,15 @@ export class FakeEvents {
       return {};
     }
     throw new Error(`fake EventBridge does not implement ${(command as object).constructor.name}`);
+  }
+
+  /** The rule named `name`; ResourceNotFoundException, as EventBridge raises it, when there is none. */
+  private existingRule(name: string | undefined): FakeRule {
+    const rule = this.rules.get(name ?? '');
+    if (!rule) {
+      throw new EventsResourceNotFound({ message: `Rule ${name} does not exist.`, $metadata: { httpStatusCode: 400 } });
+    }
+    return rule;
   }
 }
 

@@ -33,7 +33,7 @@ import { AGENT_TAG, AGENT_TAG_VALUE, STATE_TAG } from '../../lib/contract';
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/policy/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
 import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
-import { GuardConfig } from '../../lambda/guard/config';
+import { GuardConfig, TrafficQuery } from '../../lambda/guard/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
 
 // ---------------------------------------------------------------------------------------------
@@ -88,6 +88,11 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
     concurrency: 8,
     ...overrides,
   };
+}
+
+/** A traffic signal over `queries`, with the default threshold (5 per minute) and lookback (15 minutes). */
+export function trafficConfig(queries: TrafficQuery[]): Pick<GuardConfig, 'traffic'> {
+  return { traffic: { queries, thresholdPerMinute: 5, lookbackMinutes: 15 } };
 }
 
 // ---------------------------------------------------------------------------------------------
