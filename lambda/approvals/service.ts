@@ -417,6 +417,7 @@ export class ApprovalService {
     try {
       await this.roles.swap(role, target);
     } catch (error) {
+      await this.recordFailure(record, storedStatus, caller, `IAM refused the policy swap (${errorName(error)})`);
       throw new Refusal(
         `IAM refused the policy swap on ${role.name} (${errorName(error)}); the role keeps a complete set of ` +
           `guard policies, and the reconcile removes any extra one. A swap needs ${target.policies.length} free ` +
@@ -457,6 +458,35 @@ export class ApprovalService {
       `Revoke it with: agent-guard revoke --id ${active.approvalId}`,
     ]);
     return active;
+  }
+
+  /** Keeps an approval IAM would not put in force in the audit trail, as failed. */
+  private async recordFailure(
+    record: ApprovalRecord,
+    storedStatus: ApprovalStatus | undefined,
+    caller: Caller,
+    reason: string,
+  ): Promise<void> {
+    const now = isoSeconds(this.clock());
+    const failed: ApprovalRecord = {
+      ...record,
+      status: 'failed',
+      endedAt: now,
+      endReason: reason,
+      sortAt: now,
+      ttl: this.ttl(new Date(now)),
+      history: [...record.history, { at: now, by: caller.sessionArn, what: `failed: ${reason}` }],
+    };
+    try {
+      if (storedStatus) await this.store.update(failed, storedStatus);
+      else await this.store.create(failed);
+    } catch {
+      // The refusal still reaches the approver; the notice below still reaches on-call.
+    }
+    await this.notify(`agent-guard: approval ${record.approvalId} failed`, [
+      ...this.describe(failed),
+      `Why: ${reason}`,
+    ]);
   }
 
   /** Ends an approval and puts the role's remaining approvals, or the standard policies, back. */

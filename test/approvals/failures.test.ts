@@ -46,11 +46,12 @@ describe('a swap IAM refuses part-way', () => {
     expect(fx.role().attached).toEqual(before);
     expect(fx.role().tags[APPROVAL_TAG]).toBeUndefined();
     expect(fx.iam.approvalPolicies()).toEqual([]);
-    // no record (so nothing active), no schedule, no notice
-    expect([...fx.table.items.values()].filter((r) => r.status === 'active')).toEqual([]);
-    expect(fx.table.items.size).toBe(0);
+    // one audit record, failed (nothing active), no schedule, and a notice that it failed
+    expect([...fx.table.items.values()]).toEqual([
+      expect.objectContaining({ status: 'failed', endReason: 'IAM refused the policy swap (LimitExceededException)' }),
+    ]);
     expect(fx.scheduler.schedules.size).toBe(0);
-    expect(fx.sns.notices).toEqual([]);
+    expect(fx.sns.notices.map((n) => n.subject)).toEqual([expect.stringMatching(/^agent-guard: approval \w+ failed$/)]);
   });
 
   test('a second approval that does not fit leaves the first approval set in force', async () => {
@@ -68,7 +69,7 @@ describe('a swap IAM refuses part-way', () => {
     expect(fx.role().tags[APPROVAL_TAG]).toBe(first.policySetId);
     expect(fx.iam.approvalPolicyArns()).toEqual([...setOne].sort());
     expect(fx.record(first.approvalId)).toMatchObject({ status: 'active', policySetId: first.policySetId });
-    expect(fx.table.items.size).toBe(1);
+    expect([...fx.table.items.values()].map((r) => r.status).sort()).toEqual(['active', 'failed']);
     expect(fx.scheduler.schedules.size).toBe(1);
   });
 
@@ -81,7 +82,7 @@ describe('a swap IAM refuses part-way', () => {
     // the standard policies are still on, next to an approval set no record stands behind
     expect(GUARD_POLICY_ARNS.every((a) => fx.role().attached.includes(a))).toBe(true);
     expect(fx.approvalPoliciesOn()).toHaveLength(2);
-    expect(fx.table.items.size).toBe(0);
+    expect([...fx.table.items.values()].map((r) => r.status)).toEqual(['failed']);
 
     fx.faults.length = 0;
     await fx.invoke(periodicEvent());
