@@ -4,7 +4,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -74,24 +73,11 @@ export class ApprovalFunction extends Construct {
       description: 'agent-guard: lets the one-shot expiry schedules invoke the approval function',
     });
 
-    this.role = new iam.Role(this, 'Role', {
-      path: GUARD_PATH,
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'agent-guard: the approval function; swaps the guard policies of agent roles',
-    });
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/lambda/${GUARD_NAME_PREFIX}Approvals`,
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    logGroup.grantWrite(this.role);
-
-    this.function = guardNodejsFunction(this, 'Function', {
+    const { function: fn, role } = guardNodejsFunction(this, 'Function', {
       functionName: `${GUARD_NAME_PREFIX}Approvals`,
       description: 'agent-guard: time-boxed approvals for AI-agent roles',
+      roleDescription: 'agent-guard: the approval function; swaps the guard policies of agent roles',
       handler: 'approvals',
-      role: this.role,
-      logGroup,
       timeout: Duration.minutes(2),
       environment: {
         AGENT_GUARD_APPROVALS_CONFIG: stack.toJsonString({
@@ -114,6 +100,8 @@ export class ApprovalFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: 'agent-guard-approvals',
       },
     });
+    this.function = fn;
+    this.role = role;
     this.function.node.addDependency(group);
     schedulerRole.addToPolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),

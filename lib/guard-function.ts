@@ -6,12 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, GUARD_PATH, STATE_TAG } from './contract';
+import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, STATE_TAG } from './contract';
 import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from './guard-events';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
@@ -85,25 +84,12 @@ export class GuardFunction extends Construct {
       reason: 'This queue is the dead-letter queue of the guard function and its rules; it needs none of its own.',
     });
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/lambda/${GUARD_NAME_PREFIX}Evaluator`,
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, 'Role', {
-      path: GUARD_PATH,
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'agent-guard: the guard function; writes the lock state and guard parts of agent roles only',
-    });
-    logGroup.grantWrite(role);
-
     const queries = this.trafficQueries(stack, props.trafficMetrics);
-    this.function = guardNodejsFunction(this, 'Function', {
+    const { function: fn, role } = guardNodejsFunction(this, 'Function', {
       functionName: `${GUARD_NAME_PREFIX}Evaluator`,
       description: 'agent-guard: locks AI-agent roles while the account is production with live traffic',
+      roleDescription: 'agent-guard: the guard function; writes the lock state and guard parts of agent roles only',
       handler: 'guard',
-      role,
-      logGroup,
       timeout: Duration.minutes(5),
       onFailure: new SqsDestination(this.deadLetterQueue),
       environment: {
@@ -129,6 +115,7 @@ export class GuardFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: 'AgentGuard',
       },
     });
+    this.function = fn;
     this.grantGuardPermissions(role, props);
 
     this.trafficAlarms = this.createTrafficAlarms(stack, props);

@@ -1,19 +1,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { GUARD_PATH } from './contract';
 
 export interface GuardNodejsFunctionProps {
   readonly functionName: string;
   readonly description: string;
   /** The folder under `lambda/` that holds the handler's `index`. */
   readonly handler: string;
-  readonly role: iam.IRole;
-  readonly logGroup: logs.ILogGroup;
+  /** Describes what the function's own role may do. */
+  readonly roleDescription: string;
   readonly timeout: Duration;
   readonly environment: Record<string, string>;
   readonly onFailure?: lambda.IDestination;
@@ -22,13 +23,26 @@ export interface GuardNodejsFunctionProps {
 /**
  * A guard handler as a Lambda function: bundled at synth by the local esbuild (never Docker), SDK
  * included so its version is pinned, one invocation at a time so two never write one role at once.
+ * Its role sits under the guard path and its log group carries the guard name, so the boundary
+ * keeps agents off both; the caller grants the role what the handler needs.
  */
 export function guardNodejsFunction(
   scope: Construct,
   id: string,
   props: GuardNodejsFunctionProps,
-): nodejs.NodejsFunction {
-  return new nodejs.NodejsFunction(scope, id, {
+): { function: nodejs.NodejsFunction; role: iam.Role } {
+  const logGroup = new logs.LogGroup(scope, 'Logs', {
+    logGroupName: `/aws/lambda/${props.functionName}`,
+    retention: logs.RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const role = new iam.Role(scope, 'Role', {
+    path: GUARD_PATH,
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: props.roleDescription,
+  });
+  logGroup.grantWrite(role);
+  const fn = new nodejs.NodejsFunction(scope, id, {
     functionName: props.functionName,
     description: props.description,
     entry: handlerEntry(props.handler),
@@ -37,8 +51,8 @@ export function guardNodejsFunction(
     memorySize: 512,
     timeout: props.timeout,
     reservedConcurrentExecutions: 1,
-    role: props.role,
-    logGroup: props.logGroup,
+    role,
+    logGroup,
     onFailure: props.onFailure,
     retryAttempts: 2,
     maxEventAge: Duration.hours(1),
@@ -51,6 +65,7 @@ export function guardNodejsFunction(
     },
     environment: props.environment,
   });
+  return { function: fn, role };
 }
 
 /** The handler source: TypeScript in this repository, compiled JavaScript in the published package. */
