@@ -60,6 +60,22 @@ const APPROVAL_POLICY_ARN = new RegExp(
   `^arn:[a-z-]+:iam::\\d{12}:policy${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-([A-Za-z0-9]+)-(\\d+)of(\\d+)$`,
 );
 
+/**
+ * The approval versions of set `setId` among `attachedPolicyArns`, when all of them are there
+ * (every index from 1 to the count, once); undefined for a missing or half-attached set.
+ */
+export function completeApprovalSet(attachedPolicyArns: readonly string[], setId: string): string[] | undefined {
+  const versions = attachedPolicyArns.filter((arn) => parseApprovalPolicyArn(arn)?.setId === setId);
+  const parts = versions.map((arn) => parseApprovalPolicyArn(arn)!);
+  const count = parts[0]?.count ?? 0;
+  const complete =
+    count > 0 &&
+    parts.length === count &&
+    parts.every((p) => p.count === count) &&
+    new Set(parts.map((p) => p.index)).size === count;
+  return complete ? versions : undefined;
+}
+
 /** The parts of an approval version's ARN, or undefined for any other ARN. */
 export function parseApprovalPolicyArn(arn: string): { setId: string; index: number; count: number } | undefined {
   const match = APPROVAL_POLICY_ARN.exec(arn);

@@ -1,4 +1,5 @@
 import { approvalPolicySet } from '../../lib/approval/approval-policies';
+import { expiryFrom, isoSeconds } from '../../lib/approval/duration';
 import { APPROVAL_TAG, GUARD_PATH } from '../../lib/contract';
 import { PolicyDocumentJson } from '../../lib/policy/policy-document';
 import { ResolvedCatalog } from '../../lib/policy/resolve-catalog';
@@ -22,11 +23,6 @@ export interface DryRunInput {
   readonly durationSeconds: number;
 }
 
-/** An ISO time to the second, as IAM's `aws:CurrentTime` literal and the approval function write it. */
-export function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /**
  * Builds, offline, the policy set an approval would put on the role, the way the approval function
  * does when no other approval is in force there: the expiry counts from now, to the second.
@@ -37,7 +33,7 @@ export function planApproval(
 ): DryRunPlan {
   const [, partition, account] = /^arn:([^:]+):iam::(\d{12}):role\//.exec(input.roleArn) ?? [];
   if (!partition || !account) throw usageError(`--role '${input.roleArn}' is not an IAM role ARN.`);
-  const expires = new Date(Math.floor(deps.now.getTime() / 1000) * 1000 + input.durationSeconds * 1000);
+  const expires = expiryFrom(deps.now, input.durationSeconds);
   const approvalId = deps.newId();
   const setId = deps.newId();
   let policies;

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../lib/approval/duration';
 import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/contract';
 import { policySize } from '../../lib/policy/policy-document';
-import { ApprovalRecord } from '../../lambda/approvals/api';
+import { ApprovalRecord, roleNameOf } from '../../lambda/approvals/api';
 import type { GuardStatus } from '../../lambda/guard/status';
 import { DryRunPlan } from './dry-run';
 
@@ -22,10 +22,6 @@ export function shortPrincipal(arn: string): string {
   const session = /:assumed-role\/(.+)$/.exec(arn);
   if (session) return session[1];
   return arn.slice(arn.indexOf(':', arn.indexOf('::') + 2) + 1) || arn;
-}
-
-export function roleName(roleArn: string): string {
-  return roleArn.slice(roleArn.lastIndexOf('/') + 1);
 }
 
 function truncate(text: string, max: number): string {
@@ -84,7 +80,7 @@ export function formatTable(records: readonly ApprovalRecord[], now: Date): stri
     r.approvalId,
     r.status,
     r.kind,
-    truncate(roleName(r.roleArn), 32),
+    truncate(roleNameOf(r.roleArn), 32),
     truncate(r.requestedActions.join(','), 32),
     String(r.resources.length),
     deadline(r, now),

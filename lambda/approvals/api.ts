@@ -10,6 +10,11 @@ const roleArn = z
     z.maxLength(640),
     z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/, 'must be an IAM role ARN'),
   );
+/** The name of a role, from its ARN (the path dropped). */
+export function roleNameOf(roleArn: string): string {
+  return roleArn.slice(roleArn.lastIndexOf('/') + 1);
+}
+
 const approvalId = z.string().check(z.regex(/^[a-z0-9]{8,32}$/, 'must be an approval id'));
 const text = (max: number) => z.string().check(z.regex(/\S/, 'must not be blank'), z.maxLength(max));
 

@@ -17,16 +17,24 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { approvalPolicySet } from '../../lib/approval/approval-policies';
 import { resolveApprovalActions, validateApprovalResources } from '../../lib/approval/approval-scope';
-import { formatDuration } from '../../lib/approval/duration';
-import { AGENT_TAG, AGENT_TAG_VALUE, APPROVAL_TAG, GUARD_PATH, parseApprovalPolicyArn } from '../../lib/contract';
+import { expiryFrom, formatDuration, isoSeconds } from '../../lib/approval/duration';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  APPROVAL_TAG,
+  completeApprovalSet,
+  GUARD_PATH,
+  parseApprovalPolicyArn,
+} from '../../lib/contract';
+import { arnMatches } from '../../lib/policy/action-pattern';
 import { CarveOut } from '../../lib/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
 import { isAgentRole, tagValue } from '../guard/agent-roles';
 import { publish } from '../guard/notices';
-import { ApiRequest, ApprovalKind, ApprovalRecord, ApprovalStatus, ScopeRequest } from './api';
+import { ApiRequest, ApprovalKind, roleNameOf, ApprovalRecord, ApprovalStatus, ScopeRequest } from './api';
 import { ApprovalsConfig } from './config';
-import { PolicySetTarget, RolePolicies, RoleState } from './role-policies';
+import { PolicySetTarget, RolePolicies } from './role-policies';
 import { ApprovalStore } from './store';
 
 /** A request the rules refuse; nothing was written. Its message says what to change. */
@@ -64,23 +72,6 @@ const ENDED: ApprovalStatus[] = ['revoked', 'expired', 'used', 'lapsed', 'failed
 function randomId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return [...randomBytes(16)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
-/** IAM-style ARN pattern match: `*` any run, `?` one character, case-sensitive. */
-export function arnMatches(pattern: string, arn: string): boolean {
-  const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`).test(arn);
-}
-
-function roleNameOf(roleArn: string): string {
-  return roleArn.slice(roleArn.lastIndexOf('/') + 1);
-}
-
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -155,7 +146,7 @@ export class ApprovalService {
         const role = await this.roles.read(roleName);
         if (!role) continue;
         const inForce = tagValue(role, APPROVAL_TAG);
-        if (inForce && activeSets.has(inForce) && this.completeSet(role, inForce)) {
+        if (inForce && activeSets.has(inForce) && completeApprovalSet(role.attachedPolicyArns, inForce)) {
           await this.roles.detach(role.name, policyArn);
         } else {
           await this.roles.swap(role, { kind: 'standard' });
@@ -165,11 +156,6 @@ export class ApprovalService {
       orphansRemoved++;
     }
     return { expired: due.length, lapsed: lapsedRecords.length, orphansRemoved };
-  }
-
-  private completeSet(role: RoleState, setId: string): boolean {
-    const versions = role.attachedPolicyArns.map(parseApprovalPolicyArn).filter((p) => p?.setId === setId);
-    return versions.length > 0 && versions.length === versions[0]!.count;
   }
 
   private async request(request: ScopeRequest, caller: Caller) {
@@ -396,7 +382,7 @@ export class ApprovalService {
     storedStatus: ApprovalStatus | undefined,
   ): Promise<ApprovalRecord> {
     const now = this.clock();
-    const expiresAt = isoSeconds(new Date(Math.floor(now.getTime() / 1000) * 1000 + record.durationSeconds * 1000));
+    const expiresAt = isoSeconds(expiryFrom(now, record.durationSeconds));
     const role = await this.roles.read(roleNameOf(record.roleArn));
     if (!role) throw new Refusal(`There is no role ${record.roleArn} in this account.`);
     const others = await this.activeOn(role.arn, now);

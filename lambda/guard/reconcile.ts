@@ -9,7 +9,7 @@ import {
 import { isDeepStrictEqual } from 'node:util';
 import {
   APPROVAL_TAG,
-  parseApprovalPolicyArn,
+  completeApprovalSet,
   STATE_LOCKED,
   STATE_OPEN,
   STATE_TAG,
@@ -55,15 +55,7 @@ export interface RolePlan {
  */
 export function requiredGuardPolicies(role: RoleSnapshot, standard: readonly string[]): readonly string[] {
   const setId = tagValue(role, APPROVAL_TAG);
-  if (!setId) return standard;
-  const versions = role.attachedPolicyArns.filter((arn) => parseApprovalPolicyArn(arn)?.setId === setId);
-  const count = versions.length > 0 ? parseApprovalPolicyArn(versions[0])!.count : 0;
-  const complete =
-    count > 0 &&
-    versions.length === count &&
-    versions.every((arn) => parseApprovalPolicyArn(arn)!.count === count) &&
-    new Set(versions.map((arn) => parseApprovalPolicyArn(arn)!.index)).size === count;
-  return complete ? versions : standard;
+  return (setId && completeApprovalSet(role.attachedPolicyArns, setId)) || standard;
 }
 
 /**

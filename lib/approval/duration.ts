@@ -1,3 +1,13 @@
+/** An ISO time to the second: the literal IAM compares `aws:CurrentTime` with. */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** When an approval of `durationSeconds` that starts `now` ends, to the whole second. */
+export function expiryFrom(now: Date, durationSeconds: number): Date {
+  return new Date(Math.floor(now.getTime() / 1000) * 1000 + durationSeconds * 1000);
+}
+
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const DURATION = /^(?:(\d{1,5})d)?(?:(\d{1,5})h)?(?:(\d{1,5})m)?(?:(\d{1,7})s)?$/;
 

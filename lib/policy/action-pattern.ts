@@ -8,19 +8,28 @@ export function actionMatches(pattern: string, action: string): boolean {
   return patternRegExp(pattern).test(action);
 }
 
+/** True if the IAM ARN pattern `pattern` matches `arn`: the same wildcards, but ARNs keep their case. */
+export function arnMatches(pattern: string, arn: string): boolean {
+  return wildcardRegExp(pattern, '').test(arn);
+}
+
 const regExpCache = new Map<string, RegExp>();
 
 function patternRegExp(pattern: string): RegExp {
   let re = regExpCache.get(pattern);
   if (!re) {
-    const body = pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.');
-    re = new RegExp(`^${body}$`, 'i');
+    re = wildcardRegExp(pattern, 'i');
     regExpCache.set(pattern, re);
   }
   return re;
+}
+
+function wildcardRegExp(pattern: string, flags: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, flags);
 }
 
 /** Splits `svc:Action` into its service prefix and action name. */

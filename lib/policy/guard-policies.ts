@@ -1,3 +1,4 @@
+import { isoSeconds } from '../approval/duration';
 import { iamReference } from '../catalog/iam-reference';
 import { MANAGED_POLICY_MAX_CHARS, STATE_OPEN, STATE_TAG } from '../contract';
 import { compressService, splitAction } from './action-pattern';
@@ -142,7 +143,7 @@ function carveOutStatements(catalog: ResolvedCatalog, carveOuts: readonly CarveO
         Action: actions,
         Resource: [...carveOut.resources],
         Condition: mergeConditions(LOCKED_CONDITION, rule, {
-          DateGreaterThan: { 'aws:CurrentTime': carveOut.expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+          DateGreaterThan: { 'aws:CurrentTime': isoSeconds(carveOut.expiresAt) },
         }),
       });
     });
