@@ -361,13 +361,20 @@ describe('classify: fuzzing', () => {
     );
   });
 
-  it('huge strings in every field are classified quickly', () => {
+  // No wall-clock bound here (these machines are noisy): a 5 MB string in any field must still be
+  // classified, and never reach a role name or an action.
+  it('huge strings in every field are classified, and never become a role name or an action', () => {
     const huge = 'a'.repeat(5_000_000);
-    const started = Date.now();
     for (const event of VALID_EVENTS) {
-      for (const path of paths(event)) classify(mutated(event, path, huge));
+      for (const path of paths(event)) {
+        const result = classify(mutated(event, path, huge));
+        if (result.kind === 'role-changed') expect(result.roleName.length).toBeLessThanOrEqual(64);
+        if (result.kind === 'access-denied') {
+          expect(result.roleName.length).toBeLessThanOrEqual(64);
+          expect(result.action.length).toBeLessThanOrEqual(200);
+        }
+      }
     }
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 
