@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { approvalPolicySet } from '../../lib/approval/approval-policies';
-import { ApprovalRecord, apiRequestSchema } from '../../lambda/approvals/api';
+import { ApprovalRecord, apiRequestSchema, roleNameOf } from '../../lambda/approvals/api';
 import { HttpResult } from '../../lambda/approvals/handler';
 import {
   AGENT,
@@ -19,6 +19,7 @@ import {
   iso,
   newFixture,
   NOW,
+  OTHER_AGENT,
   OTHER_AGENT_ARN,
   plus,
   roleArn,
@@ -299,6 +300,9 @@ async function send(
   return { statusCode: result.statusCode, iamChanged, op };
 }
 
+/** Every agent role of the fixture account. */
+const AGENT_ROLES = [AGENT, OTHER_AGENT];
+
 describe('random bodies and callers', () => {
   test('on a fresh account: IAM changes only for a valid approve from an approver, and nothing throws', async () => {
     let approved = 0;
@@ -313,9 +317,14 @@ describe('random bodies and callers', () => {
           expect(APPROVERS).toContain(signer);
           const active = [...fx.table.items.values()].filter((r) => r.status === 'active');
           expect(active).toHaveLength(1);
-          expect(fx.setsOn()).toEqual([active[0].policySetId]);
+          // The approved role holds the new set; every other agent role keeps the standard policies.
+          const approvedRole = roleNameOf(active[0].roleArn);
+          expect(fx.setsOn(approvedRole)).toEqual([active[0].policySetId]);
+          for (const other of AGENT_ROLES.filter((name) => name !== approvedRole)) {
+            expect(fx.isStandard(other)).toBe(true);
+          }
         } else {
-          expect(fx.isStandard()).toBe(true);
+          for (const name of AGENT_ROLES) expect(fx.isStandard(name)).toBe(true);
         }
         expect(fx.violations).toEqual([]);
       }),
