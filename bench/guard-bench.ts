@@ -67,7 +67,8 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { build } from 'esbuild';
-import { CONFIG_ENV, GuardConfig, loadConfig } from '../lambda/guard/config';
+import { loadConfig } from '../lambda/guard/config';
+import { GUARD_CONFIG_ENV, GuardConfig } from '../lib/core/config';
 import { decide, ProductionSignal, TrafficSignal } from '../lambda/guard/decide';
 import { Guard, InvocationSummary } from '../lambda/guard/guard';
 import { trustWithDeny } from '../lambda/guard/reconcile';
@@ -83,7 +84,7 @@ import {
   STATE_TAG,
   TRUST_DENY_SID,
   TRUST_POLICY_MAX_CHARS,
-} from '../lib/contract';
+} from '../lib/core/contract';
 
 const LATENCY_MS = 50;
 const AGENT_ROLES = 1000;
@@ -128,7 +129,7 @@ const RAW_CONFIG = {
 const CONFIG_JSON = JSON.stringify(RAW_CONFIG);
 
 function config(concurrency: number): GuardConfig {
-  return { ...loadConfig({ [CONFIG_ENV]: CONFIG_JSON }), concurrency };
+  return { ...loadConfig({ [GUARD_CONFIG_ENV]: CONFIG_JSON }), concurrency };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -713,7 +714,7 @@ async function bundle(): Promise<BundleFigures> {
       'process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));';
     const env = {
       PATH: process.env.PATH ?? '',
-      [CONFIG_ENV]: CONFIG_JSON,
+      [GUARD_CONFIG_ENV]: CONFIG_JSON,
       AWS_REGION: REGION,
       POWERTOOLS_SERVICE_NAME: 'agent-guard',
       POWERTOOLS_METRICS_NAMESPACE: 'AgentGuard',

@@ -1,4 +1,4 @@
-import { destructiveCatalog } from './catalog/destructive-catalog';
+import { destructiveCatalog } from './core/catalog/destructive-catalog';
 
 /**
  * A named group of protected actions. The built-in groups are always protected; approvals and

@@ -15,18 +15,18 @@ import {
   DEFAULT_STATUS_PARAMETER,
   GUARD_PATH,
   guardPolicyName,
-} from './contract';
+} from './core/contract';
 import { ApprovalFunction } from './approval-function';
 import { GuardFunction } from './guard-function';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { TrafficMetric } from './traffic-metric';
-import { boundaryDocument, BoundaryOptions } from './policy/boundary';
-import { compileGuardPolicies } from './policy/guard-policies';
-import { PolicyDocumentJson } from './policy/policy-document';
-import { expandActionPattern, resolveCatalog } from './policy/resolve-catalog';
-import { TRUST_DENY_STATEMENT } from './policy/trust-deny';
-import { assertValidPolicies, PolicyKind } from './policy/validate-policy';
+import { boundaryDocument, BoundaryOptions } from './core/policy/boundary';
+import { compileGuardPolicies } from './core/policy/guard-policies';
+import { PolicyDocumentJson } from './core/iam/policy-document';
+import { expandActionPattern, resolveCatalog } from './core/policy/resolve-catalog';
+import { TRUST_DENY_STATEMENT } from './core/policy/trust-deny';
+import { assertValidPolicies, PolicyKind } from './core/policy/validate-policy';
 
 /** IAM's default quota of managed policies attached to one role. */
 const ROLE_MANAGED_POLICY_QUOTA = 10;

@@ -17,7 +17,8 @@ import {
   GUARD_NAME_PREFIX,
   GUARD_PATH,
   SCHEDULE_GROUP,
-} from './contract';
+} from './core/contract';
+import { APPROVALS_CONFIG_ENV, ApprovalsConfig, APPROVALS_STATUS_INDEX, EXPIRY_SCHEDULE_PREFIX } from './core/config';
 import { guardNodejsFunction } from './guard-nodejs-function';
 import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 
@@ -59,7 +60,7 @@ export class ApprovalFunction extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
-      indexName: 'byStatus',
+      indexName: APPROVALS_STATUS_INDEX,
       partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sortAt', type: dynamodb.AttributeType.STRING },
     });
@@ -80,9 +81,9 @@ export class ApprovalFunction extends Construct {
       handler: 'approvals',
       timeout: Duration.minutes(2),
       environment: {
-        AGENT_GUARD_APPROVALS_CONFIG: stack.toJsonString({
+        [APPROVALS_CONFIG_ENV]: stack.toJsonString({
           accountId: Aws.ACCOUNT_ID,
-          approvers: props.approvers,
+          approvers: [...props.approvers],
           requiredApprovals: props.requiredApprovals,
           maxDurationSeconds: props.maxDuration.toSeconds(),
           breakGlassMaxSeconds: props.breakGlassMaxDuration.toSeconds(),
@@ -94,9 +95,9 @@ export class ApprovalFunction extends Construct {
           scheduleGroup: SCHEDULE_GROUP,
           schedulerRoleArn: schedulerRole.roleArn,
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
-          customGroups: props.customGroups,
-          exemptActions: props.exemptActions,
-        }),
+          customGroups: [...props.customGroups],
+          exemptActions: [...props.exemptActions],
+        } satisfies ApprovalsConfig),
         POWERTOOLS_SERVICE_NAME: 'agent-guard-approvals',
       },
     });
@@ -184,7 +185,7 @@ export class ApprovalFunction extends Construct {
             stack.formatArn({
               service: 'scheduler',
               resource: 'schedule',
-              resourceName: `${SCHEDULE_GROUP}/${GUARD_NAME_PREFIX}Expire-*`,
+              resourceName: `${SCHEDULE_GROUP}/${EXPIRY_SCHEDULE_PREFIX}*`,
             }),
           ],
         }),
@@ -207,7 +208,7 @@ export class ApprovalFunction extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-        resources: [this.table.tableArn, `${this.table.tableArn}/index/byStatus`],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/${APPROVALS_STATUS_INDEX}`],
       }),
     );
     props.topic.grantPublish(this.role);
@@ -219,7 +220,7 @@ export class ApprovalFunction extends Construct {
       'Resource::*',
       'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*',
       `Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/agent-guard/${APPROVAL_POLICY_PREFIX}-*`,
-      `Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${SCHEDULE_GROUP}/${GUARD_NAME_PREFIX}Expire-*`,
+      `Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${SCHEDULE_GROUP}/${EXPIRY_SCHEDULE_PREFIX}*`,
       `Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${GUARD_NAME_PREFIX}Use-*`,
     ]) {
       Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: why });

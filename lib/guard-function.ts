@@ -10,13 +10,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, STATE_TAG } from './contract';
-import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from './guard-events';
+import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, STATE_TAG } from './core/contract';
+import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from './core/guard-events';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { guardNodejsFunction } from './guard-nodejs-function';
 import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
-import { TrafficMetric, TrafficQueryJson } from './traffic-metric';
+import { TrafficMetric } from './traffic-metric';
+import { GUARD_CONFIG_ENV, GuardConfig, GuardModeName, TrafficQuery } from './core/config';
 
 /** Regions where CloudTrail delivers the events of IAM, a global service, to EventBridge. */
 export const IAM_EVENT_REGIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];
@@ -93,9 +94,9 @@ export class GuardFunction extends Construct {
       timeout: Duration.minutes(5),
       onFailure: new SqsDestination(this.deadLetterQueue),
       environment: {
-        AGENT_GUARD_CONFIG: stack.toJsonString({
+        [GUARD_CONFIG_ENV]: stack.toJsonString({
           accountId: Aws.ACCOUNT_ID,
-          mode: props.mode.name,
+          mode: props.mode.name as GuardModeName,
           production: props.production._json,
           productionCacheSeconds: 900,
           traffic: {
@@ -105,12 +106,12 @@ export class GuardFunction extends Construct {
           },
           boundaryArn: props.boundary.managedPolicyArn,
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
-          extraProtectedActions: props.extraProtectedActions,
-          exemptActions: props.exemptActions,
+          extraProtectedActions: [...props.extraProtectedActions],
+          exemptActions: [...props.exemptActions],
           statusParameterName: props.statusParameterName,
           topicArn: this.topic.topicArn,
           concurrency: 8,
-        }),
+        } satisfies GuardConfig),
         POWERTOOLS_SERVICE_NAME: 'agent-guard',
         POWERTOOLS_METRICS_NAMESPACE: 'AgentGuard',
       },
@@ -157,7 +158,7 @@ export class GuardFunction extends Construct {
     });
   }
 
-  private trafficQueries(stack: Stack, metrics: readonly TrafficMetric[]): TrafficQueryJson[] {
+  private trafficQueries(stack: Stack, metrics: readonly TrafficMetric[]): TrafficQuery[] {
     return metrics.map((metric, i) => ({
       id: `traffic${i}`,
       label: metric.label,

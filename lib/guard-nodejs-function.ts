@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { GUARD_PATH } from './contract';
+import { GUARD_PATH } from './core/contract';
 
 export interface GuardNodejsFunctionProps {
   readonly functionName: string;

@@ -15,4 +15,4 @@ export {
   GUARD_PATH,
   STATE_OPEN,
   STATE_TAG,
-} from './contract';
+} from './core/contract';

@@ -1,4 +1,5 @@
 import { Arn, ArnFormat, Token } from 'aws-cdk-lib';
+import { OU_PATH_PATTERN, ProductionSource } from './core/config';
 
 /** Options of {@link ProductionSignal.fromAccountTags}. */
 export interface AccountTagsOptions {
@@ -40,14 +41,6 @@ export interface OrganizationalUnitOptions {
   readonly organizationsRoleArn?: string;
 }
 
-/** Serialised form the guard function reads. */
-export type ProductionSourceJson =
-  | { source: 'fixed'; production: boolean }
-  | { source: 'account-tags'; tagKey: string; values: string[]; roleArn?: string }
-  | { source: 'organizational-unit'; ouPath: string; roleArn?: string };
-
-const OU_PATH = /^r-[0-9a-z]{4,32}(\/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})+$/;
-
 /**
  * Where the guard learns whether its account is production. Whatever the source, a failed lookup
  * counts as production.
@@ -73,7 +66,7 @@ export class ProductionSignal {
 
   /** Membership of an organizational unit, or any OU below it. Answers are cached for 15 minutes. */
   public static fromOrganizationalUnit(options: OrganizationalUnitOptions): ProductionSignal {
-    if (!OU_PATH.test(options.ouPath)) {
+    if (!OU_PATH_PATTERN.test(options.ouPath)) {
       throw new Error(
         `ProductionSignal.fromOrganizationalUnit: ouPath '${options.ouPath}' must be OU ids from the root down, ` +
           "such as 'r-ab12/ou-ab12-11111111'.",
@@ -86,13 +79,13 @@ export class ProductionSignal {
   }
 
   /** A fixed answer: for accounts whose role never changes, or for tests. No Organizations access. */
-  public static fixed(production: boolean): ProductionSignal {
+  public static fromValue(production: boolean): ProductionSignal {
     return new ProductionSignal({ source: 'fixed', production }, undefined);
   }
 
   private constructor(
     /** @internal */
-    public readonly _json: ProductionSourceJson,
+    public readonly _json: ProductionSource,
     /** The role the guard assumes to read Organizations, if any. */
     public readonly organizationsRoleArn: string | undefined,
   ) {}

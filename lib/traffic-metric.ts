@@ -1,12 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-
-/** Serialised form the guard function reads. */
-export interface TrafficQueryJson {
-  readonly id: string;
-  readonly label: string;
-  readonly expression: string;
-  readonly region: string;
-}
+import { REGION_PATTERN } from './core/config';
 
 const LABEL = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
@@ -88,7 +81,7 @@ export class TrafficMetric {
     if (Token.isUnresolved(query) || query.trim().length === 0 || query.length > 2048) {
       throw new Error(`TrafficMetric ${label}: the query must be a literal of 1 to 2,048 characters.`);
     }
-    if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    if (region !== undefined && !REGION_PATTERN.test(region)) {
       throw new Error(`TrafficMetric ${label}: '${region}' is not an AWS region such as 'eu-west-1'.`);
     }
   }

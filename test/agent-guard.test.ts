@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { createExampleApp } from '../bin/example-app';
+import { createExampleApp } from '../examples/example-app';
 import { ActionGroup, AgentGuard } from '../lib';
 
 function agentRole(stack: Stack, id = 'Agent', props: Partial<iam.RoleProps> = {}): iam.Role {

@@ -1,7 +1,7 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { createExampleApp } from '../bin/example-app';
+import { createExampleApp } from '../examples/example-app';
 
 describe('cdk-nag AwsSolutions', () => {
   test('the example app synthesizes clean; each acknowledgement is justified in code', () => {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
-import { builtInGroupNames } from '../../lib/approval/approval-scope';
-import { APPROVALS_URL_PARAMETER, DEFAULT_STATUS_PARAMETER } from '../../lib/contract';
-import { resolveCatalog, ResolvedCatalog } from '../../lib/policy/resolve-catalog';
-import type { ApprovalRecord } from '../../lambda/approvals/api';
-import type { GuardStatus } from '../../lambda/guard/status';
+import { builtInGroupNames } from '../../lib/core/approval/approval-scope';
+import { APPROVALS_URL_PARAMETER, DEFAULT_STATUS_PARAMETER } from '../../lib/core/contract';
+import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
+import type { ApprovalRecord } from '../../lib/core/approval-api';
+import type { GuardStatus } from '../../lib/core/status';
 import { ApiSuccess, callApi } from './client';
 import { planApproval } from './dry-run';
 import { CliError, EXIT, failure, messageOf, usageError } from './errors';

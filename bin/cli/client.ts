@@ -1,4 +1,4 @@
-import { ApiRequest, ApprovalRecord } from '../../lambda/approvals/api';
+import { ApiRequest, ApprovalRecord } from '../../lib/core/approval-api';
 import { CliError, EXIT, failure, messageOf } from './errors';
 import { HttpReply, Transport } from './transport';
 

@@ -1,8 +1,8 @@
-import { approvalPolicySet } from '../../lib/approval/approval-policies';
-import { expiryFrom, isoSeconds } from '../../lib/approval/duration';
-import { APPROVAL_TAG, GUARD_PATH } from '../../lib/contract';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
-import { ResolvedCatalog } from '../../lib/policy/resolve-catalog';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
+import { expiryFrom, isoSeconds } from '../../lib/core/approval/duration';
+import { APPROVAL_TAG, GUARD_PATH } from '../../lib/core/contract';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { messageOf, usageError } from './errors';
 
 /** Exactly what `approve --dry-run --json` prints: the tag and the policies the approval would write. */

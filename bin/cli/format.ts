@@ -1,8 +1,8 @@
-import { formatDuration } from '../../lib/approval/duration';
-import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/contract';
-import { policySize } from '../../lib/policy/policy-document';
-import { ApprovalRecord, roleNameOf } from '../../lambda/approvals/api';
-import type { GuardStatus } from '../../lambda/guard/status';
+import { formatDuration } from '../../lib/core/approval/duration';
+import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/core/contract';
+import { policySize } from '../../lib/core/iam/policy-document';
+import { ApprovalRecord, roleNameOf } from '../../lib/core/approval-api';
+import type { GuardStatus } from '../../lib/core/status';
 import { DryRunPlan } from './dry-run';
 
 const number = new Intl.NumberFormat('en-US');

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
-import { resolveApprovalActions, validateApprovalResources } from '../../lib/approval/approval-scope';
-import { formatDuration, parseDuration } from '../../lib/approval/duration';
-import { ResolvedCatalog } from '../../lib/policy/resolve-catalog';
-import { ApiRequest, apiRequestSchema, ScopeRequest } from '../../lambda/approvals/api';
+import { resolveApprovalActions, validateApprovalResources } from '../../lib/core/approval/approval-scope';
+import { formatDuration, parseDuration } from '../../lib/core/approval/duration';
+import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
+import { ApiRequest, apiRequestSchema, ScopeRequest } from '../../lib/core/approval-api';
 import { messageOf, usageError } from './errors';
 
 /** The scope flags of `approve` and `request`, as commander hands them over. */

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-
-export const APPROVALS_CONFIG_ENV = 'AGENT_GUARD_APPROVALS_CONFIG';
+import { Exactly, loadEnvConfig } from '../shared/env-config';
+import { APPROVALS_CONFIG_ENV, ApprovalsConfig } from '../../lib/core/config';
 
 const arn = z.string().check(z.regex(/^arn:aws[a-z-]*:/, 'must be an ARN'));
 const seconds = z.int().check(z.gte(60), z.lte(31 * 86400));
@@ -23,12 +23,11 @@ export const approvalsConfigSchema = z.object({
   customGroups: z.array(z.object({ name: z.string(), actions: z.array(z.string()) })),
   exemptActions: z.array(z.string()),
 });
-export type ApprovalsConfig = z.infer<typeof approvalsConfigSchema>;
+// The schema checks exactly the interface the construct fills: neither may drift from the other.
+const schemaMatchesInterface: Exactly<z.infer<typeof approvalsConfigSchema>, ApprovalsConfig> = true;
+void schemaMatchesInterface;
 
+/** Reads and checks the configuration; throws a message that names every bad field. */
 export function loadApprovalsConfig(env: Readonly<Record<string, string | undefined>>): ApprovalsConfig {
-  const raw = env[APPROVALS_CONFIG_ENV];
-  if (!raw) throw new Error(`${APPROVALS_CONFIG_ENV} is not set; the AgentGuard construct sets it.`);
-  const parsed = approvalsConfigSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new Error(`${APPROVALS_CONFIG_ENV} is invalid: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return loadEnvConfig(env, APPROVALS_CONFIG_ENV, approvalsConfigSchema);
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { apiRequestSchema, ApiResponse } from './api';
+import { apiRequestSchema, ApiResponse } from '../../lib/core/approval-api';
 import { ApprovalService, Refusal } from './service';
 
 /** The parts of a Lambda function URL event the approval function reads. */

@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { resolveCatalog } from '../../lib/policy/resolve-catalog';
+import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller } from '../shared/aws-caller';
 import { loadApprovalsConfig } from './config';
 import { route } from './handler';

@@ -9,10 +9,10 @@ import {
   TagRoleCommand,
   UntagRoleCommand,
 } from '@aws-sdk/client-iam';
-import { APPROVAL_TAG, COMPONENT_TAG, GUARD_PATH, parseApprovalPolicyArn } from '../../lib/contract';
-import { NamedPolicy } from '../../lib/policy/policy-document';
+import { APPROVAL_TAG, COMPONENT_TAG, GUARD_PATH, parseApprovalPolicyArn } from '../../lib/core/contract';
+import { NamedPolicy } from '../../lib/core/iam/policy-document';
 import { AwsCaller } from '../shared/aws-caller';
-import { readRole, RoleSnapshot, tagValue } from '../guard/agent-roles';
+import { readRole, RoleSnapshot, tagValue } from '../shared/agent-roles';
 
 /** What the approval function needs to know of a role: the guard's own snapshot. */
 export type RoleState = RoleSnapshot;

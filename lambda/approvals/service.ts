@@ -15,9 +15,9 @@ import {
 import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { approvalPolicySet } from '../../lib/approval/approval-policies';
-import { resolveApprovalActions, validateApprovalResources } from '../../lib/approval/approval-scope';
-import { expiryFrom, formatDuration, isoSeconds } from '../../lib/approval/duration';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
+import { resolveApprovalActions, validateApprovalResources } from '../../lib/core/approval/approval-scope';
+import { expiryFrom, formatDuration, isoSeconds } from '../../lib/core/approval/duration';
 import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
@@ -25,15 +25,22 @@ import {
   completeApprovalSet,
   GUARD_PATH,
   parseApprovalPolicyArn,
-} from '../../lib/contract';
-import { arnMatches } from '../../lib/policy/action-pattern';
-import { CarveOut } from '../../lib/policy/guard-policies';
-import { ResolvedCatalog } from '../../lib/policy/resolve-catalog';
+} from '../../lib/core/contract';
+import { arnMatches } from '../../lib/core/iam/action-pattern';
+import { CarveOut } from '../../lib/core/policy/guard-policies';
+import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
-import { isAgentRole, tagValue } from '../guard/agent-roles';
-import { publish } from '../guard/notices';
-import { ApiRequest, ApprovalKind, roleNameOf, ApprovalRecord, ApprovalStatus, ScopeRequest } from './api';
-import { ApprovalsConfig } from './config';
+import { isAgentRole, tagValue } from '../shared/agent-roles';
+import { publish } from '../shared/notices';
+import {
+  ApiRequest,
+  ApprovalKind,
+  roleNameOf,
+  ApprovalRecord,
+  ApprovalStatus,
+  ScopeRequest,
+} from '../../lib/core/approval-api';
+import { ApprovalsConfig, EXPIRY_SCHEDULE_PREFIX } from '../../lib/core/config';
 import { PolicySetTarget, RolePolicies } from './role-policies';
 import { ApprovalStore } from './store';
 
@@ -688,7 +695,7 @@ function carveOutOf(record: ApprovalRecord): CarveOut {
 }
 
 export function scheduleName(approvalId: string): string {
-  return `AgentGuardExpire-${approvalId}`;
+  return `${EXPIRY_SCHEDULE_PREFIX}${approvalId}`;
 }
 
 export function useRuleName(approvalId: string): string {

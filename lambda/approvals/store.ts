@@ -1,9 +1,9 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AwsCaller } from '../shared/aws-caller';
-import { ApprovalRecord, ApprovalStatus } from './api';
+import { ApprovalRecord, ApprovalStatus } from '../../lib/core/approval-api';
+import { APPROVALS_STATUS_INDEX } from '../../lib/core/config';
 
 /** Name of the index by status, sorted by `sortAt`. */
-export const STATUS_INDEX = 'byStatus';
 
 /** The audit table: one item per approval, rewritten as it moves on; agents cannot write it. */
 export class ApprovalStore {
@@ -57,7 +57,7 @@ export class ApprovalStore {
         this.ddb.send(
           new QueryCommand({
             TableName: this.tableName,
-            IndexName: STATUS_INDEX,
+            IndexName: APPROVALS_STATUS_INDEX,
             KeyConditionExpression: until ? '#status = :status AND sortAt <= :until' : '#status = :status',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: until ? { ':status': status, ':until': until } : { ':status': status },

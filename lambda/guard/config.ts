@@ -1,10 +1,15 @@
 import * as z from 'zod/mini';
-
-/** The env variable that carries the guard's configuration, as JSON written by the construct. */
-export const CONFIG_ENV = 'AGENT_GUARD_CONFIG';
+import { Exactly, loadEnvConfig } from '../shared/env-config';
+import {
+  GUARD_CONFIG_ENV,
+  GuardConfig,
+  METRIC_QUERY_ID_PATTERN,
+  OU_PATH_PATTERN,
+  REGION_PATTERN,
+} from '../../lib/core/config';
 
 const arn = z.string().check(z.regex(/^arn:aws[a-z-]*:/, 'must be an ARN'));
-const region = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region'));
+const region = z.string().check(z.regex(REGION_PATTERN, 'must be an AWS region'));
 
 const productionSource = z.discriminatedUnion('source', [
   z.object({ source: z.literal('fixed'), production: z.boolean() }),
@@ -18,14 +23,14 @@ const productionSource = z.discriminatedUnion('source', [
   z.object({
     source: z.literal('organizational-unit'),
     /** OU ids from the root down, `r-abcd/ou-abcd-11111111/...`; the account is production inside it. */
-    ouPath: z.string().check(z.regex(/^r-[0-9a-z]{4,32}(\/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})+$/)),
+    ouPath: z.string().check(z.regex(OU_PATH_PATTERN)),
     roleArn: z.optional(arn),
   }),
 ]);
 
 const trafficQuery = z.object({
   /** Id in GetMetricData: lower-case letter first. */
-  id: z.string().check(z.regex(/^[a-z][A-Za-z0-9_]{0,254}$/)),
+  id: z.string().check(z.regex(METRIC_QUERY_ID_PATTERN)),
   label: z.string().check(z.minLength(1)),
   /** A Metrics Insights query or a metric math expression that yields requests per period. */
   expression: z.string().check(z.minLength(1), z.maxLength(2048)),
@@ -52,21 +57,11 @@ export const guardConfigSchema = z.object({
   concurrency: z.int().check(z.gte(1), z.lte(64)),
 });
 
-export type GuardConfig = z.infer<typeof guardConfigSchema>;
-export type ProductionSource = GuardConfig['production'];
-export type TrafficQuery = z.infer<typeof trafficQuery>;
+// The schema checks exactly the interface the construct fills: neither may drift from the other.
+const schemaMatchesInterface: Exactly<z.infer<typeof guardConfigSchema>, GuardConfig> = true;
+void schemaMatchesInterface;
 
 /** Reads and checks the configuration; throws a message that names every bad field. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): GuardConfig {
-  const raw = env[CONFIG_ENV];
-  if (!raw) throw new Error(`${CONFIG_ENV} is not set; the AgentGuard construct sets it.`);
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error(`${CONFIG_ENV} is not JSON.`);
-  }
-  const parsed = guardConfigSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${CONFIG_ENV} is invalid: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return loadEnvConfig(env, GUARD_CONFIG_ENV, guardConfigSchema);
 }

@@ -1,3 +1,5 @@
+import { GuardModeName } from '../../lib/core/config';
+
 /** Whether the account counts as production, and why. */
 export interface ProductionSignal {
   readonly production: boolean;
@@ -12,8 +14,6 @@ export interface TrafficSignal {
   readonly thresholdPerMinute: number;
   readonly reason: string;
 }
-
-export type GuardModeName = 'ENFORCE' | 'MONITOR';
 
 export interface Decision {
   /** Agent roles are to be locked now. */

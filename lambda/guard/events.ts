@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from '../../lib/guard-events';
+import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from '../../lib/core/guard-events';
 
 export { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES };
 

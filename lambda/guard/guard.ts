@@ -4,15 +4,16 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AwsCaller, CallCounts, errorName, settleWithLimit } from '../shared/aws-caller';
-import { isAgentRole, listAgentRoles, readRole, RoleSnapshot } from './agent-roles';
-import { GuardConfig } from './config';
+import { isAgentRole, listAgentRoles, readRole, RoleSnapshot } from '../shared/agent-roles';
+import { GuardConfig } from '../../lib/core/config';
 import { decide, Decision, ProductionSignal, TrafficSignal } from './decide';
 import { classify, GuardEvent } from './events';
-import { denialNotice, failureNotice, Notice, publish, repairNotice, statusNotice } from './notices';
+import { denialNotice, failureNotice, Notice, publish, repairNotice, statusNotice } from '../shared/notices';
 import { ProductionReader } from './production-signal';
 import { ProtectedActions } from './protected-actions';
 import { applyPlan, DesiredRole, lockRole, planRole } from './reconcile';
-import { GuardStatus, StatusPublisher } from './status';
+import { GuardStatus } from '../../lib/core/status';
+import { StatusPublisher } from './status';
 import { readTraffic } from './traffic-signal';
 
 /** Structured logging, as Powertools Logger offers it. */

@@ -5,7 +5,7 @@ import {
   Tag,
 } from '@aws-sdk/client-organizations';
 import { AwsCaller, errorName } from '../shared/aws-caller';
-import { ProductionSource } from './config';
+import { ProductionSource } from '../../lib/core/config';
 import { ProductionSignal } from './decide';
 
 /**

@@ -1,6 +1,6 @@
-import { GUARD_PATH } from '../../lib/contract';
-import { destructiveCatalog } from '../../lib/catalog/destructive-catalog';
-import { actionMatches } from '../../lib/policy/action-pattern';
+import { GUARD_PATH } from '../../lib/core/contract';
+import { destructiveCatalog } from '../../lib/core/catalog/destructive-catalog';
+import { actionMatches } from '../../lib/core/iam/action-pattern';
 
 /**
  * Tells whether a refused call was the guard's doing: IAM names the denying policy in most

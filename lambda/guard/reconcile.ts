@@ -14,11 +14,11 @@ import {
   STATE_OPEN,
   STATE_TAG,
   TRUST_DENY_SID,
-} from '../../lib/contract';
-import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/policy/policy-document';
-import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
+} from '../../lib/core/contract';
+import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
+import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller } from '../shared/aws-caller';
-import { RoleSnapshot, tagValue } from './agent-roles';
+import { RoleSnapshot, tagValue } from '../shared/agent-roles';
 
 /** What every agent role must look like now. */
 export interface DesiredRole {

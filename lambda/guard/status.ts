@@ -1,31 +1,8 @@
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AwsCaller } from '../shared/aws-caller';
-import { Decision, GuardModeName, ProductionSignal, TrafficSignal } from './decide';
-
-/** The account's status as agents read it from SSM (`/agent-guard/status` by default). */
-export interface GuardStatus {
-  readonly schemaVersion: 1;
-  readonly account: string;
-  readonly mode: GuardModeName;
-  /** Protected actions are denied to agent roles now. */
-  readonly locked: boolean;
-  /** Production with live traffic; in monitor mode, true means "would lock". */
-  readonly protected: boolean;
-  /** When `locked` or `protected` last changed. */
-  readonly since: string;
-  readonly reason: string;
-  readonly production: { readonly value: boolean; readonly reason: string };
-  readonly traffic: {
-    readonly active: boolean;
-    readonly requestsPerMinute: number | null;
-    readonly thresholdPerMinute: number;
-    readonly lookbackMinutes: number;
-    readonly reason: string;
-  };
-  /** The evaluation that wrote this status; the guard rewrites it only when the status changes. */
-  readonly evaluatedAt: string;
-  readonly howToGetApproval: string;
-}
+import { GuardModeName } from '../../lib/core/config';
+import { APPROVAL_HOWTO, GuardStatus } from '../../lib/core/status';
+import { Decision, ProductionSignal, TrafficSignal } from './decide';
 
 export interface StatusInput {
   readonly account: string;
@@ -36,11 +13,6 @@ export interface StatusInput {
   readonly lookbackMinutes: number;
   readonly now: Date;
 }
-
-export const APPROVAL_HOWTO =
-  'Protected actions need an on-call approval while locked. Ask for one with: ' +
-  'agent-guard request --role <your role ARN> --actions <service:Action> --resources <resource ARN> ' +
-  '--duration 30m --reason "<why>". An on-call engineer approves it with agent-guard approve --id <id>.';
 
 /** The fields whose change is worth a write and a notice; the traffic figure alone is not. */
 function material(status: GuardStatus): string {

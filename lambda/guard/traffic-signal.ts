@@ -1,6 +1,6 @@
 import { CloudWatchClient, GetMetricDataCommand, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { AwsCaller, errorName } from '../shared/aws-caller';
-import { TrafficQuery } from './config';
+import { TrafficQuery } from '../../lib/core/config';
 import { TrafficSignal } from './decide';
 
 export interface TrafficOptions {

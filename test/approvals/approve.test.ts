@@ -1,7 +1,7 @@
-import { APPROVAL_TAG, COMPONENT_TAG, MANAGED_POLICY_MAX_CHARS, parseApprovalPolicyArn } from '../../lib/contract';
-import { actionMatches } from '../../lib/policy/action-pattern';
-import { asList, PolicyDocumentJson, PolicyStatementJson, policySize } from '../../lib/policy/policy-document';
-import { ApprovalRecord } from '../../lambda/approvals/api';
+import { APPROVAL_TAG, COMPONENT_TAG, MANAGED_POLICY_MAX_CHARS, parseApprovalPolicyArn } from '../../lib/core/contract';
+import { actionMatches } from '../../lib/core/iam/action-pattern';
+import { asList, PolicyDocumentJson, PolicyStatementJson, policySize } from '../../lib/core/iam/policy-document';
+import { ApprovalRecord } from '../../lib/core/approval-api';
 import {
   ADMIN_POLICY_ARN,
   AGENT,

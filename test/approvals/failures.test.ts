@@ -1,5 +1,5 @@
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { APPROVAL_TAG } from '../../lib/contract';
+import { APPROVAL_TAG } from '../../lib/core/contract';
 import {
   accessDenied,
   ADMIN_POLICY_ARN,

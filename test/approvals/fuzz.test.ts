@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
-import { approvalPolicySet } from '../../lib/approval/approval-policies';
-import { ApprovalRecord, apiRequestSchema, roleNameOf } from '../../lambda/approvals/api';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
+import { ApprovalRecord, apiRequestSchema, roleNameOf } from '../../lib/core/approval-api';
 import { HttpResult } from '../../lambda/approvals/handler';
 import {
   AGENT,

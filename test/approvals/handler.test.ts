@@ -1,5 +1,5 @@
 import { AttachRolePolicyCommand, CreatePolicyCommand, DetachRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
-import { approvalPolicySet } from '../../lib/approval/approval-policies';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
 import { HttpResult } from '../../lambda/approvals/handler';
 import {
   AGENT,

@@ -1,4 +1,4 @@
-import { APPROVAL_TAG } from '../../lib/contract';
+import { APPROVAL_TAG } from '../../lib/core/contract';
 import {
   ADMIN_POLICY_ARN,
   AGENT,

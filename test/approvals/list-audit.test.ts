@@ -1,4 +1,4 @@
-import { ApprovalRecord } from '../../lambda/approvals/api';
+import { ApprovalRecord } from '../../lib/core/approval-api';
 import {
   AGENT_ARN,
   AGENT_SESSION,

@@ -1,7 +1,7 @@
-import { APPROVAL_TAG, approvalPolicyName } from '../../lib/contract';
-import { approvalPolicySet } from '../../lib/approval/approval-policies';
-import { CarveOut } from '../../lib/policy/guard-policies';
-import { NamedPolicy } from '../../lib/policy/policy-document';
+import { APPROVAL_TAG, approvalPolicyName } from '../../lib/core/contract';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
+import { CarveOut } from '../../lib/core/policy/guard-policies';
+import { NamedPolicy } from '../../lib/core/iam/policy-document';
 import {
   ADMIN_POLICY_ARN,
   AGENT,

@@ -17,10 +17,10 @@ import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { AGENT_TAG } from '../../lib/contract';
-import { resolveCatalog } from '../../lib/policy/resolve-catalog';
-import { ApprovalRecord } from '../../lambda/approvals/api';
-import { ApprovalsConfig } from '../../lambda/approvals/config';
+import { AGENT_TAG } from '../../lib/core/contract';
+import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
+import { ApprovalRecord } from '../../lib/core/approval-api';
+import { ApprovalsConfig } from '../../lib/core/config';
 import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/handler';
 import { ApprovalService } from '../../lambda/approvals/service';
 import { AwsCaller } from '../../lambda/shared/aws-caller';

@@ -8,9 +8,9 @@ import {
   UntagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { AGENT_TAG, APPROVAL_TAG } from '../../lib/contract';
-import { ApprovalRecord } from '../../lambda/approvals/api';
-import type { GuardStatus } from '../../lambda/guard/status';
+import { AGENT_TAG, APPROVAL_TAG } from '../../lib/core/contract';
+import { ApprovalRecord } from '../../lib/core/approval-api';
+import type { GuardStatus } from '../../lib/core/status';
 import {
   AGENT_ROLE_ARN,
   AGENT_SESSION,

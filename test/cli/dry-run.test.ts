@@ -1,6 +1,6 @@
-import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/contract';
-import { actionMatches } from '../../lib/policy/action-pattern';
-import { asList, policySize, PolicyStatementJson } from '../../lib/policy/policy-document';
+import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/core/contract';
+import { actionMatches } from '../../lib/core/iam/action-pattern';
+import { asList, policySize, PolicyStatementJson } from '../../lib/core/iam/policy-document';
 import { DryRunPlan } from '../../bin/cli/dry-run';
 import { AGENT_ROLE_ARN, cli, GOOD_SCOPE, idSequence, INSTANCE_ARN } from './cli-fixture';
 

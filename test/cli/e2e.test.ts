@@ -9,9 +9,9 @@ import {
   TagRoleCommandInput,
 } from '@aws-sdk/client-iam';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { APPROVAL_TAG } from '../../lib/contract';
-import { ApprovalRecord } from '../../lambda/approvals/api';
-import { APPROVALS_URL_PARAMETER } from '../../lib/contract';
+import { APPROVAL_TAG } from '../../lib/core/contract';
+import { ApprovalRecord } from '../../lib/core/approval-api';
+import { APPROVALS_URL_PARAMETER } from '../../lib/core/contract';
 import { DryRunPlan } from '../../bin/cli/dry-run';
 import {
   AGENT_ROLE_ARN,

@@ -3,10 +3,10 @@ import {
   builtInGroupNames,
   resolveApprovalActions,
   validateApprovalResources,
-} from '../../lib/approval/approval-scope';
-import { formatDuration, parseDuration } from '../../lib/approval/duration';
-import { resolveCatalog } from '../../lib/policy/resolve-catalog';
-import { apiRequestSchema } from '../../lambda/approvals/api';
+} from '../../lib/core/approval/approval-scope';
+import { formatDuration, parseDuration } from '../../lib/core/approval/duration';
+import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
+import { apiRequestSchema } from '../../lib/core/approval-api';
 import { DryRunPlan } from '../../bin/cli/dry-run';
 import { AGENT_ROLE_ARN, APPROVE_FLAGS, cli, COMMANDS, FUNCTION_URL, INSTANCE_ARN, NOW, okReply } from './cli-fixture';
 

@@ -1,10 +1,11 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { createExampleApp } from '../../bin/example-app';
+import { createExampleApp } from '../../examples/example-app';
 import { AgentGuard } from '../../lib';
 import { AgentGuardProps } from '../../lib/agent-guard';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
-import { APPROVALS_CONFIG_ENV, loadApprovalsConfig } from '../../lambda/approvals/config';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { loadApprovalsConfig } from '../../lambda/approvals/config';
+import { APPROVALS_CONFIG_ENV } from '../../lib/core/config';
 import { ACCOUNT, resolveIntrinsics } from '../support/guarded-role';
 import { decide } from '../support/simulate';
 

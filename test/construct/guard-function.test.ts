@@ -1,10 +1,11 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { createExampleApp } from '../../bin/example-app';
+import { createExampleApp } from '../../examples/example-app';
 import { AgentGuard, GuardMode, ProductionSignal, TrafficMetric } from '../../lib';
 import { AgentGuardProps } from '../../lib/agent-guard';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
-import { CONFIG_ENV, loadConfig } from '../../lambda/guard/config';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { loadConfig } from '../../lambda/guard/config';
+import { GUARD_CONFIG_ENV } from '../../lib/core/config';
 import { ACCOUNT, resolveIntrinsics } from '../support/guarded-role';
 import { decide } from '../support/simulate';
 
@@ -23,7 +24,7 @@ function functionConfig(template: Template) {
     (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'AgentGuardEvaluator',
   )!;
   const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-  return loadConfig({ [CONFIG_ENV]: resolveIntrinsics(variables[CONFIG_ENV], resources) as string });
+  return loadConfig({ [GUARD_CONFIG_ENV]: resolveIntrinsics(variables[GUARD_CONFIG_ENV], resources) as string });
 }
 
 describe('the guard function and its wiring', () => {
@@ -305,7 +306,7 @@ describe('guard props', () => {
     const config = functionConfig(
       guardTemplate({
         mode: GuardMode.MONITOR,
-        production: ProductionSignal.fixed(true),
+        production: ProductionSignal.fromValue(true),
         trafficMetrics: [TrafficMetric.custom('Orders', 'SELECT SUM(Orders) FROM "Shop"', 'eu-west-1')],
         trafficThresholdPerMinute: 0,
         trafficLookback: Duration.minutes(30),
@@ -350,7 +351,7 @@ describe('guard props', () => {
 
   test('a fixed production answer needs no Organizations access', () => {
     const text = JSON.stringify(
-      guardTemplate({ production: ProductionSignal.fixed(false) }).findResources('AWS::IAM::Policy'),
+      guardTemplate({ production: ProductionSignal.fromValue(false) }).findResources('AWS::IAM::Policy'),
     );
     expect(text).not.toMatch(/organizations:|sts:AssumeRole/);
   });

@@ -1,8 +1,9 @@
-import { CONFIG_ENV, GuardConfig, loadConfig } from '../../lambda/guard/config';
+import { loadConfig } from '../../lambda/guard/config';
+import { GUARD_CONFIG_ENV, GuardConfig } from '../../lib/core/config';
 import { guardConfig } from '../support/guard-fixture';
 
 function env(value: unknown): Record<string, string> {
-  return { [CONFIG_ENV]: typeof value === 'string' ? value : JSON.stringify(value) };
+  return { [GUARD_CONFIG_ENV]: typeof value === 'string' ? value : JSON.stringify(value) };
 }
 
 /** The fixture with one field, at a dotted path, replaced (or removed, for `undefined`). */
@@ -48,19 +49,19 @@ describe('loadConfig', () => {
   });
 
   it('rejects a missing variable, naming it', () => {
-    expect(() => loadConfig({})).toThrow(`${CONFIG_ENV} is not set`);
+    expect(() => loadConfig({})).toThrow(`${GUARD_CONFIG_ENV} is not set`);
   });
 
   it('rejects an empty variable', () => {
-    expect(() => loadConfig({ [CONFIG_ENV]: '' })).toThrow(`${CONFIG_ENV} is not set`);
+    expect(() => loadConfig({ [GUARD_CONFIG_ENV]: '' })).toThrow(`${GUARD_CONFIG_ENV} is not set`);
   });
 
   it.each(['{not json', 'undefined', "{'accountId': 1}"])('rejects non-JSON %p', (raw) => {
-    expect(() => loadConfig(env(raw))).toThrow(`${CONFIG_ENV} is not JSON.`);
+    expect(() => loadConfig(env(raw))).toThrow(`${GUARD_CONFIG_ENV} is not JSON.`);
   });
 
   it.each(['null', '[]', '42', '"text"'])('rejects JSON that is not an object: %s', (raw) => {
-    expect(() => loadConfig(env(raw))).toThrow(`${CONFIG_ENV} is invalid`);
+    expect(() => loadConfig(env(raw))).toThrow(`${GUARD_CONFIG_ENV} is invalid`);
   });
 
   it.each<[string, unknown]>([
@@ -93,7 +94,7 @@ describe('loadConfig', () => {
     const config = withField(path, value);
     // WHEN loaded
     // THEN the message names that field's path
-    expect(() => loadConfig(env(config))).toThrow(new RegExp(`${CONFIG_ENV} is invalid:[\\s\\S]*at ${path}\\b`));
+    expect(() => loadConfig(env(config))).toThrow(new RegExp(`${GUARD_CONFIG_ENV} is invalid:[\\s\\S]*at ${path}\\b`));
   });
 
   it.each<[string, unknown]>([

@@ -1,4 +1,5 @@
-import { decide, GuardModeName, ProductionSignal, TrafficSignal } from '../../lambda/guard/decide';
+import { GuardModeName } from '../../lib/core/config';
+import { decide, ProductionSignal, TrafficSignal } from '../../lambda/guard/decide';
 
 const production: ProductionSignal = { production: true, reason: 'account tag environment=production' };
 const notProduction: ProductionSignal = { production: false, reason: 'account tag environment=staging' };

@@ -17,10 +17,10 @@ import {
 } from '@aws-sdk/client-organizations';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { APPROVAL_TAG, STATE_TAG } from '../../lib/contract';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
-import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
-import { GuardStatus } from '../../lambda/guard/status';
+import { APPROVAL_TAG, STATE_TAG } from '../../lib/core/contract';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
+import { GuardStatus } from '../../lib/core/status';
 import {
   ACCOUNT_ID,
   accessDenied,

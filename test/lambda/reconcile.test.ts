@@ -1,7 +1,7 @@
-import { APPROVAL_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/contract';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
-import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
-import { RoleSnapshot } from '../../lambda/guard/agent-roles';
+import { APPROVAL_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
+import { RoleSnapshot } from '../../lambda/shared/agent-roles';
 import { DesiredRole, planRole, requiredGuardPolicies, trustWithDeny } from '../../lambda/guard/reconcile';
 import {
   approvalPolicyArn,

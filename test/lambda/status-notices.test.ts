@@ -3,8 +3,9 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
 import { Decision } from '../../lambda/guard/decide';
-import { denialNotice, failureNotice, repairNotice, statusNotice } from '../../lambda/guard/notices';
-import { APPROVAL_HOWTO, buildStatus, GuardStatus, StatusInput, StatusPublisher } from '../../lambda/guard/status';
+import { denialNotice, failureNotice, repairNotice, statusNotice } from '../../lambda/shared/notices';
+import { APPROVAL_HOWTO, GuardStatus } from '../../lib/core/status';
+import { buildStatus, StatusInput, StatusPublisher } from '../../lambda/guard/status';
 import { accessDenied, ACCOUNT_ID, NOW, parameterNotFound, roleArn, STATUS_PARAMETER } from '../support/guard-fixture';
 
 const LOCKED: Decision = { locked: true, protected: true, reason: 'production with live traffic' };

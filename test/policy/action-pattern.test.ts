@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { actionMatches, compressService } from '../../lib/policy/action-pattern';
+import { actionMatches, compressService } from '../../lib/core/iam/action-pattern';
 
 describe('actionMatches', () => {
   test.each([

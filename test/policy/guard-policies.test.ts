@@ -1,11 +1,11 @@
-import { destructiveCatalog } from '../../lib/catalog/destructive-catalog';
-import { iamReference } from '../../lib/catalog/iam-reference';
-import { guardPolicyName, MANAGED_POLICY_MAX_CHARS } from '../../lib/contract';
-import { actionMatches } from '../../lib/policy/action-pattern';
-import { compileGuardPolicies, LOCKED_CONDITION } from '../../lib/policy/guard-policies';
-import { asList, NamedPolicy, policySize, PolicyStatementJson } from '../../lib/policy/policy-document';
-import { resolveCatalog } from '../../lib/policy/resolve-catalog';
-import { policyProblems, PolicyKind } from '../../lib/policy/validate-policy';
+import { destructiveCatalog } from '../../lib/core/catalog/destructive-catalog';
+import { iamReference } from '../../lib/core/catalog/iam-reference';
+import { guardPolicyName, MANAGED_POLICY_MAX_CHARS } from '../../lib/core/contract';
+import { actionMatches } from '../../lib/core/iam/action-pattern';
+import { compileGuardPolicies, LOCKED_CONDITION } from '../../lib/core/policy/guard-policies';
+import { asList, NamedPolicy, policySize, PolicyStatementJson } from '../../lib/core/iam/policy-document';
+import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
+import { policyProblems, PolicyKind } from '../../lib/core/policy/validate-policy';
 
 const catalog = resolveCatalog();
 const standard = compileGuardPolicies({ catalog, policyName: guardPolicyName });

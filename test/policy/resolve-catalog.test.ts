@@ -1,4 +1,4 @@
-import { resolveCatalog } from '../../lib/policy/resolve-catalog';
+import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 
 describe('resolveCatalog', () => {
   test('custom groups add actions, expanded from the IAM catalog', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/policy/policy-document';
-import { policyProblems, PolicyKind } from '../../lib/policy/validate-policy';
+import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
+import { policyProblems, PolicyKind } from '../../lib/core/policy/validate-policy';
 
 const doc = (...statements: PolicyStatementJson[]): PolicyDocumentJson => ({
   Version: '2012-10-17',

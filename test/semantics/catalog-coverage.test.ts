@@ -1,4 +1,4 @@
-import { destructiveCatalog } from '../../lib/catalog/destructive-catalog';
+import { destructiveCatalog } from '../../lib/core/catalog/destructive-catalog';
 import { exampleGuardedRole } from '../support/guarded-role';
 import { actionsNot, allIamActions, CatalogAction, decideAll } from '../support/iam-data-actions';
 import { Principal, Request, STATES } from '../support/simulate';

@@ -1,4 +1,4 @@
-import { AGENT_TAG, APPROVAL_TAG, CDK_BOOTSTRAP_ROLE_TAG, COMPONENT_TAG } from '../../lib/contract';
+import { AGENT_TAG, APPROVAL_TAG, CDK_BOOTSTRAP_ROLE_TAG, COMPONENT_TAG } from '../../lib/core/contract';
 import { ACCOUNT } from '../support/guarded-role';
 import { Request } from '../support/simulate';
 

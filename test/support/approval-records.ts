@@ -1,4 +1,4 @@
-import { ApprovalRecord } from '../../lambda/approvals/api';
+import { ApprovalRecord } from '../../lib/core/approval-api';
 
 type PendingFields = Pick<
   ApprovalRecord,

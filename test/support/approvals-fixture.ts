@@ -44,14 +44,14 @@ import {
   APPROVAL_TAG,
   MANAGED_POLICY_MAX_CHARS,
   parseApprovalPolicyArn,
-} from '../../lib/contract';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
-import { ResolvedCatalog, resolveCatalog } from '../../lib/policy/resolve-catalog';
-import { ApiResponse, ApprovalRecord } from '../../lambda/approvals/api';
-import { ApprovalsConfig } from '../../lambda/approvals/config';
+} from '../../lib/core/contract';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { ResolvedCatalog, resolveCatalog } from '../../lib/core/policy/resolve-catalog';
+import { ApiResponse, ApprovalRecord } from '../../lib/core/approval-api';
+import { ApprovalsConfig } from '../../lib/core/config';
 import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/handler';
 import { ApprovalService, scheduleName } from '../../lambda/approvals/service';
-import { STATUS_INDEX } from '../../lambda/approvals/store';
+import { APPROVALS_STATUS_INDEX } from '../../lib/core/config';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
 
 // ---------------------------------------------------------------------------------------------
@@ -495,7 +495,7 @@ export class FakeTable {
       this.checkTable(command.input.TableName);
       const { IndexName, KeyConditionExpression: key, ExpressionAttributeNames: names = {} } = command.input;
       const values = command.input.ExpressionAttributeValues ?? {};
-      if (IndexName !== STATUS_INDEX) throw new Error(`fake DynamoDB: no index ${IndexName}`);
+      if (IndexName !== APPROVALS_STATUS_INDEX) throw new Error(`fake DynamoDB: no index ${IndexName}`);
       if (names['#status'] !== 'status') throw new Error('fake DynamoDB: #status must name status');
       let until: string | undefined;
       if (key === '#status = :status AND sortAt <= :until') until = String(values[':until']);

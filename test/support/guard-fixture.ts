@@ -29,11 +29,11 @@ import { ListTagsForResourceCommand, OrganizationsClient, Tag } from '@aws-sdk/c
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { AGENT_TAG, AGENT_TAG_VALUE, STATE_TAG } from '../../lib/contract';
-import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/policy/policy-document';
-import { TRUST_DENY_STATEMENT } from '../../lib/policy/trust-deny';
+import { AGENT_TAG, AGENT_TAG_VALUE, STATE_TAG } from '../../lib/core/contract';
+import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
+import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
-import { GuardConfig, TrafficQuery } from '../../lambda/guard/config';
+import { GuardConfig, TrafficQuery } from '../../lib/core/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { createExampleApp } from '../../bin/example-app';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
+import { createExampleApp } from '../../examples/example-app';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 
 export const ACCOUNT = '111122223333';
 export const PARTITION = 'aws';

@@ -1,6 +1,6 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { AGENT_TAG, STATE_OPEN, STATE_TAG } from '../../lib/contract';
-import { PolicyDocumentJson } from '../../lib/policy/policy-document';
+import { AGENT_TAG, STATE_OPEN, STATE_TAG } from '../../lib/core/contract';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { ACCOUNT } from './guarded-role';
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';

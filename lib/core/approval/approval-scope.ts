@@ -1,5 +1,5 @@
 import { destructiveCatalog } from '../catalog/destructive-catalog';
-import { actionMatches } from '../policy/action-pattern';
+import { actionMatches } from '../iam/action-pattern';
 import { ResolvedCatalog } from '../policy/resolve-catalog';
 
 /** Every protected action, exact, with the group that protects it. */

@@ -1,6 +1,6 @@
 import { iamReference } from '../catalog/iam-reference';
 import { MANAGED_POLICY_MAX_CHARS, TRUST_POLICY_MAX_CHARS } from '../contract';
-import { asList, NamedPolicy, PolicyDocumentJson, policySize, PolicyStatementJson } from './policy-document';
+import { asList, NamedPolicy, PolicyDocumentJson, policySize, PolicyStatementJson } from '../iam/policy-document';
 
 /** Which of IAM's rules a document must meet. */
 export enum PolicyKind {

@@ -1,6 +1,6 @@
 import { approvalPolicyName } from '../contract';
 import { CarveOut, compileGuardPolicies } from '../policy/guard-policies';
-import { NamedPolicy } from '../policy/policy-document';
+import { NamedPolicy } from '../iam/policy-document';
 import { ResolvedCatalog } from '../policy/resolve-catalog';
 import { assertValidPolicies, PolicyKind } from '../policy/validate-policy';
 

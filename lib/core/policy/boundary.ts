@@ -11,7 +11,7 @@ import {
   GUARD_PATH,
   GUARD_TAG_KEY_PATTERN,
 } from '../contract';
-import { PolicyDocumentJson, policyDocument } from './policy-document';
+import { PolicyDocumentJson, policyDocument } from '../iam/policy-document';
 
 export interface BoundaryOptions {
   /** The partition, or a token for it. */

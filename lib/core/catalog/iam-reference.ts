@@ -1,4 +1,4 @@
-import { actionMatches, splitAction } from '../policy/action-pattern';
+import { actionMatches, splitAction } from '../iam/action-pattern';
 import reference from './iam-reference.json';
 
 interface ServiceEntry {

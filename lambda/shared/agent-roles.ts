@@ -6,8 +6,8 @@ import {
   NoSuchEntityException,
   Tag,
 } from '@aws-sdk/client-iam';
-import { AGENT_TAG, AGENT_TAG_VALUE } from '../../lib/contract';
-import { AwsCaller } from '../shared/aws-caller';
+import { AGENT_TAG, AGENT_TAG_VALUE } from '../../lib/core/contract';
+import { AwsCaller } from './aws-caller';
 
 /** What the guard needs to know of one role to reconcile it. */
 export interface RoleSnapshot {

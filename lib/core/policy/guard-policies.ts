@@ -1,7 +1,7 @@
 import { isoSeconds } from '../approval/duration';
 import { iamReference } from '../catalog/iam-reference';
 import { MANAGED_POLICY_MAX_CHARS, STATE_OPEN, STATE_TAG } from '../contract';
-import { compressService, splitAction } from './action-pattern';
+import { compressService, splitAction } from '../iam/action-pattern';
 import {
   ConditionBlock,
   mergeConditions,
@@ -9,7 +9,7 @@ import {
   policyDocument,
   policySize,
   PolicyStatementJson,
-} from './policy-document';
+} from '../iam/policy-document';
 import { ConditionalDeny, ResolvedCatalog } from './resolve-catalog';
 
 /** Deny unless the principal carries `agent-guard:state=open`; a missing tag leaves the condition true. */

@@ -1,6 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { AwsCaller } from '../shared/aws-caller';
-import { GuardStatus } from './status';
+import { AwsCaller } from './aws-caller';
+import { GuardStatus } from '../../lib/core/status';
 
 export interface Notice {
   readonly subject: string;

@@ -1,5 +1,5 @@
 import { GUARD_TAG_KEY_PATTERN, TRUST_DENY_SID } from '../contract';
-import { PolicyStatementJson } from './policy-document';
+import { PolicyStatementJson } from '../iam/policy-document';
 
 /**
  * The trust-policy statement every agent role carries: whoever assumes the role may not set

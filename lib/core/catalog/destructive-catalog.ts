@@ -1,4 +1,4 @@
-import { ConditionBlock } from '../policy/policy-document';
+import { ConditionBlock } from '../iam/policy-document';
 import catalog from './destructive-actions.json';
 
 /** An action that is destructive only under an extra condition, such as a Route 53 DELETE change. */
@@ -15,7 +15,7 @@ export interface CatalogGroup {
   readonly conditional: readonly ConditionalRule[];
 }
 
-/** The committed destructive-action catalog (lib/catalog/destructive-actions.json), by group name. */
+/** The committed destructive-action catalog (lib/core/catalog/destructive-actions.json), by group name. */
 export const destructiveCatalog = {
   source: catalog.source,
   groups: catalog.groups as Record<string, CatalogGroup>,

@@ -1,6 +1,6 @@
 import { destructiveCatalog } from '../catalog/destructive-catalog';
 import { iamReference } from '../catalog/iam-reference';
-import { ConditionBlock } from './policy-document';
+import { ConditionBlock } from '../iam/policy-document';
 
 /** A user-defined group of protected actions. */
 export interface CustomGroupSpec {

@@ -1,0 +1,83 @@
+/**
+ * The configuration the construct writes into each handler's environment, as JSON. The construct
+ * fills these interfaces; each handler's zod schema checks them, so every value is defined once.
+ */
+
+/** Environment variable of the guard function's configuration. */
+export const GUARD_CONFIG_ENV = 'AGENT_GUARD_CONFIG';
+/** Environment variable of the approval function's configuration. */
+export const APPROVALS_CONFIG_ENV = 'AGENT_GUARD_APPROVALS_CONFIG';
+
+/** An AWS region name, such as `eu-west-1`. */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/** OU ids from the root down, `r-abcd/ou-abcd-11111111/...`. */
+export const OU_PATH_PATTERN = /^r-[0-9a-z]{4,32}(\/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})+$/;
+/** The GetMetricData id of a query: a lower-case letter first. */
+export const METRIC_QUERY_ID_PATTERN = /^[a-z][A-Za-z0-9_]{0,254}$/;
+
+/** Global secondary index of the approvals table, by status then `sortAt`. */
+export const APPROVALS_STATUS_INDEX = 'byStatus';
+/** Name prefix of an approval's one-shot expiry schedule. */
+export const EXPIRY_SCHEDULE_PREFIX = 'AgentGuardExpire-';
+
+export type GuardModeName = 'ENFORCE' | 'MONITOR';
+
+/** Where the guard learns whether its account is production. */
+export type ProductionSource =
+  | { readonly source: 'fixed'; readonly production: boolean }
+  | {
+      readonly source: 'account-tags';
+      readonly tagKey: string;
+      readonly values: string[];
+      /** Role in the management or delegated-admin account to read Organizations through. */
+      readonly roleArn?: string;
+    }
+  | { readonly source: 'organizational-unit'; readonly ouPath: string; readonly roleArn?: string };
+
+export interface TrafficQuery {
+  /** Id in GetMetricData; see {@link METRIC_QUERY_ID_PATTERN}. */
+  readonly id: string;
+  readonly label: string;
+  /** A Metrics Insights query or a metric math expression that yields requests per period. */
+  readonly expression: string;
+  readonly region: string;
+}
+
+export interface GuardConfig {
+  readonly accountId: string;
+  readonly mode: GuardModeName;
+  readonly production: ProductionSource;
+  readonly productionCacheSeconds: number;
+  readonly traffic: {
+    readonly queries: TrafficQuery[];
+    readonly thresholdPerMinute: number;
+    readonly lookbackMinutes: number;
+  };
+  readonly boundaryArn: string;
+  readonly guardPolicyArns: string[];
+  /** Protected actions beyond the built-in catalog, and exemptions from it: exact names or patterns. */
+  readonly extraProtectedActions: string[];
+  readonly exemptActions: string[];
+  readonly statusParameterName: string;
+  readonly topicArn: string;
+  readonly concurrency: number;
+}
+
+export interface ApprovalsConfig {
+  readonly accountId: string;
+  /** IAM ARN patterns (`*` wildcards) of the roles and users who may approve and revoke. */
+  readonly approvers: string[];
+  readonly requiredApprovals: number;
+  readonly maxDurationSeconds: number;
+  readonly breakGlassMaxSeconds: number;
+  readonly requestTtlSeconds: number;
+  readonly ticketPattern?: string;
+  readonly retentionDays: number;
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly scheduleGroup: string;
+  readonly schedulerRoleArn: string;
+  readonly guardPolicyArns: string[];
+  readonly customGroups: { readonly name: string; readonly actions: string[] }[];
+  readonly exemptActions: string[];
+}

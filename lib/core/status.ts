@@ -1,0 +1,31 @@
+import { GuardModeName } from './config';
+
+/** The account's status as agents read it from SSM (`/agent-guard/status` by default). */
+export interface GuardStatus {
+  readonly schemaVersion: 1;
+  readonly account: string;
+  readonly mode: GuardModeName;
+  /** Protected actions are denied to agent roles now. */
+  readonly locked: boolean;
+  /** Production with live traffic; in monitor mode, true means "would lock". */
+  readonly protected: boolean;
+  /** When `locked` or `protected` last changed. */
+  readonly since: string;
+  readonly reason: string;
+  readonly production: { readonly value: boolean; readonly reason: string };
+  readonly traffic: {
+    readonly active: boolean;
+    readonly requestsPerMinute: number | null;
+    readonly thresholdPerMinute: number;
+    readonly lookbackMinutes: number;
+    readonly reason: string;
+  };
+  /** The evaluation that wrote this status; the guard rewrites it only when the status changes. */
+  readonly evaluatedAt: string;
+  readonly howToGetApproval: string;
+}
+
+export const APPROVAL_HOWTO =
+  'Protected actions need an on-call approval while locked. Ask for one with: ' +
+  'agent-guard request --role <your role ARN> --actions <service:Action> --resources <resource ARN> ' +
+  '--duration 30m --reason "<why>". An on-call engineer approves it with agent-guard approve --id <id>.';
