@@ -32,7 +32,7 @@ export function handlerNames(): string[] {
  * metadata links stay.
  */
 const NEVER_IN_LAMBDA = /^@aws-sdk\/credential-provider-(ini|process|sso|web-identity)$/;
-const lambdaCredentialsOnly: esbuild.Plugin = {
+export const lambdaCredentialsOnly: esbuild.Plugin = {
   name: 'lambda-credentials-only',
   setup(build) {
     build.onResolve({ filter: NEVER_IN_LAMBDA }, (args) => ({ path: args.path, namespace: 'not-in-lambda' }));
