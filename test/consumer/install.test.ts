@@ -3,7 +3,7 @@
  * aws-cdk-lib and constructs only, synthesizes the README's usage snippet with no esbuild and no
  * Docker, and its CLI runs offline. Needs `npm run build` first (the test script runs it).
  */
-import { execFileSync, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -31,9 +31,34 @@ function consumerEnv(app: string): NodeJS.ProcessEnv {
   return { ...process.env, PATH: path, CDK_DOCKER: 'false', CDK_OUTDIR: join(app, 'cdk.out'), AWS_REGION: 'us-east-1' };
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 120_000 });
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
 }
+
+/** Runs a command to its end, resolving with its exit code and output (never rejecting). */
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+  const start = Date.now();
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, env, encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ status, stdout, stderr, ms: Date.now() - start });
+    });
+  });
+}
+
+const ROLE = 'arn:aws:iam::111111111111:role/agent';
+const STACK = 'arn:aws:cloudformation:us-east-1:111111111111:stack/prod/*';
+const DRY_RUN = ['approve', '--dry-run', '--json', '--role', ROLE, '--actions', 'cloudformation:DeleteStack'].concat([
+  '--resources',
+  STACK,
+  '--duration',
+  '15m',
+  '--reason',
+  'test',
+]);
 
 interface PackResult {
   filename: string;
@@ -46,6 +71,8 @@ describe('consumer install of the packed package', () => {
   let work: string;
   let app: string;
   let packed: PackResult;
+  let synth: Run, help: Run, version: Run, dryRun: Run;
+  let dryRunStart: number;
   const timings: Record<string, number> = {};
   const timed = <T>(label: string, fn: () => T): T => {
     const start = Date.now();
@@ -56,7 +83,7 @@ describe('consumer install of the packed package', () => {
     }
   };
 
-  beforeAll(() => {
+  beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'agent-guard-consumer-'));
     app = join(work, 'app');
     mkdirSync(app);
@@ -84,6 +111,27 @@ describe('consumer install of the packed package', () => {
         { cwd: app, encoding: 'utf8', stdio: 'pipe' },
       ),
     );
+
+    // The README snippet, transpiled by the repo's TypeScript, and the installed CLI, side by side.
+    const js = ts.transpileModule(usageSnippet(), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
+    writeFileSync(join(app, 'usage.js'), js);
+    const env = consumerEnv(app);
+    const offline = {
+      ...env,
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    };
+    dryRunStart = Date.now();
+    [synth, help, version, dryRun] = await Promise.all([
+      run(process.execPath, ['usage.js'], app, env),
+      run('npx', ['--no-install', 'agent-guard', '--help'], app, env),
+      run('npx', ['--no-install', 'agent-guard', '--version'], app, env),
+      run('npx', ['--no-install', 'agent-guard', ...DRY_RUN], app, offline),
+    ]);
+    timings.synth = synth.ms;
   }, 300_000);
 
   afterAll(() => {
@@ -128,12 +176,7 @@ describe('consumer install of the packed package', () => {
   });
 
   test("the README's usage snippet synthesizes offline, with the prebuilt handler bundles as assets", () => {
-    const js = ts.transpileModule(usageSnippet(), {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText;
-    writeFileSync(join(app, 'usage.js'), js);
-
-    const result = timed('synth', () => run(process.execPath, ['usage.js'], app, consumerEnv(app)));
+    const result = synth;
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.status).toBe(0);
 
@@ -167,25 +210,17 @@ describe('consumer install of the packed package', () => {
   });
 
   test('the installed CLI runs: --help, and --version once the CLI has it', () => {
-    const env = consumerEnv(app);
-    const help = run('npx', ['--no-install', 'agent-guard', '--help'], app, env);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: agent-guard /m);
     expect(help.stdout).toMatch(/^\s+approve\b/m);
 
-    const version = run('npx', ['--no-install', 'agent-guard', '--version'], app, env);
     if (version.status === 0) expect(version.stdout.trim()).toBe(manifest.version);
     else expect(version.stderr).toMatch(/unknown option '--version'/);
   });
 
   test('the installed CLI dry-runs an approval offline and prints the documents it would write', () => {
-    const role = 'arn:aws:iam::111111111111:role/agent';
-    const stack = 'arn:aws:cloudformation:us-east-1:111111111111:stack/prod/*';
-    const before = Date.now();
-    const env = { ...consumerEnv(app), AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/nonexistent' };
-    const args = ['approve', '--dry-run', '--json', '--role', role, '--actions', 'cloudformation:DeleteStack'];
-    args.push('--resources', stack, '--duration', '15m', '--reason', 'test');
-    const result = run('npx', ['--no-install', 'agent-guard', ...args], app, env);
+    const result = dryRun;
+    const [role, stack, before] = [ROLE, STACK, dryRunStart];
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
 
