@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { GUARD_PATH } from './core/contract';
@@ -11,7 +10,7 @@ import { GUARD_PATH } from './core/contract';
 export interface GuardNodejsFunctionProps {
   readonly functionName: string;
   readonly description: string;
-  /** The folder under `lambda/` that holds the handler's `index`. */
+  /** The handler's folder under `lambda/`, and so its bundle's under `dist/handlers/`. */
   readonly handler: string;
   /** Describes what the function's own role may do. */
   readonly roleDescription: string;
@@ -21,8 +20,9 @@ export interface GuardNodejsFunctionProps {
 }
 
 /**
- * A guard handler as a Lambda function: bundled at synth by the local esbuild (never Docker), SDK
- * included so its version is pinned, one invocation at a time so two never write one role at once.
+ * A guard handler as a Lambda function, from the bundle that `npm run build` made when the package
+ * was built (SDK included, so its version is pinned): a consumer's synth bundles nothing, so it needs
+ * neither esbuild nor Docker. One invocation at a time, so two never write one role at once.
  * Its role sits under the guard path and its log group carries the guard name, so the boundary
  * keeps agents off both; the caller grants the role what the handler needs.
  */
@@ -30,7 +30,7 @@ export function guardNodejsFunction(
   scope: Construct,
   id: string,
   props: GuardNodejsFunctionProps,
-): { function: nodejs.NodejsFunction; role: iam.Role } {
+): { function: lambda.Function; role: iam.Role } {
   const logGroup = new logs.LogGroup(scope, 'Logs', {
     logGroupName: `/aws/lambda/${props.functionName}`,
     retention: logs.RetentionDays.ONE_YEAR,
@@ -42,10 +42,11 @@ export function guardNodejsFunction(
     description: props.roleDescription,
   });
   logGroup.grantWrite(role);
-  const fn = new nodejs.NodejsFunction(scope, id, {
+  const fn = new lambda.Function(scope, id, {
     functionName: props.functionName,
     description: props.description,
-    entry: handlerEntry(props.handler),
+    code: lambda.Code.fromAsset(handlerBundleDir(props.handler)),
+    handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 512,
@@ -56,22 +57,36 @@ export function guardNodejsFunction(
     onFailure: props.onFailure,
     retryAttempts: 2,
     maxEventAge: Duration.hours(1),
-    bundling: {
-      minify: true,
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      bundleAwsSDK: true,
-      forceDockerBundling: false,
-    },
     environment: props.environment,
   });
   return { function: fn, role };
 }
 
-/** The handler source: TypeScript in this repository, compiled JavaScript in the published package. */
-function handlerEntry(name: string): string {
-  const base = path.join(__dirname, '..', 'lambda', name, 'index');
-  const found = ['.ts', '.js'].map((ext) => base + ext).find((file) => fs.existsSync(file));
-  if (!found) throw new Error(`The ${name} handler is missing from ${path.dirname(base)}; reinstall agent-guard.`);
-  return found;
+/**
+ * The folder of a handler's prebuilt bundle, `dist/handlers/<name>` beside agent-guard's package.json:
+ * found the same way from the TypeScript sources (`lib/`) and from the compiled package (`dist/lib/`).
+ */
+export function handlerBundleDir(name: string): string {
+  const root = packageRoot(__dirname);
+  const dir = path.join(root, 'dist', 'handlers', name);
+  if (!fs.existsSync(path.join(dir, 'index.js'))) {
+    throw new Error(
+      `The prebuilt bundle of the ${name} handler is missing (${path.join(dir, 'index.js')}). ` +
+        `In a clone of agent-guard, run 'npm run build'; in an installed package, reinstall agent-guard.`,
+    );
+  }
+  return dir;
+}
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (
+      fs.existsSync(manifest) &&
+      (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'agent-guard'
+    ) {
+      return dir;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`No package.json of agent-guard above ${from}.`);
+  }
 }

