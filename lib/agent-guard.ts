@@ -37,8 +37,10 @@ const WORST_CASE_CONTEXT = { partition: 'aws-us-gov', account: '123456789012' };
 /** Properties of {@link AgentGuard}. */
 export interface AgentGuardProps {
   /**
-   * Roles to constrain now, as if passed to {@link AgentGuard.constrain}. They must be roles defined in
-   * this app; tag imported roles `agent-guard:agent=true` and the guard constrains them at run time.
+   * Roles to constrain now, as if passed to {@link AgentGuard.constrain}.
+   *
+   * They must be roles defined in this app; tag imported roles `agent-guard:agent=true` and the guard
+   * constrains them at run time.
    *
    * @default - none
    */
@@ -83,7 +85,7 @@ export interface AgentGuardProps {
   readonly production?: ProductionSignal;
 
   /**
-   * The metrics that count as live traffic; their requests per minute are summed.
+   * The metrics that count as live traffic. Their requests per minute are summed.
    *
    * @default TrafficMetric.defaults() - ALB, API Gateway REST and HTTP APIs, Lambda function URLs, CloudFront
    */
@@ -120,9 +122,10 @@ export interface AgentGuardProps {
   readonly statusParameterName?: string;
 
   /**
-   * Who may approve and revoke: IAM ARN patterns of roles (with their path) or users, such as
-   * `arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/*\/AWSReservedSSO_OnCall_*`. Agent
-   * roles can never approve, whatever this says. They also need `lambda:InvokeFunctionUrl` on the
+   * Who may approve and revoke: IAM ARN patterns of roles (with their path) or users.
+   *
+   * For example `arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/*\/AWSReservedSSO_OnCall_*`.
+   * Agent roles can never approve, whatever this says. They also need `lambda:InvokeFunctionUrl` on the
    * approval function from their own policies.
    *
    * @default - no approval function: agent roles stay locked until the account is open
@@ -159,7 +162,9 @@ export interface AgentGuardProps {
   readonly approvalRequestTtl?: Duration;
 
   /**
-   * A regular expression every approval's ticket id must match in full; approvals then need a ticket.
+   * A regular expression that every approval's ticket id must match in full.
+   *
+   * Approvals then need a ticket.
    *
    * @default - no ticket required
    */
