@@ -101,7 +101,7 @@ export function formatTable(records: readonly ApprovalRecord[], now: Date, style
   // Padded first, coloured after, so the escape codes do not count towards the widths.
   const line = (row: string[], paint: (cell: string, i: number) => string) =>
     row
-      .map((cell, i) => paint(cell.padEnd(widths[i]), i))
+      .map((cell, i) => paint(i === row.length - 1 ? cell.trimEnd() : cell.padEnd(widths[i]), i))
       .join('  ')
       .trimEnd();
   return [
