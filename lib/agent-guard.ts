@@ -21,6 +21,7 @@ import { GuardFunction } from './guard-function';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { TrafficMetric } from './traffic-metric';
+import { DEFAULT_BREAK_GLASS_MAX_SECONDS, DEFAULT_MAX_APPROVAL_SECONDS } from './core/approval/duration';
 import { boundaryDocument, BoundaryOptions } from './core/policy/boundary';
 import { compileGuardPolicies } from './core/policy/guard-policies';
 import { PolicyDocumentJson } from './core/iam/policy-document';
@@ -263,9 +264,13 @@ export class AgentGuard extends Construct {
         topic: live.topic,
         approvers: validateApprovers(props.approvers),
         requiredApprovals: validateRequiredApprovals(props.requiredApprovals ?? 2),
-        maxDuration: wholeMinutes(props.maxApprovalDuration ?? Duration.hours(1), 'maxApprovalDuration', 24 * 60),
+        maxDuration: wholeMinutes(
+          props.maxApprovalDuration ?? Duration.seconds(DEFAULT_MAX_APPROVAL_SECONDS),
+          'maxApprovalDuration',
+          24 * 60,
+        ),
         breakGlassMaxDuration: wholeMinutes(
-          props.breakGlassMaxDuration ?? Duration.minutes(15),
+          props.breakGlassMaxDuration ?? Duration.seconds(DEFAULT_BREAK_GLASS_MAX_SECONDS),
           'breakGlassMaxDuration',
           60,
         ),

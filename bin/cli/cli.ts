@@ -1,25 +1,50 @@
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
+// esbuild inlines the version when it bundles the CLI; tsc and tsx read it from the repository.
+import { version } from '../../package.json';
 import { builtInGroupNames } from '../../lib/core/approval/approval-scope';
+import {
+  DEFAULT_BREAK_GLASS_MAX_SECONDS,
+  DEFAULT_MAX_APPROVAL_SECONDS,
+  formatDuration,
+} from '../../lib/core/approval/duration';
 import { APPROVALS_URL_PARAMETER, DEFAULT_STATUS_PARAMETER } from '../../lib/core/contract';
 import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import type { ApprovalRecord } from '../../lib/core/approval-api';
 import type { GuardStatus } from '../../lib/core/status';
 import { ApiSuccess, callApi } from './client';
-import { planApproval } from './dry-run';
-import { CliError, EXIT, failure, messageOf, usageError } from './errors';
+import { DryRunLimits, PARTITIONS, planApproval } from './dry-run';
+import { capErrorText, clip, CliError, EXIT, failure, messageOf, quote, usageError } from './errors';
 import { formatApproval, formatDryRun, formatStatus, formatTable } from './format';
-import { checkApprovalId, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
-import { checkUrl, readSsmParameter, signedTransport, Transport } from './transport';
-
-/** The SSM parameter where the AgentGuard construct publishes the approval function URL. */
+import { checkApprovalId, checkDuration, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
+import { styleFor, wantsColour } from './style';
+import {
+  AwsTarget,
+  checkUrl,
+  missingRegion,
+  profileRegion,
+  readSsmParameter,
+  regionOfFunctionUrl,
+  signedTransport,
+  Transport,
+} from './transport';
 
 /** Everything the CLI touches outside itself, so tests can run it end to end in-process. */
 export interface CliDeps {
-  /** Makes the transport to the approval function at `url` (from --url, AGENT_GUARD_URL or SSM). */
-  readonly transport: (url: string, region: string | undefined) => Transport;
+  /**
+   * Makes the transport to the approval function at `url` (from --url, AGENT_GUARD_URL or SSM). The
+   * region is for URLs that are not Lambda function URLs, whose host names their region.
+   */
+  readonly transport: (url: string, target: AwsTarget) => Transport;
   /** SSM GetParameter: the value, or undefined when the parameter does not exist. */
-  readonly readParameter: (name: string, region: string | undefined) => Promise<string | undefined>;
+  readonly readParameter: (
+    name: string,
+    target: AwsTarget & { readonly region: string },
+  ) => Promise<string | undefined>;
+  /** The region of the profile in the shared AWS config files, if it has one. */
+  readonly profileRegion: (profile: string | undefined) => Promise<string | undefined>;
+  /** Whether stdout and stderr are terminals that show colour; NO_COLOR and FORCE_COLOR in `env` then decide. */
+  readonly terminal: { readonly stdout: boolean; readonly stderr: boolean };
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly clock: () => Date;
@@ -31,23 +56,36 @@ export interface CliDeps {
 interface ConnectionOptions {
   readonly url?: string;
   readonly region?: string;
+  readonly profile?: string;
   readonly json?: boolean;
 }
 
 interface ApproveOptions extends ScopeOptions, ConnectionOptions {
   readonly id?: string;
   readonly dryRun?: boolean;
+  readonly maxApprovalDuration?: string;
+  readonly breakGlassMaxDuration?: string;
 }
+
+/** An AWS region name: `us-east-1`, `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`, `us-isob-east-1`. */
+const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
 
 function randomId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return [...randomBytes(16)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
+/** A stream shows colour when it is a terminal that has colours (`TERM=dumb` has none). */
+function hasColours(stream: NodeJS.WriteStream): boolean {
+  return stream.isTTY === true && stream.hasColors?.() === true;
+}
+
 export function defaultDeps(): CliDeps {
   return {
-    transport: (url, region) => signedTransport(url, { region }),
+    transport: (url, target) => signedTransport(url, target),
     readParameter: readSsmParameter,
+    profileRegion,
+    terminal: { stdout: hasColours(process.stdout), stderr: hasColours(process.stderr) },
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
     clock: () => new Date(),
@@ -62,12 +100,15 @@ Exit codes:
   1  refused: the approval function said no (HTTP 403), with its reason. Also every other failure
      that is not the input's fault: no credentials, network, missing URL, HTTP 5xx. They share code 1
      because in each case nothing was granted and a person has to look; the message tells which.
-  2  usage error: unknown command or flag, or a bad duration, ARN, action or scope. Input is checked
-     locally first, so nothing is sent. An HTTP 400 from the approval function is also 2.
+  2  usage error: unknown command or flag, or a bad duration, ARN, action or scope, or no region.
+     Input is checked locally first, so nothing is sent. An HTTP 400 from the approval function is also 2.
 
 Finding the approval function: --url, else $AGENT_GUARD_URL, else the SSM parameter
-${APPROVALS_URL_PARAMETER} that AgentGuard publishes (region from --region or $AWS_REGION).
-Requests are signed with SigV4 by the default AWS credential chain ($AWS_PROFILE, SSO, ...).`;
+${APPROVALS_URL_PARAMETER} that AgentGuard publishes (region from --region, else $AWS_REGION, else
+the profile's region in ~/.aws/config). Requests are signed with SigV4 by the default AWS credential
+chain, or with the credentials of --profile ($AWS_PROFILE, SSO, ...).
+
+Colour on a terminal only; NO_COLOR=1 turns it off, FORCE_COLOR=1 turns it on in a pipe.`;
 
 const DURATION_HELP = 'how long, from when it is in force: 90s, 30m, 1h, 1h30m (the function caps it)';
 
@@ -79,23 +120,69 @@ export function createCli(deps: CliDeps): Command {
 
   const print = (text: string): void => deps.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2));
+  const colourOut = wantsColour(deps.env, deps.terminal.stdout);
+  const colourErr = wantsColour(deps.env, deps.terminal.stderr);
+  const style = styleFor(colourOut);
 
-  const regionOf = (options: ConnectionOptions): string | undefined =>
-    options.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
+  /** --profile, else $AWS_PROFILE; undefined leaves the SDK's default profile. */
+  function profileOf(options: ConnectionOptions): string | undefined {
+    const profile = options.profile ?? deps.env.AWS_PROFILE;
+    if (profile === undefined) return undefined;
+    // eslint-disable-next-line no-control-regex
+    if (!/^[^\s\x00-\x1f]{1,128}$/.test(profile)) {
+      throw usageError(
+        `${options.profile !== undefined ? '--profile' : 'AWS_PROFILE'} ${quote(profile)} is not a profile name.`,
+      );
+    }
+    return profile;
+  }
+
+  /** --region, else $AWS_REGION (or $AWS_DEFAULT_REGION); checked, since it goes into host names. */
+  function givenRegion(options: ConnectionOptions): string | undefined {
+    const [from, region] =
+      options.region !== undefined
+        ? ['--region', options.region]
+        : deps.env.AWS_REGION
+          ? ['AWS_REGION', deps.env.AWS_REGION]
+          : ['AWS_DEFAULT_REGION', deps.env.AWS_DEFAULT_REGION];
+    if (region === undefined || region === '') return undefined;
+    if (!REGION.test(region)) throw usageError(`${from} ${quote(region)} is not an AWS region such as us-east-1.`);
+    return region;
+  }
+
+  /**
+   * The region for an SSM read: --region, $AWS_REGION, the region of a Lambda function URL the CLI
+   * was given, or the profile's. None is a usage error that says how to give one.
+   */
+  async function regionFor(options: ConnectionOptions, what: string, urlHint?: string): Promise<string> {
+    const hinted = urlHint ? regionOfFunctionUrl(safeHost(urlHint)) : undefined;
+    const region = givenRegion(options) ?? hinted ?? (await deps.profileRegion(profileOf(options)));
+    if (!region) throw usageError(missingRegion(what, profileOf(options)));
+    return region;
+  }
+
+  function target(region: string | undefined, profile: string | undefined): AwsTarget {
+    return { ...(region !== undefined ? { region } : {}), ...(profile !== undefined ? { profile } : {}) };
+  }
 
   /** Finds the approval function URL and makes the transport. Called only after input is checked. */
   async function connect(options: ConnectionOptions): Promise<Transport> {
-    const region = regionOf(options);
+    const profile = profileOf(options);
+    let region = givenRegion(options);
     let url: string;
     if (options.url !== undefined) {
       url = checkUrl(options.url, '--url').href;
     } else if (deps.env.AGENT_GUARD_URL) {
       url = checkUrl(deps.env.AGENT_GUARD_URL, 'AGENT_GUARD_URL').href;
     } else {
-      const where = `SSM parameter ${APPROVALS_URL_PARAMETER}${region ? ` in ${region}` : ''}`;
+      region = await regionFor(
+        options,
+        `the SSM parameter ${APPROVALS_URL_PARAMETER} that names the approval function`,
+      );
+      const where = `SSM parameter ${APPROVALS_URL_PARAMETER} in ${region}`;
       let value: string | undefined;
       try {
-        value = await deps.readParameter(APPROVALS_URL_PARAMETER, region);
+        value = await deps.readParameter(APPROVALS_URL_PARAMETER, { region, ...target(undefined, profile) });
       } catch (error) {
         throw failure(
           `Could not read ${where} to find the approval function (${messageOf(error)}). Pass --url or set AGENT_GUARD_URL.`,
@@ -113,8 +200,10 @@ export function createCli(deps: CliDeps): Command {
         throw failure(messageOf(error));
       }
     }
+    // A Lambda function URL names its region; any other URL is signed for the region given or the profile's.
+    if (region === undefined && !regionOfFunctionUrl(new URL(url).hostname)) region = await deps.profileRegion(profile);
     try {
-      return deps.transport(url, region);
+      return deps.transport(url, target(region, profile));
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw failure(`Could not set up the call to ${url}: ${messageOf(error)}`);
@@ -124,13 +213,17 @@ export function createCli(deps: CliDeps): Command {
   function printOne(result: ApiSuccess, json: boolean | undefined): void {
     const record = result.approvals[0];
     if (json) return printJson(record ?? { message: result.message });
-    print(record ? `${result.message}\n\n${formatApproval(record, now())}` : result.message);
+    print(record ? `${result.message}\n\n${formatApproval(record, now(), style)}` : result.message);
   }
 
   function withConnection(command: Command): Command {
     return command
       .option('--url <url>', `approval function URL (default: $AGENT_GUARD_URL, then SSM ${APPROVALS_URL_PARAMETER})`)
-      .option('--region <region>', 'AWS region of the guard, for SSM and signing (default: $AWS_REGION)')
+      .option(
+        '--region <region>',
+        "AWS region of the guard, for SSM and signing (default: $AWS_REGION, then the profile's region)",
+      )
+      .option('--profile <name>', 'AWS profile in ~/.aws/config to sign in with (default: $AWS_PROFILE)')
       .option('--json', 'print JSON for scripts and agents instead of text');
   }
 
@@ -153,12 +246,17 @@ export function createCli(deps: CliDeps): Command {
       'On-call CLI for agent-guard: grant, request, revoke and list time-boxed approvals for AI-agent roles, ' +
         'and show why the account is locked.',
     )
+    .version(version, '-V, --version', 'print the version of agent-guard')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => deps.stdout(text),
       writeErr: (text) => deps.stderr(text),
-      outputError: (text, write) => write(text),
+      // Commander's own errors echo what was typed: capped like ours, red on a terminal.
+      outputError: (text, write) => write(styleFor(colourErr).red(capErrorText(text))),
+      getOutHasColors: () => colourOut,
+      getErrHasColors: () => colourErr,
     })
+    .configureHelp({ styleTitle: (text) => style.bold(text) })
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXIT_HELP);
 
@@ -177,6 +275,14 @@ export function createCli(deps: CliDeps): Command {
       .option(
         '--dry-run',
         'check and print the tag and policies that would be written, offline, without credentials; add --json for the documents',
+      )
+      .option(
+        '--max-approval-duration <duration>',
+        `with --dry-run: the guard's maxApprovalDuration (default: ${formatDuration(DEFAULT_MAX_APPROVAL_SECONDS)}, as deployed by default)`,
+      )
+      .option(
+        '--break-glass-max-duration <duration>',
+        `with --dry-run: the guard's breakGlassMaxDuration (default: ${formatDuration(DEFAULT_BREAK_GLASS_MAX_SECONDS)})`,
       ),
   )
     .addHelpText(
@@ -184,6 +290,9 @@ export function createCli(deps: CliDeps): Command {
       `
 The dry run assumes no other approval is in force on the role (the function folds those in) and uses the
 built-in catalog (a deployed guard may add custom groups or exemptions). Its ids are made up locally.
+It checks the duration against the deployed defaults, ${formatDuration(DEFAULT_MAX_APPROVAL_SECONDS)} (${formatDuration(DEFAULT_BREAK_GLASS_MAX_SECONDS)} with --break-glass), unless
+--max-approval-duration or --break-glass-max-duration give the guard's own. The role and the resources
+must be in one partition (${PARTITIONS.join(', ')}).
 
 Examples:
   agent-guard approve --role arn:aws:iam::111122223333:role/agent --actions ec2:TerminateInstances \\
@@ -202,6 +311,8 @@ Examples:
             ['uses', '--uses'],
             ['breakGlass', '--break-glass'],
             ['dryRun', '--dry-run'],
+            ['maxApprovalDuration', '--max-approval-duration'],
+            ['breakGlassMaxDuration', '--break-glass-max-duration'],
           ] as const
         ).flatMap(([key, flag]) => (options[key] !== undefined ? [flag] : []));
         if (conflicting.length > 0) {
@@ -218,13 +329,56 @@ Examples:
         return printOne(await callApi(await connect(options), request), options.json);
       }
       const scope = checkScope('approve', options, catalog);
+      if (!options.dryRun) {
+        const offlineOnly = (
+          [
+            ['maxApprovalDuration', '--max-approval-duration'],
+            ['breakGlassMaxDuration', '--break-glass-max-duration'],
+          ] as const
+        ).flatMap(([key, flag]) => (options[key] !== undefined ? [flag] : []));
+        if (offlineOnly.length > 0) {
+          throw usageError(
+            `${offlineOnly.join(' and ')} only go with --dry-run: the deployed approval function applies its own limits.`,
+          );
+        }
+      }
       if (options.dryRun) {
+        const limits: DryRunLimits = {
+          maxSeconds:
+            options.maxApprovalDuration !== undefined
+              ? checkDuration(options.maxApprovalDuration, '--max-approval-duration')
+              : DEFAULT_MAX_APPROVAL_SECONDS,
+          breakGlassMaxSeconds:
+            options.breakGlassMaxDuration !== undefined
+              ? checkDuration(options.breakGlassMaxDuration, '--break-glass-max-duration')
+              : DEFAULT_BREAK_GLASS_MAX_SECONDS,
+          maxFromFlag: options.maxApprovalDuration !== undefined,
+          breakGlassMaxFromFlag: options.breakGlassMaxDuration !== undefined,
+        };
+        const breakGlass = options.breakGlass === true;
         const plan = planApproval(
-          { ...scope.request, actions: scope.actions, resources: scope.resources },
-          { catalog: catalog(), now: now(), newId: deps.newId },
+          { ...scope.request, actions: scope.actions, resources: scope.resources, breakGlass },
+          { catalog: catalog(), now: now(), newId: deps.newId, limits },
         );
         if (options.json) return printJson(plan);
-        return print(formatDryRun(plan, scope.actions, scope.resources, now()));
+        const fromFlag = breakGlass ? limits.breakGlassMaxFromFlag : limits.maxFromFlag;
+        return print(
+          formatDryRun(
+            plan,
+            {
+              actions: scope.actions,
+              resources: scope.resources,
+              breakGlass,
+              durationSeconds: scope.request.durationSeconds,
+              maxSeconds: breakGlass ? limits.breakGlassMaxSeconds : limits.maxSeconds,
+              maxFrom: fromFlag
+                ? `from ${breakGlass ? '--break-glass-max-duration' : '--max-approval-duration'}`
+                : 'the deployed default',
+            },
+            now(),
+            style,
+          ),
+        );
       }
       printOne(await callApi(await connect(options), scope.request), options.json);
     });
@@ -276,7 +430,7 @@ Examples:
     });
     const result = await callApi(await connect(options), request);
     if (options.json) return printJson(result.approvals);
-    print(`${formatTable(result.approvals, now())}\n${result.message}`);
+    print(`${formatTable(result.approvals, now(), style)}\n${result.message}`);
   });
 
   withConnection(
@@ -289,11 +443,16 @@ Examples:
       )
       .option('--parameter <name>', 'SSM parameter of the guard status', DEFAULT_STATUS_PARAMETER),
   ).action(async (options: ConnectionOptions & { parameter: string }) => {
-    const region = regionOf(options);
-    const where = `SSM parameter ${options.parameter}${region ? ` in ${region}` : ''}`;
+    const parameter = clip(options.parameter);
+    const region = await regionFor(
+      options,
+      `the SSM parameter ${parameter} that holds the guard status`,
+      options.url ?? deps.env.AGENT_GUARD_URL,
+    );
+    const where = `SSM parameter ${parameter} in ${region}`;
     let raw: string | undefined;
     try {
-      raw = await deps.readParameter(options.parameter, region);
+      raw = await deps.readParameter(options.parameter, { region, ...target(undefined, profileOf(options)) });
     } catch (error) {
       throw failure(`Could not read ${where}: ${messageOf(error)}`);
     }
@@ -321,8 +480,8 @@ Examples:
       printJson({ status, approvals, ...(listError ? { approvalsError: listError.message } : {}) });
     } else {
       print(
-        `${formatStatus(status, now())}\n\nApprovals in force or pending:\n` +
-          (approvals ? formatTable(approvals, now()) : '(could not list them; see below)'),
+        `${formatStatus(status, now(), style)}\n\nApprovals in force or pending:\n` +
+          (approvals ? formatTable(approvals, now(), style) : '(could not list them; see below)'),
       );
     }
     if (listError) throw new CliError(`Could not list approvals: ${listError.message}`, EXIT.FAILED);
@@ -337,8 +496,10 @@ Examples:
  */
 export async function run(argv: readonly string[], overrides: Partial<CliDeps> = {}): Promise<number> {
   const stderr = overrides.stderr ?? ((text: string) => void process.stderr.write(text));
+  let red = (text: string) => text;
   try {
     const deps: CliDeps = { ...defaultDeps(), ...overrides };
+    red = styleFor(wantsColour(deps.env, deps.terminal.stderr)).red;
     await createCli(deps).parseAsync([...argv], { from: 'node' });
     return EXIT.OK;
   } catch (error) {
@@ -346,13 +507,22 @@ export async function run(argv: readonly string[], overrides: Partial<CliDeps> =
       // Commander has already written its message (or the help).
       if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
       if (error instanceof CliError) {
-        stderr(`agent-guard: ${error.message}\n`);
+        stderr(`${red(capErrorText(`agent-guard: ${error.message}`))}\n`);
         return error.exitCode;
       }
-      stderr(`agent-guard: unexpected error: ${messageOf(error)}\n`);
+      stderr(`${red(capErrorText(`agent-guard: unexpected error: ${messageOf(error)}`))}\n`);
     } catch {
       // Even a failing stderr must not turn into a throw.
     }
     return EXIT.FAILED;
+  }
+}
+
+/** The host name of a URL, or '' when it is not one. */
+function safeHost(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
   }
 }

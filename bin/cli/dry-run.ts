@@ -1,9 +1,27 @@
-import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
-import { expiryFrom, isoSeconds } from '../../lib/core/approval/duration';
+import { approvalPolicySet, MAX_APPROVAL_POLICIES } from '../../lib/core/approval/approval-policies';
+import { expiryFrom, formatDuration, isoSeconds } from '../../lib/core/approval/duration';
 import { APPROVAL_TAG, GUARD_PATH } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
-import { messageOf, usageError } from './errors';
+import { messageOf, quote, usageError } from './errors';
+
+/**
+ * The AWS partitions, as AWS publishes them (the SDKs' partition data; aws-cdk-lib's RegionInfo lists
+ * the same): commercial, China, GovCloud (US), the European Sovereign Cloud and the four isolated
+ * (ISO) partitions. The dry run only builds documents, which read the same in each, so it takes them
+ * all; whether AgentGuard itself deploys in a partition is a question for the construct, not for this
+ * offline check. Anything else (`aws-gov`, `aws-china`, a typo) is refused.
+ */
+export const PARTITIONS = [
+  'aws',
+  'aws-cn',
+  'aws-us-gov',
+  'aws-eusc',
+  'aws-iso',
+  'aws-iso-b',
+  'aws-iso-e',
+  'aws-iso-f',
+] as const;
 
 /** Exactly what `approve --dry-run --json` prints: the tag and the policies the approval would write. */
 export interface DryRunPlan {
@@ -21,6 +39,65 @@ export interface DryRunInput {
   readonly actions: readonly string[];
   readonly resources: readonly string[];
   readonly durationSeconds: number;
+  readonly breakGlass: boolean;
+}
+
+/** The limits the deployed approval function applies; the dry run checks them the way it does. */
+export interface DryRunLimits {
+  readonly maxSeconds: number;
+  readonly breakGlassMaxSeconds: number;
+  /** Whether each limit is the construct's default, or came from a flag; for the messages. */
+  readonly maxFromFlag: boolean;
+  readonly breakGlassMaxFromFlag: boolean;
+}
+
+function partitionOf(arn: string): string {
+  return arn.split(':')[1] ?? '';
+}
+
+function checkPartition(flag: string, arn: string, partition: string): void {
+  if ((PARTITIONS as readonly string[]).includes(partition)) return;
+  throw usageError(
+    `${flag} ${quote(arn)} is in partition ${quote(partition)}, which AWS does not have. ` +
+      `The partitions are ${PARTITIONS.join(', ')}.`,
+  );
+}
+
+/**
+ * The role's partition is one AWS has, and every resource is in that partition (or in `*`): IAM
+ * policies of a role in one partition never match resources of another, so such an approval would
+ * lift nothing.
+ */
+export function checkPartitions(roleArn: string, resources: readonly string[]): string {
+  const partition = partitionOf(roleArn);
+  checkPartition('--role', roleArn, partition);
+  for (const resource of resources) {
+    const other = partitionOf(resource);
+    if (other === '*' || other === partition) continue;
+    checkPartition('--resources', resource, other);
+    throw usageError(
+      `--resources ${quote(resource)} is in partition ${other}, but --role is in ${partition}. ` +
+        'A role in one partition can never act on resources of another, so the approval would lift nothing. ' +
+        `Give the resources as arn:${partition}:...`,
+    );
+  }
+  return partition;
+}
+
+/** The duration check the approval function makes, with the limits it was deployed with. */
+function checkLimit(input: DryRunInput, limits: DryRunLimits): void {
+  const max = input.breakGlass ? limits.breakGlassMaxSeconds : limits.maxSeconds;
+  if (input.durationSeconds <= max) return;
+  const fromFlag = input.breakGlass ? limits.breakGlassMaxFromFlag : limits.maxFromFlag;
+  const flag = input.breakGlass ? '--break-glass-max-duration' : '--max-approval-duration';
+  const prop = input.breakGlass ? 'breakGlassMaxDuration' : 'maxApprovalDuration';
+  throw usageError(
+    `The duration ${formatDuration(input.durationSeconds)} is over the ${input.breakGlass ? 'break-glass ' : ''}` +
+      `maximum of ${formatDuration(max)}; ask for less. ` +
+      (fromFlag
+        ? `(That maximum is from ${flag}.)`
+        : `(That is the deployed default; for a guard deployed with another ${prop}, pass ${flag}.)`),
+  );
 }
 
 /**
@@ -29,10 +106,17 @@ export interface DryRunInput {
  */
 export function planApproval(
   input: DryRunInput,
-  deps: { readonly catalog: ResolvedCatalog; readonly now: Date; readonly newId: () => string },
+  deps: {
+    readonly catalog: ResolvedCatalog;
+    readonly now: Date;
+    readonly newId: () => string;
+    readonly limits: DryRunLimits;
+  },
 ): DryRunPlan {
-  const [, partition, account] = /^arn:([^:]+):iam::(\d{12}):role\//.exec(input.roleArn) ?? [];
-  if (!partition || !account) throw usageError(`--role '${input.roleArn}' is not an IAM role ARN.`);
+  const [, , account] = /^arn:([^:]+):iam::(\d{12}):role\//.exec(input.roleArn) ?? [];
+  if (!account) throw usageError(`--role ${quote(input.roleArn)} is not an IAM role ARN.`);
+  const partition = checkPartitions(input.roleArn, input.resources);
+  checkLimit(input, deps.limits);
   const expires = expiryFrom(deps.now, input.durationSeconds);
   const approvalId = deps.newId();
   const setId = deps.newId();
@@ -42,7 +126,14 @@ export function planApproval(
       { id: approvalId, actions: input.actions, resources: input.resources, expiresAt: expires },
     ]);
   } catch (error) {
-    throw usageError(messageOf(error));
+    // The library speaks of the approvals in force on the role; the dry run assumes there are none,
+    // so this approval alone is what does not fit.
+    const cause = (error as { cause?: unknown }).cause;
+    throw usageError(
+      `This approval alone does not fit the ${MAX_APPROVAL_POLICIES} policies an approval set may use ` +
+        `(${messageOf(cause ?? error).replace(/\.$/, '')}). It names ${input.actions.length} exact action(s) ` +
+        `and ${input.resources.length} resource(s); name fewer actions (exact ones rather than a whole group) or fewer resources.`,
+    );
   }
   return {
     approvalId,

@@ -4,6 +4,7 @@ import { policySize } from '../../lib/core/iam/policy-document';
 import { ApprovalRecord, roleNameOf } from '../../lib/core/approval-api';
 import type { GuardStatus } from '../../lib/core/status';
 import { DryRunPlan } from './dry-run';
+import { PLAIN, Style } from './style';
 
 const number = new Intl.NumberFormat('en-US');
 
@@ -28,6 +29,13 @@ function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
+/** The colour of an approval's status: in force green, waiting yellow, ended dim. */
+function statusStyle(status: ApprovalRecord['status'], style: Style): (text: string) => string {
+  if (status === 'active') return style.green;
+  if (status === 'pending') return style.yellow;
+  return style.dim;
+}
+
 function labelled(rows: [string, string | undefined][]): string[] {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.flatMap(([label, value]) => (value ? [`${label.padEnd(width)}  ${value}`] : []));
@@ -42,11 +50,14 @@ function deadline(record: ApprovalRecord, now: Date): string {
 }
 
 /** One approval, in full. */
-export function formatApproval(record: ApprovalRecord, now: Date): string {
+export function formatApproval(record: ApprovalRecord, now: Date, style: Style = PLAIN): string {
   const asked = record.requestedActions.join(', ');
   const exact = record.actions.join(', ');
   const lines = labelled([
-    ['Approval', `${record.approvalId} (${record.kind}, ${record.status})`],
+    [
+      'Approval',
+      `${style.bold(record.approvalId)} (${record.kind}, ${statusStyle(record.status, style)(record.status)})`,
+    ],
     ['Role', record.roleArn],
     ['Actions', asked === exact ? exact : `${exact} (from ${asked})`],
     ['On', record.resources.join(', ')],
@@ -66,14 +77,14 @@ export function formatApproval(record: ApprovalRecord, now: Date): string {
       `${record.approvers.length}/${record.requiredApprovals}${record.approvers.length ? `: ${record.approvers.join(', ')}` : ''}`,
     ],
   ]);
-  if (record.kind === 'break-glass') lines.push('BREAK-GLASS: marked for review.');
+  if (record.kind === 'break-glass') lines.push(style.bold(style.red('BREAK-GLASS: marked for review.')));
   if (record.status === 'pending') lines.push(`Approve it with: agent-guard approve --id ${record.approvalId}`);
   if (record.status === 'active') lines.push(`Revoke it with:  agent-guard revoke --id ${record.approvalId}`);
   return lines.join('\n');
 }
 
 /** Approvals as a table, newest first as the function lists them. */
-export function formatTable(records: readonly ApprovalRecord[], now: Date): string {
+export function formatTable(records: readonly ApprovalRecord[], now: Date, style: Style = PLAIN): string {
   if (records.length === 0) return 'No approvals.';
   const header = ['ID', 'STATUS', 'KIND', 'ROLE', 'ACTIONS', 'RES', 'EXPIRES / LAPSES', 'APPROVERS'];
   const rows = records.map((r) => [
@@ -87,23 +98,25 @@ export function formatTable(records: readonly ApprovalRecord[], now: Date): stri
     `${r.approvers.length}/${r.requiredApprovals} ${r.approvers.map(shortPrincipal).join(',')}`.trim(),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  return [header, ...rows]
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  // Padded first, coloured after, so the escape codes do not count towards the widths.
+  const line = (row: string[], paint: (cell: string, i: number) => string) =>
+    row
+      .map((cell, i) => paint(i === row.length - 1 ? cell.trimEnd() : cell.padEnd(widths[i]), i))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(header, (cell) => style.bold(cell)),
+    ...rows.map((row, r) => line(row, (cell, i) => (i === 1 ? statusStyle(records[r].status, style)(cell) : cell))),
+  ].join('\n');
 }
 
 /** The guard's status parameter, for people. */
-export function formatStatus(status: GuardStatus, now: Date): string {
+export function formatStatus(status: GuardStatus, now: Date, style: Style = PLAIN): string {
   const state = status.locked
-    ? 'LOCKED: protected actions are denied to agent roles'
+    ? style.bold(style.red('LOCKED: protected actions are denied to agent roles'))
     : status.protected
-      ? 'OPEN (monitor mode: enforcing would lock now)'
-      : 'OPEN: agent roles may run protected actions';
+      ? style.yellow('OPEN (monitor mode: enforcing would lock now)')
+      : style.green('OPEN: agent roles may run protected actions');
   const t = status.traffic;
   const figure = t.requestsPerMinute === null ? 'no datapoints' : `${number.format(t.requestsPerMinute)} requests/min`;
   return labelled([
@@ -122,16 +135,32 @@ export function formatStatus(status: GuardStatus, now: Date): string {
 }
 
 /** The dry run, for people: what would be written, with each policy's size against IAM's limit. */
-export function formatDryRun(plan: DryRunPlan, actions: readonly string[], resources: readonly string[], now: Date) {
+export interface DryRunSummary {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+  readonly breakGlass: boolean;
+  readonly durationSeconds: number;
+  /** The maximum the duration was checked against, and where it came from. */
+  readonly maxSeconds: number;
+  readonly maxFrom: string;
+}
+
+export function formatDryRun(plan: DryRunPlan, summary: DryRunSummary, now: Date, style: Style = PLAIN) {
   const nameWidth = Math.max(...plan.policies.map((p) => p.name.length));
   return [
-    'Dry run: nothing was sent and no credentials were used.',
+    style.bold(style.cyan('Dry run: nothing was sent and no credentials were used.')),
     ...labelled([
       ['Approval', `${plan.approvalId} (made up here; the approval function picks its own)`],
+      ['Kind', summary.breakGlass ? style.bold(style.red('break-glass')) : 'approval'],
       ['Role', plan.roleArn],
-      ['Actions', actions.join(', ')],
-      ['On', resources.join(', ')],
-      ['Expires', `${plan.expiresAt} (${relative(plan.expiresAt, now)}, if approved now)`],
+      ['Actions', summary.actions.join(', ')],
+      ['On', summary.resources.join(', ')],
+      [
+        'For',
+        `${formatDuration(summary.durationSeconds)}, within the ${summary.breakGlass ? 'break-glass ' : ''}maximum of ` +
+          `${formatDuration(summary.maxSeconds)} (${summary.maxFrom})`,
+      ],
+      ['Expires', `${style.bold(plan.expiresAt)} (${relative(plan.expiresAt, now)}, if approved now)`],
       ['Role tag', `${APPROVAL_TAG}=${plan.tags[APPROVAL_TAG]}`],
     ]),
     '',

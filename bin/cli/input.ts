@@ -3,7 +3,7 @@ import { resolveApprovalActions, validateApprovalResources } from '../../lib/cor
 import { formatDuration, parseDuration } from '../../lib/core/approval/duration';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ApiRequest, apiRequestSchema, ScopeRequest } from '../../lib/core/approval-api';
-import { messageOf, usageError } from './errors';
+import { messageOf, quote, usageError } from './errors';
 
 /** The scope flags of `approve` and `request`, as commander hands them over. */
 export interface ScopeOptions {
@@ -25,6 +25,9 @@ export interface CheckedScope {
 }
 
 const MIN_SECONDS = 60;
+/** The approval API's limits on one action and one resource (lib/core/approval-api.ts). */
+const MAX_ACTION_CHARS = 128;
+const MAX_RESOURCE_CHARS = 2048;
 const MAX_SECONDS = 31 * 86400;
 
 /** True for an ARN the approval function accepts as a role ARN (the API's own schema decides). */
@@ -34,15 +37,15 @@ export function isRoleArn(value: string): boolean {
 
 export function checkRoleArn(flag: string, value: string): string {
   if (isRoleArn(value)) return value;
-  const session = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(value);
+  const session = /^arn:(aws[a-z-]{0,20}):sts::(\d{12}):assumed-role\/([^/]{1,64})\//.exec(value);
   if (session) {
     throw usageError(
-      `${flag} '${value}' is a session ARN. Give the role ARN instead: arn:${session[1]}:iam::${session[2]}:role/${session[3]} ` +
+      `${flag} ${quote(value)} is a session ARN. Give the role ARN instead: arn:${session[1]}:iam::${session[2]}:role/${session[3]} ` +
         '(with the role path, if it has one).',
     );
   }
   throw usageError(
-    `${flag} '${value}' is not an IAM role ARN. Write it like arn:aws:iam::111122223333:role/my-agent ` +
+    `${flag} ${quote(value)} is not an IAM role ARN. Write it like arn:aws:iam::111122223333:role/my-agent ` +
       '(aws iam get-role --role-name NAME shows it).',
   );
 }
@@ -50,23 +53,25 @@ export function checkRoleArn(flag: string, value: string): string {
 export function checkApprovalId(value: string): string {
   if (/^[a-z0-9]{8,32}$/.test(value)) return value;
   throw usageError(
-    `--id '${value}' is not an approval id: 8 to 32 lower-case letters and digits, as agent-guard list shows.`,
+    `--id ${quote(value)} is not an approval id: 8 to 32 lower-case letters and digits, as agent-guard list shows.`,
   );
 }
 
-export function checkDuration(value: string): number {
+export function checkDuration(value: string, flag = '--duration'): number {
   let seconds: number;
   try {
+    // No duration is longer than this; a longer text is not echoed back in full.
+    if (value.length > 40) throw new Error(`${quote(value)} is not a duration. Write it like 30m, 1h, 1h30m or 90s.`);
     seconds = parseDuration(value);
   } catch (error) {
-    throw usageError(`--duration: ${messageOf(error)}`);
+    throw usageError(`${flag}: ${messageOf(error)}`);
   }
   if (seconds < MIN_SECONDS) {
-    throw usageError(`--duration '${value}' is shorter than 1m. Write at least 1m, for example 30m.`);
+    throw usageError(`${flag} ${quote(value)} is shorter than 1m. Write at least 1m, for example 30m.`);
   }
   if (seconds > MAX_SECONDS) {
     throw usageError(
-      `--duration '${value}' (${formatDuration(seconds)}) is over 31d, the most any approval can last. Ask for less, such as 1h.`,
+      `${flag} ${quote(value)} (${formatDuration(seconds)}) is over 31d, the most any approval can last. Ask for less, such as 1h.`,
     );
   }
   return seconds;
@@ -108,6 +113,19 @@ export function checkScope(
 
   const typedActions = splitActions(options.actions!);
   if (typedActions.length === 0) throw usageError('--actions: name at least one group or action.');
+  // The approval function's limits; checked first so that an overlong value is not echoed in full.
+  const longAction = typedActions.find((a) => a.length > MAX_ACTION_CHARS);
+  if (longAction !== undefined) {
+    throw usageError(
+      `--actions: ${quote(longAction)} is not an action: IAM action names and patterns are at most ${MAX_ACTION_CHARS} characters.`,
+    );
+  }
+  const longResource = options.resources!.find((r) => r.length > MAX_RESOURCE_CHARS);
+  if (longResource !== undefined) {
+    throw usageError(
+      `--resources: ${quote(longResource)} is longer than ${MAX_RESOURCE_CHARS} characters, the most for an ARN.`,
+    );
+  }
   let actions: string[];
   try {
     actions = resolveApprovalActions(typedActions, catalog());
@@ -129,7 +147,7 @@ export function checkScope(
   if (options.uses !== undefined) {
     if (options.uses.trim() !== '1') {
       throw usageError(
-        `--uses '${options.uses}': only single-use approvals exist. Write --uses 1, or leave it out to allow any number of uses until the expiry.`,
+        `--uses ${quote(options.uses)}: only single-use approvals exist. Write --uses 1, or leave it out to allow any number of uses until the expiry.`,
       );
     }
     uses = 1;

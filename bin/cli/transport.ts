@@ -4,7 +4,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { failure, messageOf, usageError } from './errors';
+import { failure, messageOf, quote, usageError } from './errors';
 
 /** What the approval function answered. */
 export interface HttpReply {
@@ -15,10 +15,27 @@ export interface HttpReply {
 /** Sends one request body to the approval function. */
 export type Transport = (body: unknown) => Promise<HttpReply>;
 
+/** Where and as whom the CLI calls AWS: --region and --profile, after the environment is applied. */
+export interface AwsTarget {
+  readonly region?: string;
+  /** A profile of the shared AWS config files; unset means the SDK's default ($AWS_PROFILE, else default). */
+  readonly profile?: string;
+}
+
+/** The message for a call that needs a region and has none. */
+export function missingRegion(what: string, profile: string | undefined): string {
+  return (
+    `No AWS region for ${what}. Pass --region REGION (where AgentGuard is deployed) or set AWS_REGION` +
+    (profile !== undefined ? `, or set region in profile ${quote(profile)} of ~/.aws/config.` : '.')
+  );
+}
+
 export interface SignedTransportOptions {
   /** Used when the URL is not a Lambda function URL (`<id>.lambda-url.<region>.on.aws`). */
   readonly region?: string;
-  /** @default fromNodeProviderChain() */
+  /** The profile whose credentials sign, when `credentials` is not given. */
+  readonly profile?: string;
+  /** @default fromNodeProviderChain({ profile }) */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
@@ -38,12 +55,12 @@ export function checkUrl(value: string, from: string): URL {
     url = new URL(value);
   } catch {
     throw usageError(
-      `${from} '${value}' is not a URL. Give the approval function URL, https://<id>.lambda-url.<region>.on.aws/.`,
+      `${from} ${quote(value)} is not a URL. Give the approval function URL, https://<id>.lambda-url.<region>.on.aws/.`,
     );
   }
   const local = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (url.protocol !== 'https:' && !local) {
-    throw usageError(`${from} '${value}' must be an https:// URL: requests carry signed credentials.`);
+    throw usageError(`${from} ${quote(value)} must be an https:// URL: requests carry signed credentials.`);
   }
   return url;
 }
@@ -56,12 +73,15 @@ export function signedTransport(urlText: string, options: SignedTransportOptions
   const url = checkUrl(urlText, 'The approval function URL');
   const region = regionOfFunctionUrl(url.hostname) ?? options.region;
   if (!region) {
-    throw usageError(`Cannot tell the region of ${url.host}: it is not a Lambda function URL. Pass --region.`);
+    throw usageError(
+      missingRegion(`signing calls to ${quote(url.host)}, which is not a Lambda function URL`, options.profile),
+    );
   }
   const signer = new SignatureV4({
     service: 'lambda',
     region,
-    credentials: options.credentials ?? fromNodeProviderChain(),
+    credentials:
+      options.credentials ?? fromNodeProviderChain(options.profile !== undefined ? { profile: options.profile } : {}),
     sha256: Sha256,
   });
   const doFetch = options.fetch ?? globalThis.fetch;
@@ -85,7 +105,9 @@ export function signedTransport(urlText: string, options: SignedTransportOptions
     } catch (error) {
       throw failure(
         `Could not sign the request: no usable AWS credentials (${messageOf(error)}). ` +
-          'Sign in first, for example with aws sso login, or set AWS_PROFILE.',
+          (options.profile !== undefined
+            ? `Check profile ${quote(options.profile)} in ~/.aws/config, or sign in with aws sso login --profile ${quote(options.profile)}.`
+            : 'Sign in first, for example with aws sso login, or pass --profile or set AWS_PROFILE.'),
       );
     }
     // fetch sets Host itself, from the URL; it is the value that was signed.
@@ -124,14 +146,32 @@ function networkReason(error: unknown, timeoutMs: number): string {
 }
 
 /** Reads an SSM parameter; undefined when it does not exist. */
-export async function readSsmParameter(name: string, region: string | undefined): Promise<string | undefined> {
-  const ssm = new SSMClient(region ? { region } : {});
+export async function readSsmParameter(name: string, target: AwsTarget): Promise<string | undefined> {
+  const ssm = new SSMClient({
+    ...(target.region !== undefined ? { region: target.region } : {}),
+    ...(target.profile !== undefined ? { profile: target.profile } : {}),
+  });
   try {
     const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
     return Parameter?.Value;
   } catch (error) {
     if (error instanceof ParameterNotFound) return undefined;
     throw error;
+  } finally {
+    ssm.destroy();
+  }
+}
+
+/**
+ * The region the AWS SDK would use with no --region and no AWS_REGION: that of the profile in the
+ * shared config files. Undefined when there is none.
+ */
+export async function profileRegion(profile: string | undefined): Promise<string | undefined> {
+  const ssm = new SSMClient(profile !== undefined ? { profile } : {});
+  try {
+    return await ssm.config.region();
+  } catch {
+    return undefined;
   } finally {
     ssm.destroy();
   }

@@ -101,6 +101,8 @@ export async function cli(args: readonly string[], deps: Partial<CliDeps> = {}):
   const code = await run(['node', 'agent-guard', ...args], {
     transport: () => () => Promise.reject(new Error('the transport must not be called')),
     readParameter: () => Promise.reject(new Error('SSM must not be read')),
+    profileRegion: () => Promise.resolve(undefined),
+    terminal: { stdout: false, stderr: false },
     clock: () => NOW,
     env: {},
     newId: idSequence('dry'),
@@ -114,15 +116,17 @@ export async function cli(args: readonly string[], deps: Partial<CliDeps> = {}):
 /** A transport that answers every call with one canned reply, and records what was sent. */
 export function cannedTransport(reply: HttpReply | ((body: unknown) => HttpReply)): {
   transport: CliDeps['transport'];
-  sent: { url: string; region: string | undefined; body: unknown }[];
+  sent: { url: string; region: string | undefined; profile: string | undefined; body: unknown }[];
 } {
-  const sent: { url: string; region: string | undefined; body: unknown }[] = [];
+  const sent: { url: string; region: string | undefined; profile: string | undefined; body: unknown }[] = [];
   return {
     sent,
-    transport: (url, region) => (body) => {
-      sent.push({ url, region, body });
-      return Promise.resolve(typeof reply === 'function' ? reply(body) : reply);
-    },
+    transport:
+      (url, { region, profile }) =>
+      (body) => {
+        sent.push({ url, region, profile, body });
+        return Promise.resolve(typeof reply === 'function' ? reply(body) : reply);
+      },
   };
 }
 

@@ -224,7 +224,8 @@ describe('status', () => {
     const result = await cli(['status'], { readParameter, transport, env: { AGENT_GUARD_URL: FUNCTION_URL } });
 
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(readParameter).toHaveBeenCalledWith('/agent-guard/status', undefined);
+    // No --region and no AWS_REGION: the region of the function URL the CLI was given.
+    expect(readParameter).toHaveBeenCalledWith('/agent-guard/status', { region: 'us-east-1' });
     expect(sent.map((s) => s.body)).toEqual([{ op: 'list' }]);
     expect(result.stdout).toMatch(/State\s+LOCKED: protected actions are denied to agent roles/);
     expect(result.stdout).toMatch(/Since\s+2026-05-01T09:00:00.000Z \(3h ago\)/);
@@ -269,8 +270,8 @@ describe('status', () => {
     });
     expect(result.code).toBe(0);
     expect(readParameter.mock.calls).toEqual([
-      ['/custom/status', 'eu-west-1'],
-      ['/agent-guard/approvals-url', 'eu-west-1'],
+      ['/custom/status', { region: 'eu-west-1' }],
+      ['/agent-guard/approvals-url', { region: 'eu-west-1' }],
     ]);
     expect(sent[0]).toMatchObject({ url: FUNCTION_URL, region: 'eu-west-1' });
   });
@@ -297,7 +298,10 @@ describe('status', () => {
 
   test('a parameter that is not the guard status: exit 1', async () => {
     for (const value of ['not json', '{"schemaVersion":2}', 'null']) {
-      const result = await cli(['status'], { readParameter: parameters({ '/agent-guard/status': value }) });
+      const result = await cli(['status'], {
+        readParameter: parameters({ '/agent-guard/status': value }),
+        env: { AWS_REGION: 'us-west-2' },
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('does not hold a status the guard wrote');
     }

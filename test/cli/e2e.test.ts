@@ -236,24 +236,28 @@ describe('finding the approval function', () => {
       transport,
     });
     expect(result.code).toBe(0);
-    expect(readParameter).toHaveBeenLastCalledWith(APPROVALS_URL_PARAMETER, 'eu-west-1');
-    expect(transport).toHaveBeenLastCalledWith(FUNCTION_URL, 'eu-west-1');
+    expect(readParameter).toHaveBeenLastCalledWith(APPROVALS_URL_PARAMETER, { region: 'eu-west-1' });
+    expect(transport).toHaveBeenLastCalledWith(FUNCTION_URL, { region: 'eu-west-1' });
 
     result = await h.run(['list'], { env: { AWS_REGION: 'us-east-1' }, readParameter, transport });
     expect(result.code).toBe(0);
-    expect(readParameter).toHaveBeenLastCalledWith('/agent-guard/approvals-url', 'us-east-1');
+    expect(readParameter).toHaveBeenLastCalledWith('/agent-guard/approvals-url', { region: 'us-east-1' });
   });
 
   test('no URL anywhere: exit 1, saying how to give one', async () => {
-    const result = await cli(['list'], { readParameter: () => Promise.resolve(undefined), env: {} });
+    const result = await cli(['list'], {
+      readParameter: () => Promise.resolve(undefined),
+      env: { AWS_REGION: 'us-east-1' },
+    });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('SSM parameter /agent-guard/approvals-url does not exist');
+    expect(result.stderr).toContain('SSM parameter /agent-guard/approvals-url in us-east-1 does not exist');
     expect(result.stderr).toContain('--url');
   });
 
   test('SSM unreadable (no credentials): exit 1 with the reason', async () => {
     const result = await cli(['list'], {
       readParameter: () => Promise.reject(new Error('Could not load credentials from any providers')),
+      env: { AWS_REGION: 'us-east-1' },
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Could not load credentials from any providers');

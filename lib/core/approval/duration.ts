@@ -1,3 +1,11 @@
+/**
+ * The longest an approval lasts unless the guard is deployed with another `maxApprovalDuration`.
+ * The construct's default, and what the CLI's offline dry run assumes.
+ */
+export const DEFAULT_MAX_APPROVAL_SECONDS = 3600;
+/** The longest a break-glass approval lasts unless the guard is deployed with another `breakGlassMaxDuration`. */
+export const DEFAULT_BREAK_GLASS_MAX_SECONDS = 900;
+
 /** An ISO time to the second: the literal IAM compares `aws:CurrentTime` with. */
 export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
