@@ -28,3 +28,14 @@ test('GuardContract holds the published tag and naming contract (DESIGN.md)', ()
     DEFAULT_STATUS_PARAMETER: '/agent-guard/status',
   });
 });
+
+test("each GuardContract constant's summary in API.md names its value", () => {
+  const assembly = JSON.parse(fs.readFileSync(path.join(ROOT, '.jsii'), 'utf-8')) as {
+    types: Record<string, { properties: { name: string; docs: { summary: string } }[] }>;
+  };
+  const values = GuardContract as unknown as Record<string, string>;
+  const properties = assembly.types['agent-guard.GuardContract'].properties;
+  expect(properties.map((p) => p.name).sort()).toEqual(Object.keys(values).sort());
+  const wrong = properties.filter((p) => !p.docs.summary.includes(`\`${values[p.name]}\``)).map((p) => p.name);
+  expect(wrong).toEqual([]);
+});
