@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import { handlerBundleDir } from '../../lib/guard-nodejs-function';
 import { handlerNames, lambdaCredentialsOnly } from '../../scripts/build';
 
 // The budget for each prebuilt handler: the whole asset folder Lambda receives, in bytes.
@@ -21,6 +22,13 @@ describe('prebuilt handler bundles (npm run build)', () => {
     expect(existsSync(HANDLERS)).toBe(true);
     expect(readdirSync(HANDLERS).sort()).toEqual(handlerNames());
     for (const name of handlerNames()) expect(readdirSync(join(HANDLERS, name))).toEqual(['index.js']);
+  });
+
+  test('the construct finds each bundle from its sources, and names the fix when one is missing', () => {
+    for (const name of handlerNames()) expect(handlerBundleDir(name)).toBe(join(HANDLERS, name));
+    expect(() => handlerBundleDir('no-such-handler')).toThrow(
+      /bundle of the no-such-handler handler is missing.*npm run build/,
+    );
   });
 
   test.each(handlerNames())(`the %s bundle is at most ${HANDLER_BUDGET.toLocaleString('en')} bytes`, (name) => {
