@@ -158,7 +158,8 @@ export class GuardFunction extends Construct {
     const key = new kms.Key(this, 'NoticesKey', {
       description: 'agent-guard: encrypts the notices topic, the guard log groups and the approvals table',
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // The audit table and the log groups outlive the stack (RETAIN); so must the key that can read them.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     // Grants only for AWS resources (DynamoDB makes its own for the table): nobody hands this key out.
     key.addToResourcePolicy(
