@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -6,10 +8,21 @@ import { AgentGuard } from '../lib';
 export const EXAMPLE_STACK_NAME = 'AgentGuardExample';
 
 /**
+ * The context of the example app's `cdk.json`: the recommended feature flags, as `cdk init` writes
+ * them. Tests build the app with it, so they synthesize what `cdk synth` does.
+ */
+export function exampleContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  return cdkJson.context;
+}
+
+/**
  * The example app: one stack with the guard and one AI-agent role that holds AdministratorAccess and
  * is constrained by the guard. The tests use it as their fixture, so it is what the README shows.
  */
-export function createExampleApp(app: App = new App()): {
+export function createExampleApp(app: App = new App({ context: exampleContext() })): {
   app: App;
   stack: Stack;
   agentRole: iam.Role;

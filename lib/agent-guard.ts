@@ -2,7 +2,9 @@ import { Aws, CfnResource, Duration, Stack, Tags, Token, Validations } from 'aws
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -17,6 +19,7 @@ import {
   guardPolicyName,
 } from './core/contract';
 import { ApprovalFunction } from './approval-function';
+import { GuardDashboard } from './guard-dashboard';
 import { GuardFunction } from './guard-function';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
@@ -177,6 +180,48 @@ export interface AgentGuardProps {
    * @default Duration.days(365)
    */
   readonly auditRetention?: Duration;
+
+  /**
+   * A topic of your own for every notice and alarm action, instead of the one the guard creates.
+   *
+   * The guard publishes denials, repairs, state changes and approvals to it, and its failure alarms
+   * notify it. It must be in the guard's account and region. If it is encrypted with a KMS key, that
+   * key's policy must let `cloudwatch.amazonaws.com` use `kms:Decrypt` and `kms:GenerateDataKey*`, or
+   * the alarms cannot publish; pass the key as `encryptionKey` and the guard adds that statement.
+   *
+   * @default - a topic named `AgentGuardNotices`, encrypted with `encryptionKey`
+   */
+  readonly noticesTopic?: sns.ITopic;
+
+  /**
+   * A KMS key of your own for everything the guard encrypts, instead of the key it creates.
+   *
+   * It encrypts the notices topic (when the guard creates it), the functions' log groups and the
+   * approvals table. The guard adds key policy statements that let CloudWatch alarms publish
+   * (`cloudwatch.amazonaws.com`: `kms:Decrypt`, `kms:GenerateDataKey*`) and CloudWatch Logs encrypt the
+   * `/aws/lambda/AgentGuard*` log groups (`logs.<region>.amazonaws.com`). An imported key keeps its
+   * policy: add those statements yourself (synth warns with them). It must be a symmetric key in the
+   * guard's account and region. The dead-letter queue stays SQS-managed (SSE-SQS).
+   *
+   * @default - a key with rotation, which denies grants except for AWS resources
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * How long the guard and approval functions' logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Whether to create the CloudWatch dashboard `AgentGuard`: lock state over time, traffic against the
+   * threshold, approvals in force, and the errors of the guard and approval functions and the
+   * dead-letter queue.
+   *
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -201,11 +246,20 @@ export class AgentGuard extends Construct {
   public readonly approvalUrl?: string;
   /** The approvals audit table, when `approvers` are given. */
   public readonly approvalsTable?: dynamodb.ITable;
+  /** The key that encrypts the notices topic (when the guard creates it), the log groups and the audit table. */
+  public readonly encryptionKey: kms.IKey;
+  /** The CloudWatch dashboard, unless `dashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   private readonly constrained = new Set<iam.Role>();
 
   constructor(scope: Construct, id: string, props: AgentGuardProps = {}) {
     super(scope, id);
+    Object.defineProperty(this, AGENT_GUARD_MARKER, { value: true });
+    this.node.addValidation({ validate: () => this.secondGuardInAccount() });
+    const logRetention = validateLogRetention(props.logRetention ?? logs.RetentionDays.ONE_YEAR);
+    if (props.noticesTopic) sameEnvironment(this, props.noticesTopic, 'noticesTopic');
+    if (props.encryptionKey) sameEnvironment(this, props.encryptionKey, 'encryptionKey');
     const ceilingActions = validateCeiling(props.ceilingActions ?? ['*']);
     const customGroups = (props.additionalGroups ?? []).map(customGroupSpec);
     const catalog = resolveCatalog({
@@ -227,9 +281,14 @@ export class AgentGuard extends Construct {
       BOUNDARY_POLICY_NAME,
       boundaryDocument(boundaryOptions({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID })),
     );
-    for (const finding of ['Action::*', 'Resource::*']) {
+    for (const finding of [
+      'AwsSolutions-IAM5[Action::*]',
+      'AwsSolutions-IAM5[Resource::*]',
+      'cdk-validator-cfnguard::iam_managed_policy_no_statements_with_admin_access_check',
+      'cdk-validator-cfnguard::iam_managed_policy_no_statements_with_full_access_check',
+    ]) {
       Validations.of(this.boundary).acknowledge({
-        id: `AwsSolutions-IAM5[${finding}]`,
+        id: finding,
         reason:
           'A permission boundary only caps: its ceiling Allow grants nothing by itself, and every agent role ' +
           'still needs its own policies. Narrow it with the ceilingActions prop.',
@@ -252,12 +311,17 @@ export class AgentGuard extends Construct {
       statusParameterName: validateStatusParameter(props.statusParameterName ?? DEFAULT_STATUS_PARAMETER),
       extraProtectedActions: customGroups.flatMap((g) => g.actions),
       exemptActions: props.exemptActions ?? [],
+      topic: props.noticesTopic,
+      encryptionKey: props.encryptionKey,
+      logRetention,
     });
     this.evaluator = live.function;
+    this.encryptionKey = live.key;
     this.notices = live.topic;
     this.statusParameter = live.statusParameter;
     this.errorAlarm = live.errorAlarm;
 
+    let approvalFunction: lambda.IFunction | undefined;
     if (props.approvers !== undefined) {
       const approvals = new ApprovalFunction(this, 'Approvals', {
         guardPolicies: this.guardPolicies,
@@ -279,10 +343,24 @@ export class AgentGuard extends Construct {
         auditRetention: validateRetention(props.auditRetention ?? Duration.days(365)),
         customGroups,
         exemptActions: props.exemptActions ?? [],
+        encryptionKey: live.key,
+        logRetention,
       });
       live.ignoreRoleChangesBy(approvals.role);
       this.approvalUrl = approvals.url.url;
       this.approvalsTable = approvals.table;
+      approvalFunction = approvals.function;
+    }
+
+    if (props.dashboard ?? true) {
+      this.dashboard = new GuardDashboard(this, 'Dashboard', {
+        guardFunction: live.function,
+        approvalFunction,
+        deadLetterQueue: live.deadLetterQueue,
+        trafficAlarms: live.trafficAlarms,
+        trafficThresholdPerMinute: validateThreshold(props.trafficThresholdPerMinute ?? 5),
+        period: props.schedule ?? Duration.minutes(5),
+      }).dashboard;
     }
 
     Tags.of(this).add(COMPONENT_TAG, 'true');
@@ -316,6 +394,23 @@ export class AgentGuard extends Construct {
     role.node.addValidation({ validate: () => managedPolicyQuotaProblems(role) });
   }
 
+  /** Names are global in an account (IAM roles and policies, SSM parameters, the table...): one guard each. */
+  private secondGuardInAccount(): string[] {
+    const account = accountKey(this);
+    const first = this.node.root.node
+      .findAll()
+      .find((c): c is AgentGuard => isAgentGuard(c) && accountKey(c) === account);
+    if (first === undefined || first === this) return [];
+    const where =
+      account === ENV_AGNOSTIC ? 'two env-agnostic stacks (they deploy wherever the CLI points)' : `account ${account}`;
+    return [
+      `${this.node.path} is a second AgentGuard for ${where}; the first is ${first.node.path}. One guard guards a ` +
+        'whole account, and its IAM roles and policies, SSM parameters, table, schedule group and functions have ' +
+        'fixed names, so a second one fails at deploy. Keep one AgentGuard per account: put each in its own ' +
+        'stack with its own account in `env`, or deploy one stack to many accounts with StackSets.',
+    ];
+  }
+
   private managedPolicy(id: string, name: string, document: PolicyDocumentJson): iam.ManagedPolicy {
     const policy = new iam.ManagedPolicy(this, id, {
       managedPolicyName: name,
@@ -323,6 +418,43 @@ export class AgentGuard extends Construct {
       document: iam.PolicyDocument.fromJson(document),
     });
     return policy;
+  }
+}
+
+const AGENT_GUARD_MARKER = Symbol.for('agent-guard.AgentGuard');
+const ENV_AGNOSTIC = 'env-agnostic';
+
+/** Also true for a guard made by another copy of this library in node_modules. */
+function isAgentGuard(x: unknown): x is AgentGuard {
+  return typeof x === 'object' && x !== null && AGENT_GUARD_MARKER in x;
+}
+
+function accountKey(guard: Construct): string {
+  const account = Stack.of(guard).account;
+  return Token.isUnresolved(account) ? ENV_AGNOSTIC : account;
+}
+
+function validateLogRetention(retention: logs.RetentionDays): logs.RetentionDays {
+  if (!Object.values(logs.RetentionDays).includes(retention)) {
+    throw new Error(
+      `logRetention ${retention} is not a CloudWatch Logs retention; use a logs.RetentionDays value, such as logs.RetentionDays.ONE_YEAR.`,
+    );
+  }
+  return retention;
+}
+
+/** A topic or key in another account or region cannot serve the guard: alarms and log groups need their own. */
+function sameEnvironment(guard: Construct, resource: kms.IKey | sns.ITopic, prop: string): void {
+  const stack = Stack.of(guard);
+  for (const part of ['account', 'region'] as const) {
+    const theirs = resource.env[part];
+    const ours = stack[part];
+    if (!Token.isUnresolved(theirs) && !Token.isUnresolved(ours) && theirs !== ours) {
+      throw new Error(
+        `${prop} is in ${part} ${theirs}, but the guard's stack is in ${ours}. CloudWatch alarms notify topics, and ` +
+          `CloudWatch Logs uses keys, of their own account and region only: pass a ${prop} from ${ours}.`,
+      );
+    }
   }
 }
 

@@ -3,7 +3,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -34,6 +36,9 @@ export interface ApprovalFunctionProps {
   readonly auditRetention: Duration;
   readonly customGroups: readonly { name: string; actions: string[] }[];
   readonly exemptActions: readonly string[];
+  /** Encrypts the audit table and the log group. */
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
 }
 
 /**
@@ -54,6 +59,8 @@ export class ApprovalFunction extends Construct {
       tableName: `${GUARD_NAME_PREFIX}Approvals`,
       partitionKey: { name: 'approvalId', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.encryptionKey,
       timeToLiveAttribute: 'ttl',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
@@ -80,6 +87,8 @@ export class ApprovalFunction extends Construct {
       roleDescription: 'agent-guard: the approval function; swaps the guard policies of agent roles',
       handler: 'approvals',
       timeout: Duration.minutes(2),
+      logRetention: props.logRetention,
+      logEncryptionKey: props.encryptionKey,
       environment: {
         [APPROVALS_CONFIG_ENV]: stack.toJsonString({
           accountId: Aws.ACCOUNT_ID,
@@ -126,6 +135,12 @@ export class ApprovalFunction extends Construct {
       action: 'lambda:InvokeFunction',
       sourceArn: stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${GUARD_NAME_PREFIX}Use-*` }),
       sourceAccount: Aws.ACCOUNT_ID,
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+      reason:
+        'Not public: only EventBridge rules named AgentGuardUse-* in this account and region (SourceArn and ' +
+        'SourceAccount are both set). The rule reads neither, since they are built from AWS::AccountId.',
     });
 
     this.grantApprovalPermissions(props, schedulerRole);
@@ -211,6 +226,8 @@ export class ApprovalFunction extends Construct {
         resources: [this.table.tableArn, `${this.table.tableArn}/index/${APPROVALS_STATUS_INDEX}`],
       }),
     );
+    // The table is encrypted with the key: DynamoDB uses it on the caller's behalf.
+    props.encryptionKey.grant(this.role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
     props.topic.grantPublish(this.role);
     const why =
       'Agent roles have any name, so the role writes name role/* but are held by conditions: only roles tagged ' +
@@ -228,7 +245,8 @@ export class ApprovalFunction extends Construct {
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason:
-        'Publishing to the encrypted notices topic needs data keys of its one KMS key, granted by topic.grantPublish.',
+        'Publishing to the encrypted notices topic, and reading and writing the encrypted audit table, need data ' +
+        'keys of the guard key alone.',
     });
   }
 }

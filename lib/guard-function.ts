@@ -5,12 +5,20 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { AGENT_TAG, AGENT_TAG_VALUE, GUARD_NAME_PREFIX, STATE_TAG } from './core/contract';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  GUARD_NAME_PREFIX,
+  GUARD_SERVICE_NAME,
+  METRICS_NAMESPACE,
+  STATE_TAG,
+} from './core/contract';
 import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from './core/guard-events';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
@@ -34,6 +42,11 @@ export interface GuardFunctionProps {
   readonly statusParameterName: string;
   readonly extraProtectedActions: readonly string[];
   readonly exemptActions: readonly string[];
+  /** The notices topic to use instead of creating one. */
+  readonly topic?: sns.ITopic;
+  /** The key to encrypt with instead of creating one. */
+  readonly encryptionKey?: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
 }
 
 /**
@@ -42,7 +55,9 @@ export interface GuardFunctionProps {
  */
 export class GuardFunction extends Construct {
   public readonly function: lambda.Function;
-  public readonly topic: sns.Topic;
+  public readonly topic: sns.ITopic;
+  /** Encrypts the notices topic (when the guard creates it), the log groups and the audit table. */
+  public readonly key: kms.IKey;
   public readonly statusParameter: ssm.StringParameter;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly trafficAlarms: cloudwatch.Alarm[];
@@ -55,18 +70,16 @@ export class GuardFunction extends Construct {
     const stack = Stack.of(this);
     this.assertIamEventRegion(stack);
 
-    const key = new kms.Key(this, 'NoticesKey', {
-      description: 'agent-guard: encrypts the notices topic; CloudWatch alarms may use it to publish',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    this.topic = new sns.Topic(this, 'Notices', {
-      topicName: `${GUARD_NAME_PREFIX}Notices`,
-      displayName: 'agent-guard notices',
-      masterKey: key,
-      enforceSSL: true,
-    });
+    this.key = props.encryptionKey ?? this.createKey();
+    allowServicesToUseKey(this, this.key);
+    this.topic =
+      props.topic ??
+      new sns.Topic(this, 'Notices', {
+        topicName: `${GUARD_NAME_PREFIX}Notices`,
+        displayName: 'agent-guard notices',
+        masterKey: this.key,
+        enforceSSL: true,
+      });
 
     this.statusParameter = new ssm.StringParameter(this, 'Status', {
       parameterName: props.statusParameterName,
@@ -80,10 +93,12 @@ export class GuardFunction extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the guard function and its rules; it needs none of its own.',
-    });
+    for (const id of ['AwsSolutions-SQS3', 'cdk-validator-cfnguard::sqs_dlq_check']) {
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id,
+        reason: 'This queue is the dead-letter queue of the guard function and its rules; it needs none of its own.',
+      });
+    }
 
     const queries = this.trafficQueries(stack, props.trafficMetrics);
     const { function: fn, role } = guardNodejsFunction(this, 'Function', {
@@ -92,6 +107,8 @@ export class GuardFunction extends Construct {
       roleDescription: 'agent-guard: the guard function; writes the lock state and guard parts of agent roles only',
       handler: 'guard',
       timeout: Duration.minutes(5),
+      logRetention: props.logRetention,
+      logEncryptionKey: this.key,
       onFailure: new SqsDestination(this.deadLetterQueue),
       environment: {
         [GUARD_CONFIG_ENV]: stack.toJsonString({
@@ -112,8 +129,8 @@ export class GuardFunction extends Construct {
           topicArn: this.topic.topicArn,
           concurrency: 8,
         } satisfies GuardConfig),
-        POWERTOOLS_SERVICE_NAME: 'agent-guard',
-        POWERTOOLS_METRICS_NAMESPACE: 'AgentGuard',
+        POWERTOOLS_SERVICE_NAME: GUARD_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
     this.function = fn;
@@ -135,6 +152,29 @@ export class GuardFunction extends Construct {
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD }),
       topic: this.topic,
     });
+  }
+
+  private createKey(): kms.Key {
+    const key = new kms.Key(this, 'NoticesKey', {
+      description: 'agent-guard: encrypts the notices topic, the guard log groups and the approvals table',
+      enableKeyRotation: true,
+      // The audit table and the log groups outlive the stack (RETAIN); so must the key that can read them.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Grants only for AWS resources (DynamoDB makes its own for the table): nobody hands this key out.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'GrantsOnlyForAwsResources',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+        },
+      }),
+    );
+    return key;
   }
 
   /** IAM is global: CloudTrail hands its events to EventBridge in one region per partition only. */
@@ -190,7 +230,16 @@ export class GuardFunction extends Construct {
             comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
           }),
-      );
+      )
+      .map((alarm) => {
+        Validations.of(alarm).acknowledge({
+          id: 'cdk-validator-cfnguard::cloudwatch_alarm_action_check',
+          reason:
+            'A traffic alarm is a trigger, not a page: EventBridge sends its state changes to the guard function ' +
+            '(rule AlarmChanges). An SNS action would tell on-call every time traffic starts or stops.',
+        });
+        return alarm;
+      });
   }
 
   /** Another guard role whose writes to agent roles need no re-evaluation (the approval function's). */
@@ -341,5 +390,43 @@ export class GuardFunction extends Construct {
       reason:
         'Publishing to the encrypted notices topic needs data keys of its one KMS key, granted by topic.grantPublish.',
     });
+  }
+}
+
+/**
+ * The key policy statements that let AWS services use the guard's key: CloudWatch alarms publish to
+ * the encrypted notices topic, and CloudWatch Logs encrypts the guard's log groups. A key imported
+ * into the app keeps its own policy; the guard then warns with what that policy must allow.
+ */
+function allowServicesToUseKey(scope: Construct, key: kms.IKey): void {
+  const statements = [
+    // SNS developer guide, "Configure AWS KMS permissions for AWS services" (CloudWatch alarms).
+    new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublishToNotices',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+    }),
+    // CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS".
+    new iam.PolicyStatement({
+      sid: 'LogsEncryptGuardLogGroups',
+      principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/lambda/${GUARD_NAME_PREFIX}*`,
+        },
+      },
+    }),
+  ];
+  const added = statements.map((statement) => key.addToResourcePolicy(statement).statementAdded);
+  if (added.some((a) => !a)) {
+    Validations.of(scope).addWarning(
+      'agent-guard:imported-key-policy',
+      `encryptionKey ${key.node.path} is imported, so the guard cannot edit its key policy. Add these statements to it, ` +
+        'or CloudWatch alarms cannot publish notices and the log groups cannot be created: ' +
+        JSON.stringify(Stack.of(scope).resolve(statements.map((s): unknown => s.toStatementJson()))),
+    );
   }
 }

@@ -11,7 +11,7 @@ import { classify, GuardEvent } from './events';
 import { denialNotice, failureNotice, Notice, publish, repairNotice, statusNotice } from '../shared/notices';
 import { ProductionReader } from './production-signal';
 import { ProtectedActions } from './protected-actions';
-import { applyPlan, DesiredRole, lockRole, planRole } from './reconcile';
+import { applyPlan, approvalsInForce, DesiredRole, lockRole, planRole } from './reconcile';
 import { GuardStatus } from '../../lib/core/status';
 import { StatusPublisher } from './status';
 import { readTraffic } from './traffic-signal';
@@ -154,6 +154,8 @@ export class Guard {
       listAgentRoles(this.deps.iam, this.deps.caller),
       this.status.current().catch(() => undefined),
     ]);
+    // Counted before the reconcile: a half-done swap it repairs was not in force.
+    this.deps.metrics.count('ApprovalsInForce', approvalsInForce(roles, this.deps.config.guardPolicyArns));
     const outcomes = await this.reconcileRoles(roles, evaluation.decision, undefined);
     await this.publishStatus(evaluation);
     return this.summarise('sweep', trigger, evaluation, roles.length, outcomes);

@@ -6,6 +6,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { GUARD_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/core/contract';
 import { AwsCaller } from '../shared/aws-caller';
 import { loadConfig } from './config';
 import { Guard } from './guard';
@@ -13,8 +14,8 @@ import { Guard } from './guard';
 // Clients are built once per container. Retries live in AwsCaller, where they are counted.
 const sdk = { maxAttempts: 1 };
 const config = loadConfig(process.env);
-const logger = new Logger({ serviceName: 'agent-guard' });
-const metrics = new Metrics({ namespace: 'AgentGuard', serviceName: 'agent-guard' });
+const logger = new Logger({ serviceName: GUARD_SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: GUARD_SERVICE_NAME });
 const orgRole = config.production.source === 'fixed' ? undefined : config.production.roleArn;
 const cloudwatchByRegion = new Map<string, CloudWatchClient>();
 

@@ -59,6 +59,14 @@ export function requiredGuardPolicies(role: RoleSnapshot, standard: readonly str
 }
 
 /**
+ * How many roles have an approval in force: the `agent-guard:approval` tag and every approval version
+ * of its set attached. A half-done swap does not count; the sweep puts the standard policies back.
+ */
+export function approvalsInForce(roles: readonly RoleSnapshot[], standard: readonly string[]): number {
+  return roles.filter((role) => requiredGuardPolicies(role, standard) !== standard).length;
+}
+
+/**
  * The writes that bring one agent role to the desired shape; none when it is there already. A role
  * whose trust policy cannot be read or fixed here is locked whatever the signals say.
  */

@@ -22,6 +22,11 @@ export const GUARD_PATH = '/agent-guard/';
 /** Name prefix of guard resources that have names. */
 export const GUARD_NAME_PREFIX = 'AgentGuard';
 /** Name of the permission boundary managed policy. */
+/** The CloudWatch namespace of the guard function's metrics (Powertools EMF). */
+export const METRICS_NAMESPACE = GUARD_NAME_PREFIX;
+/** The guard function's service name: its logs' `service` key and its metrics' `service` dimension. */
+export const GUARD_SERVICE_NAME = 'agent-guard';
+
 export const BOUNDARY_POLICY_NAME = `${GUARD_NAME_PREFIX}Boundary`;
 /** Name of the n-th (1-based) standard guard deny policy. */
 export function guardPolicyName(index: number): string {

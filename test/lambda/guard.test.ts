@@ -862,6 +862,8 @@ describe('Guard: approval seam', () => {
     expect(fx.iam).not.toHaveReceivedCommand(DetachRolePolicyCommand);
     expect(totalWrites(fx)).toBe(0);
     expect(summary.rolesRepaired).toBe(0);
+    // AND the dashboard's metric counts it as an approval in force
+    expect(fx.metrics.total('ApprovalsInForce')).toBe(1);
   });
 
   it('only one approval version attached (half-done swap): both standard policies come back', async () => {
@@ -878,6 +880,7 @@ describe('Guard: approval seam', () => {
       ...GUARD_POLICY_ARNS,
     ]);
     expect(fx.iam).not.toHaveReceivedCommand(DetachRolePolicyCommand);
+    expect(fx.metrics.total('ApprovalsInForce')).toBe(0);
   });
 
   it("another approval's versions do not count for this role's approval", async () => {
@@ -891,6 +894,23 @@ describe('Guard: approval seam', () => {
     });
     await fx.guard.handle(scheduledEvent());
     expect(fx.iam).toHaveReceivedCommandTimes(AttachRolePolicyCommand, 2);
+    expect(fx.metrics.total('ApprovalsInForce')).toBe(0);
+  });
+
+  it('the sweep counts approvals in force among every agent role, once per sweep', async () => {
+    const fx = newGuard({
+      roles: [
+        constrainedRole('agent-approved', 'locked', {
+          tags: approvalTags,
+          policyArns: [approvalPolicyArn('abc123', 1), approvalPolicyArn('abc123', 2)],
+        }),
+        constrainedRole('agent-plain', 'locked'),
+      ],
+    });
+    await fx.guard.handle(scheduledEvent());
+    expect(fx.metrics.counts.filter((c) => c.name === 'ApprovalsInForce')).toEqual([
+      { name: 'ApprovalsInForce', value: 1 },
+    ]);
   });
 });
 
