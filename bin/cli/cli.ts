@@ -278,11 +278,11 @@ export function createCli(deps: CliDeps): Command {
       )
       .option(
         '--max-approval-duration <duration>',
-        `with --dry-run: the guard's maxApprovalDuration (default: ${formatDuration(DEFAULT_MAX_APPROVAL_SECONDS)}, as deployed by default)`,
+        `with --dry-run: the maxApprovalDuration the guard was deployed with (default: ${formatDuration(DEFAULT_MAX_APPROVAL_SECONDS)})`,
       )
       .option(
         '--break-glass-max-duration <duration>',
-        `with --dry-run: the guard's breakGlassMaxDuration (default: ${formatDuration(DEFAULT_BREAK_GLASS_MAX_SECONDS)})`,
+        `with --dry-run: the breakGlassMaxDuration the guard was deployed with (default: ${formatDuration(DEFAULT_BREAK_GLASS_MAX_SECONDS)})`,
       ),
   )
     .addHelpText(
