@@ -117,6 +117,18 @@ describe('--version', () => {
   });
 });
 
+test('a reader that closes the pipe at once ends the output quietly, not with an EPIPE crash', () => {
+  // `true` exits without reading, so every write of the help text meets a closed pipe.
+  const cli = `"${process.execPath}" "${bundled}" --help`;
+  const result = spawnSync('bash', ['-c', `set -o pipefail; ${cli} | true`], {
+    cwd: scratch,
+    env: cleanEnv(),
+    encoding: 'utf8',
+  });
+  expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+  expect(result.status).toBe(0);
+});
+
 (hasScript ? describe : describe.skip)('on a terminal and in a pipe (script(1) gives the terminal)', () => {
   test('a terminal gets colour; a pipe gets none', async () => {
     const tty = runOnTerminal(DRY_RUN, cleanEnv());
