@@ -21,6 +21,7 @@ import { GuardFunction } from './guard-function';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { TrafficMetric } from './traffic-metric';
+import { UninstallFunction } from './uninstall-function';
 import { boundaryDocument, BoundaryOptions } from './core/policy/boundary';
 import { compileGuardPolicies } from './core/policy/guard-policies';
 import { PolicyDocumentJson } from './core/iam/policy-document';
@@ -274,6 +275,14 @@ export class AgentGuard extends Construct {
       this.approvalUrl = approvals.url.url;
       this.approvalsTable = approvals.table;
     }
+
+    // Uninstall (docs/UNINSTALL.md): on stack delete, whatever could re-constrain a role is deleted first,
+    // then the clean-up takes the guard off every principal, then the boundary and guard policies go.
+    const uninstall = new UninstallFunction(this, 'Uninstall', {
+      boundary: this.boundary,
+      guardPolicies: this.guardPolicies,
+    });
+    uninstall.runAfter(...['Live', 'Approvals'].flatMap((id) => this.node.tryFindChild(id) ?? []));
 
     Tags.of(this).add(COMPONENT_TAG, 'true');
     (props.agentRoles ?? []).forEach((role) => this.constrain(role));
