@@ -25,6 +25,7 @@ import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { TrafficMetric } from './traffic-metric';
 import { DEFAULT_BREAK_GLASS_MAX_SECONDS, DEFAULT_MAX_APPROVAL_SECONDS } from './core/approval/duration';
+import { UninstallFunction } from './uninstall-function';
 import { boundaryDocument, BoundaryOptions } from './core/policy/boundary';
 import { compileGuardPolicies } from './core/policy/guard-policies';
 import { PolicyDocumentJson } from './core/iam/policy-document';
@@ -362,6 +363,16 @@ export class AgentGuard extends Construct {
         period: props.schedule ?? Duration.minutes(5),
       }).dashboard;
     }
+
+    // Uninstall (docs/UNINSTALL.md): on stack delete, whatever could re-constrain a role is deleted first,
+    // then the clean-up takes the guard off every principal, then the boundary and guard policies go.
+    const uninstall = new UninstallFunction(this, 'Uninstall', {
+      boundary: this.boundary,
+      guardPolicies: this.guardPolicies,
+      encryptionKey: live.key,
+      logRetention,
+    });
+    uninstall.runAfter(...['Live', 'Approvals'].flatMap((id) => this.node.tryFindChild(id) ?? []));
 
     Tags.of(this).add(COMPONENT_TAG, 'true');
     (props.agentRoles ?? []).forEach((role) => this.constrain(role));

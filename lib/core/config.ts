@@ -81,3 +81,20 @@ export interface ApprovalsConfig {
   readonly customGroups: { readonly name: string; readonly actions: string[] }[];
   readonly exemptActions: string[];
 }
+
+/** Environment variable of the clean-up (uninstall) function's configuration. */
+export const UNINSTALL_CONFIG_ENV = 'AGENT_GUARD_UNINSTALL_CONFIG';
+
+export interface UninstallConfig {
+  /** The guard's stack: a Delete from any other stack is refused. */
+  readonly stackId: string;
+  readonly boundaryArn: string;
+  readonly guardPolicyArns: string[];
+  /**
+   * An EventBridge rule of the guard that exists exactly while the guard can re-constrain roles. The
+   * clean-up runs only once it is gone (on stack delete, CloudFormation deletes it first).
+   */
+  readonly guardRuleName: string;
+  /** Principals cleaned at once. */
+  readonly concurrency: number;
+}
