@@ -64,13 +64,18 @@ export function guardNodejsFunction(
     maxEventAge: Duration.hours(1),
     environment: props.environment,
   });
-  Validations.of(fn).acknowledge({
+  acknowledgeOutsideVpc(fn);
+  return { function: fn, role };
+}
+
+/** The guard's functions stay outside a VPC on purpose; says why to cfn-guard's Control Tower rule. */
+export function acknowledgeOutsideVpc(scope: Construct): void {
+  Validations.of(scope).acknowledge({
     id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
     reason:
       'The guard calls only public AWS APIs (IAM, CloudWatch, SSM, SNS, Organizations, DynamoDB, Scheduler) and ' +
       'serves nothing on a network. A VPC would add NAT or endpoints to pay for, and one more way to blind the guard.',
   });
-  return { function: fn, role };
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   STATE_TAG,
 } from './core/contract';
 import { UNINSTALL_CONFIG_ENV, UninstallConfig } from './core/config';
-import { guardNodejsFunction } from './guard-nodejs-function';
+import { acknowledgeOutsideVpc, guardNodejsFunction } from './guard-nodejs-function';
 
 /** The guard's periodic rule: it exists exactly while the guard can re-constrain roles. */
 export const GUARD_SCHEDULE_RULE_NAME = `${GUARD_NAME_PREFIX}Schedule`;
@@ -93,6 +93,7 @@ export class UninstallFunction extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
       }),
     });
+    acknowledgeOutsideVpc(provider);
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::AgentGuardUninstall',

@@ -67,6 +67,8 @@ describe('cfn-guard (cdk-validator-cfnguard, Control Tower proactive controls)',
         'lambda_function_public_access_prohibited_check Approvals/Function/SingleUseRules',
         'lambda_inside_vpc_check Approvals/Function/Resource',
         'lambda_inside_vpc_check Live/Function/Resource',
+        'lambda_inside_vpc_check Uninstall/Function/Resource',
+        'lambda_inside_vpc_check Uninstall/Provider/framework-onEvent/Resource',
         'sqs_dlq_check Live/DeadLetters/Resource',
       ].sort(),
     );

@@ -173,7 +173,7 @@ describe('bring your own topic, key and log retention', () => {
     expect(env).toContain(`"Ref":"${mine}"`);
   });
 
-  test('encryptionKey: it encrypts the topic, both log groups and the table, and lets the services use it', () => {
+  test('encryptionKey: it encrypts the topic, every log group and the table, and lets the services use it', () => {
     const stack = new Stack(newApp(), 'S');
     const key = new kms.Key(stack, 'MyKey');
     new AgentGuard(stack, 'Guard', { encryptionKey: key, approvers: ['arn:aws:iam::*:role/OnCall'] });
@@ -184,7 +184,8 @@ describe('bring your own topic, key and log retention', () => {
     const arn = { 'Fn::GetAtt': [keyId, 'Arn'] };
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arn });
     const groups = Object.values(resourcesOf(template, 'AWS::Logs::LogGroup'));
-    expect(groups.map((g) => g.Properties.KmsKeyId)).toEqual([arn, arn]);
+    // The guard, approval and clean-up functions, and the clean-up's custom resource framework.
+    expect(groups.map((g) => g.Properties.KmsKeyId)).toEqual([arn, arn, arn, arn]);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arn },
     });
@@ -215,13 +216,13 @@ describe('bring your own topic, key and log retention', () => {
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('is imported.*logs\\..*amazonaws\\.com'));
   });
 
-  test('logRetention reaches both log groups; the default is one year', () => {
+  test('logRetention reaches every log group; the default is one year', () => {
     const days = (props: AgentGuardProps) =>
       Object.values(resourcesOf(Template.fromStack(guardStack(props).stack), 'AWS::Logs::LogGroup')).map(
         (g) => g.Properties.RetentionInDays,
       );
-    expect(days({})).toEqual([365, 365]);
-    expect(days({ logRetention: logs.RetentionDays.ONE_MONTH })).toEqual([30, 30]);
+    expect(days({})).toEqual([365, 365, 365, 365]);
+    expect(days({ logRetention: logs.RetentionDays.ONE_MONTH })).toEqual([30, 30, 30, 30]);
   });
 
   test.each([

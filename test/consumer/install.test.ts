@@ -189,10 +189,22 @@ describe('consumer install of the packed package', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.FunctionName).startsWith('AgentGuard'),
     );
-    const bundleOf: Record<string, string> = { AgentGuardEvaluator: 'guard', AgentGuardApprovals: 'approvals' };
-    expect(functions.map((f) => f.Properties.FunctionName).sort()).toEqual(Object.keys(bundleOf).sort());
+    const bundleOf: Record<string, string> = {
+      AgentGuardEvaluator: 'guard',
+      AgentGuardApprovals: 'approvals',
+      AgentGuardUninstall: 'uninstall',
+    };
+    // The clean-up's custom resource framework is aws-cdk-lib's own handler, which it ships prebuilt.
+    const framework = 'AgentGuardUninstallProvider';
+    expect(functions.map((f) => f.Properties.FunctionName).sort()).toEqual(
+      [...Object.keys(bundleOf), framework].sort(),
+    );
+    const frameworkKey = functions.find((f) => f.Properties.FunctionName === framework)!.Properties.Code as {
+      S3Key: string;
+    };
+    expect(existsSync(join(outdir, `asset.${frameworkKey.S3Key.replace(/\.zip$/, '')}`))).toBe(true);
 
-    for (const fn of functions) {
+    for (const fn of functions.filter((f) => String(f.Properties.FunctionName) in bundleOf)) {
       expect(fn.Properties).toMatchObject({ Handler: 'index.handler', Architectures: ['arm64'] });
       expect(fn.Properties.Runtime).toMatch(/^nodejs(22|24)\.x$/);
       // The asset CDK staged for this function is the package's prebuilt bundle, byte for byte.
