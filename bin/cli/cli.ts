@@ -301,20 +301,18 @@ Examples:
     )
     .action(async (options: ApproveOptions) => {
       if (options.id !== undefined) {
-        const conflicting = (
-          [
-            ['role', '--role'],
-            ['actions', '--actions'],
-            ['resources', '--resources'],
-            ['duration', '--duration'],
-            ['ticket', '--ticket'],
-            ['uses', '--uses'],
-            ['breakGlass', '--break-glass'],
-            ['dryRun', '--dry-run'],
-            ['maxApprovalDuration', '--max-approval-duration'],
-            ['breakGlassMaxDuration', '--break-glass-max-duration'],
-          ] as const
-        ).flatMap(([key, flag]) => (options[key] !== undefined ? [flag] : []));
+        const conflicting = givenFlags(options, [
+          ['role', '--role'],
+          ['actions', '--actions'],
+          ['resources', '--resources'],
+          ['duration', '--duration'],
+          ['ticket', '--ticket'],
+          ['uses', '--uses'],
+          ['breakGlass', '--break-glass'],
+          ['dryRun', '--dry-run'],
+          ['maxApprovalDuration', '--max-approval-duration'],
+          ['breakGlassMaxDuration', '--break-glass-max-duration'],
+        ]);
         if (conflicting.length > 0) {
           throw usageError(
             `--id approves a pending request as it was asked for, so leave out ${conflicting.join(', ')}. ` +
@@ -330,12 +328,10 @@ Examples:
       }
       const scope = checkScope('approve', options, catalog);
       if (!options.dryRun) {
-        const offlineOnly = (
-          [
-            ['maxApprovalDuration', '--max-approval-duration'],
-            ['breakGlassMaxDuration', '--break-glass-max-duration'],
-          ] as const
-        ).flatMap(([key, flag]) => (options[key] !== undefined ? [flag] : []));
+        const offlineOnly = givenFlags(options, [
+          ['maxApprovalDuration', '--max-approval-duration'],
+          ['breakGlassMaxDuration', '--break-glass-max-duration'],
+        ]);
         if (offlineOnly.length > 0) {
           throw usageError(
             `${offlineOnly.join(' and ')} only go with --dry-run: the deployed approval function applies its own limits.`,
@@ -525,4 +521,12 @@ function safeHost(url: string): string {
   } catch {
     return '';
   }
+}
+
+/** The flags among `pairs` (option key, flag) that were given on the command line. */
+function givenFlags<K extends string>(
+  options: Partial<Record<K, unknown>>,
+  pairs: readonly (readonly [K, string])[],
+): string[] {
+  return pairs.flatMap(([key, flag]) => (options[key] !== undefined ? [flag] : []));
 }

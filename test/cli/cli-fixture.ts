@@ -26,6 +26,7 @@ import { ApprovalService } from '../../lambda/approvals/service';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
 import { CliDeps, run } from '../../bin/cli/cli';
 import { HttpReply, Transport } from '../../bin/cli/transport';
+import type { GuardStatus } from '../../lib/core/status';
 
 export const ACCOUNT = '111122223333';
 export const AGENT_ROLE = 'agent';
@@ -285,3 +286,24 @@ export function record(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord 
     ...overrides,
   };
 }
+
+/** A locked account's status, as the guard publishes it to `/agent-guard/status`. */
+export const LOCKED_STATUS: GuardStatus = {
+  schemaVersion: 1,
+  account: '111122223333',
+  mode: 'ENFORCE',
+  locked: true,
+  protected: true,
+  since: '2026-05-01T09:00:00.000Z',
+  reason: 'production (account tag environment=production) with live traffic (1234 requests/min)',
+  production: { value: true, reason: 'account tag environment=production' },
+  traffic: {
+    active: true,
+    requestsPerMinute: 1234,
+    thresholdPerMinute: 5,
+    lookbackMinutes: 15,
+    reason: '1234 requests/min over 15m',
+  },
+  evaluatedAt: '2026-05-01T11:59:00.000Z',
+  howToGetApproval: 'agent-guard request ...',
+};

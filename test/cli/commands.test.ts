@@ -18,6 +18,7 @@ import {
   cannedTransport,
   cli,
   FUNCTION_URL,
+  LOCKED_STATUS,
   okReply,
   ONCALL_SESSION,
   record,
@@ -194,25 +195,7 @@ describe('list', () => {
 });
 
 describe('status', () => {
-  const STATUS: GuardStatus = {
-    schemaVersion: 1,
-    account: '111122223333',
-    mode: 'ENFORCE',
-    locked: true,
-    protected: true,
-    since: '2026-05-01T09:00:00.000Z',
-    reason: 'production (account tag environment=production) with live traffic (1234 requests/min)',
-    production: { value: true, reason: 'account tag environment=production' },
-    traffic: {
-      active: true,
-      requestsPerMinute: 1234,
-      thresholdPerMinute: 5,
-      lookbackMinutes: 15,
-      reason: '1234 requests/min over 15m',
-    },
-    evaluatedAt: '2026-05-01T11:59:00.000Z',
-    howToGetApproval: 'agent-guard request ...',
-  };
+  const STATUS = LOCKED_STATUS;
 
   function parameters(values: Record<string, string | undefined>) {
     return jest.fn((name: string) => Promise.resolve(values[name]));

@@ -21,6 +21,7 @@ import {
   cannedTransport,
   cli,
   FUNCTION_URL,
+  LOCKED_STATUS,
   GOOD_SCOPE,
   INSTANCE_ARN,
   okReply,
@@ -163,28 +164,7 @@ describe('colour on a terminal, plain text otherwise', () => {
   async function status(terminal: { stdout: boolean; stderr: boolean }, env: Record<string, string> = {}) {
     return cli(['status'], {
       readParameter: (name) =>
-        Promise.resolve(
-          name === '/agent-guard/status'
-            ? JSON.stringify({
-                schemaVersion: 1,
-                account: '111122223333',
-                mode: 'ENFORCE',
-                locked: true,
-                protected: true,
-                since: '2026-05-01T09:00:00.000Z',
-                reason: 'production with live traffic',
-                production: { value: true, reason: 'account tag' },
-                traffic: {
-                  requestsPerMinute: 10,
-                  thresholdPerMinute: 5,
-                  lookbackMinutes: 15,
-                  active: true,
-                  reason: 'ALB',
-                },
-                evaluatedAt: '2026-05-01T11:59:00.000Z',
-              })
-            : undefined,
-        ),
+        Promise.resolve(name === '/agent-guard/status' ? JSON.stringify(LOCKED_STATUS) : undefined),
       transport: cannedTransport(
         okReply('1 approval(s).', [record(), record({ status: 'pending', requestExpiresAt: '2026-05-01T12:45:00Z' })]),
       ).transport,
