@@ -26,6 +26,7 @@ import {
   GUARD_PATH,
   parseApprovalPolicyArn,
 } from '../../lib/core/contract';
+import { cloudTrailEventNameMatchers } from '../../lib/core/cloudtrail/event-names';
 import { arnMatches } from '../../lib/core/iam/action-pattern';
 import { CarveOut } from '../../lib/core/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
@@ -71,7 +72,21 @@ interface Caller {
   readonly sessionArn: string;
   /** The role (with its path) or user behind it. */
   readonly principalArn: string;
+  /** Who counts as one person for the two-person rule; see `identityKey`. */
+  readonly person: string;
   readonly isAgent: boolean;
+}
+
+/** The path of the roles IAM Identity Center creates; their session name is the signed-in user's. */
+const IDENTITY_CENTER_PATH = /^arn:aws[a-z-]*:iam::\d{12}:role\/aws-reserved\/sso\.amazonaws\.com\//;
+
+/**
+ * Who a signed request counts as for the two-person rule. Whoever calls `AssumeRole` picks the session
+ * name, so the sessions of one role count as one person: the role. IAM Identity Center sets the session
+ * name to the user's name itself, so there each session counts. An IAM user is one person.
+ */
+function identityKey(sessionArn: string, principalArn: string): string {
+  return IDENTITY_CENTER_PATH.test(principalArn) ? sessionArn : principalArn;
 }
 
 const ENDED: ApprovalStatus[] = ['revoked', 'expired', 'used', 'lapsed', 'failed'];
@@ -229,6 +244,14 @@ export class ApprovalService {
           'another approver must approve it.',
       );
     }
+    for (const signer of [record.requestedBy, ...record.approvers]) {
+      if ((await this.personOf(signer)) === caller.person) {
+        throw new Refusal(
+          `${caller.sessionArn} is the same approver as ${signer} (sessions of one role count once); ` +
+            'another approver must approve it.',
+        );
+      }
+    }
     const signed: ApprovalRecord = {
       ...record,
       approvers: [...record.approvers, caller.sessionArn],
@@ -284,14 +307,28 @@ export class ApprovalService {
       const role = await this.roles.read(assumed[2]);
       if (!role) throw new Refusal(`The role behind ${callerArn} does not exist.`);
       const agent = isAgentRole(role);
-      return { sessionArn: callerArn, principalArn: role.arn, isAgent: agent };
+      return {
+        sessionArn: callerArn,
+        principalArn: role.arn,
+        person: identityKey(callerArn, role.arn),
+        isAgent: agent,
+      };
     }
     if (new RegExp(`^arn:aws[a-z-]*:iam::${this.deps.config.accountId}:user/`).test(callerArn)) {
-      return { sessionArn: callerArn, principalArn: callerArn, isAgent: false };
+      return { sessionArn: callerArn, principalArn: callerArn, person: callerArn, isAgent: false };
     }
     throw new Refusal(
       `Sign the request as an IAM role or user of account ${this.deps.config.accountId}, not ${callerArn}.`,
     );
+  }
+
+  /** The person (see `identityKey`) behind a session ARN kept in a record. */
+  private async personOf(signedArn: string): Promise<string> {
+    const assumed = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([\w+=,.@-]{1,64})\//.exec(signedArn);
+    if (!assumed) return signedArn;
+    const role = await this.roles.read(assumed[1]);
+    // A role deleted since cannot be the caller's: the caller's role exists.
+    return role ? identityKey(signedArn, role.arn) : signedArn;
   }
 
   private isApprover(caller: Caller): boolean {
@@ -552,9 +589,18 @@ export class ApprovalService {
     return ended;
   }
 
+  /**
+   * The approvals in force on a role. The status index reads eventually consistently only, so it may
+   * still list an approval that has just been revoked; each candidate is read again, consistently,
+   * and only what is still active counts.
+   */
   private async activeOn(roleArn: string, now: Date): Promise<ApprovalRecord[]> {
     const nowIso = isoSeconds(now);
-    return (await this.store.byStatus('active')).filter((r) => r.roleArn === roleArn && (r.expiresAt ?? '') > nowIso);
+    const inForce = (r: ApprovalRecord | undefined): r is ApprovalRecord =>
+      r?.status === 'active' && r.roleArn === roleArn && (r.expiresAt ?? '') > nowIso;
+    const candidates = (await this.store.byStatus('active')).filter(inForce);
+    const current = await Promise.all(candidates.map((r) => this.store.get(r.approvalId)));
+    return current.filter(inForce);
   }
 
   private async scheduleExpiry(record: ApprovalRecord): Promise<void> {
@@ -596,7 +642,7 @@ export class ApprovalService {
           EventPattern: JSON.stringify({
             'detail-type': ['AWS API Call via CloudTrail'],
             detail: {
-              eventName: [...new Set(record.actions.map((a) => a.slice(a.indexOf(':') + 1)))],
+              eventName: cloudTrailEventNameMatchers(record.actions),
               userIdentity: { sessionContext: { sessionIssuer: { arn: [record.roleArn] } } },
               errorCode: [{ exists: false }],
             },

@@ -288,17 +288,17 @@ describe('two-person rule', () => {
     expect(fx.writes()).toEqual([]);
   });
 
-  test('current behaviour: a second session of the same role counts as a second approver', async () => {
-    // Session names are chosen by whoever assumes the role, unless the on-call role's trust policy pins
-    // them (sts:RoleSessionName = identity), as IAM Identity Center does. See the report.
+  test('a second session of the same role does not count as a second approver', async () => {
+    // Session names are chosen by whoever assumes the role, so sessions of one role count once
+    // (IAM Identity Center roles aside; see aws-fidelity.test.ts).
     const fx = newFixture(options);
     const { approvalId } = await fx.approve();
     const reply = await fx.call(
       { op: 'approve-pending', approvalId },
       sessionArn('OnCallAlice', 'alice-second-session'),
     );
-    expect(reply.statusCode).toBe(200);
-    expect(fx.record(approvalId).status).toBe('active');
+    expect(reply.statusCode).toBe(403);
+    expect(fx.record(approvalId).status).toBe('pending');
   });
 });
 

@@ -457,6 +457,21 @@ export class FakeTable {
   public readonly items = new Map<string, ApprovalRecord>();
   /** Items per Query page. Small by default, so paging is exercised. */
   public pageSize = 3;
+  /**
+   * The `byStatus` index as a lagging copy, while `lagIndex()` holds: a global secondary index is
+   * read eventually consistently only (docs/AWS-BEHAVIOUR.md), so a Query may return an item as it
+   * was before a write that has already succeeded. `GetItem` with `ConsistentRead` reads the table.
+   */
+  private indexCopy: Map<string, ApprovalRecord> | undefined;
+
+  /** From now on, Queries of the index see the items as they are now, until `catchUpIndex()`. */
+  public lagIndex(): void {
+    this.indexCopy = new Map([...this.items].map(([k, v]) => [k, clone(v)]));
+  }
+
+  public catchUpIndex(): void {
+    this.indexCopy = undefined;
+  }
 
   constructor(private readonly tableName: string) {}
 
@@ -467,6 +482,11 @@ export class FakeTable {
   public send(command: unknown): unknown {
     if (command instanceof GetCommand) {
       this.checkTable(command.input.TableName);
+      if (this.indexCopy && command.input.ConsistentRead !== true) {
+        // An eventually consistent read may be as stale as the index.
+        const item = this.indexCopy.get(String(command.input.Key?.approvalId));
+        return { Item: item ? clone(item) : undefined };
+      }
       const item = this.items.get(String(command.input.Key?.approvalId));
       return { Item: item ? clone(item) : undefined };
     }
@@ -500,7 +520,7 @@ export class FakeTable {
       let until: string | undefined;
       if (key === '#status = :status AND sortAt <= :until') until = String(values[':until']);
       else if (key !== '#status = :status') throw new Error(`fake DynamoDB does not understand ${key}`);
-      const matching = [...this.items.values()]
+      const matching = [...(this.indexCopy ?? this.items).values()]
         .filter((i) => i.status === values[':status'] && typeof i.sortAt === 'string')
         .filter((i) => until === undefined || i.sortAt <= until)
         .sort((a, b) => a.sortAt.localeCompare(b.sortAt) || a.approvalId.localeCompare(b.approvalId));
@@ -594,6 +614,10 @@ export function matchesPattern(pattern: unknown, event: unknown): boolean {
     return pattern.some((p) => {
       if (typeof p === 'object' && p !== null && 'exists' in p)
         return (event !== undefined) === (p as { exists: boolean }).exists;
+      if (typeof p === 'object' && p !== null && 'prefix' in p) {
+        const prefix = (p as { prefix: string }).prefix;
+        return typeof event === 'string' && event.startsWith(prefix);
+      }
       return Array.isArray(event) ? event.includes(p) : event === p;
     });
   }
@@ -835,12 +859,13 @@ export class ApprovalsFixture {
   }
 
   /** A CloudTrail event for a call made by `roleName`'s session; invokes the targets of every matching rule. */
-  public async cloudTrail(roleName: string, eventName: string, errorCode?: string): Promise<number> {
+  public async cloudTrail(roleName: string, eventName: string, errorCode?: string, service = 'ec2'): Promise<number> {
     const role = this.iam.role(roleName);
     const event = {
-      source: 'aws.ec2',
+      source: `aws.${service}`,
       'detail-type': 'AWS API Call via CloudTrail',
       detail: {
+        eventSource: `${service}.amazonaws.com`,
         eventName,
         ...(errorCode ? { errorCode } : {}),
         userIdentity: {
