@@ -153,9 +153,10 @@ export class ApprovalService {
    */
   public async reconcile(): Promise<{ expired: number; lapsed: number; orphansRemoved: number }> {
     const now = isoSeconds(this.clock());
-    const due = await this.store.byStatus('active', now);
+    // The index reads eventually consistently: what it lists is read again before it is ended.
+    const due = await this.current(await this.store.byStatus('active', now), 'active', now);
     for (const record of due) await this.end(record, 'expired', 'the reconcile');
-    const lapsedRecords = await this.store.byStatus('pending', now);
+    const lapsedRecords = await this.current(await this.store.byStatus('pending', now), 'pending', now);
     for (const record of lapsedRecords)
       await this.finish(record, 'lapsed', 'the reconcile', 'nobody approved it in time');
 
@@ -178,6 +179,12 @@ export class ApprovalService {
       orphansRemoved++;
     }
     return { expired: due.length, lapsed: lapsedRecords.length, orphansRemoved };
+  }
+
+  /** The records of `listed` that a consistent read still shows in `status` and due by `until`. */
+  private async current(listed: ApprovalRecord[], status: ApprovalStatus, until: string): Promise<ApprovalRecord[]> {
+    const records = await Promise.all(listed.map((r) => this.store.get(r.approvalId)));
+    return records.filter((r): r is ApprovalRecord => r?.status === status && r.sortAt <= until);
   }
 
   private async request(request: ScopeRequest, caller: Caller) {

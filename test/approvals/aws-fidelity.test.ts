@@ -9,6 +9,7 @@ import {
   expectNoLockViolations,
   instanceArn,
   newFixture,
+  periodicEvent,
   sessionArn,
   USER_ALICE,
 } from '../support/approvals-fixture';
@@ -92,6 +93,17 @@ describe('a revoked approval stays revoked while the index lags (issue 9, item 7
     expect(attached.join('\n')).not.toContain(`Approval${first.approvalId}`);
     expect(fx.setsOn()).toEqual([fx.record(second!.approvalId).policySetId]);
   });
+});
+
+test('the reconcile does not end again an approval the lagging index still lists as active', async () => {
+  const fx = newFixture();
+  const first = await fx.approve();
+  fx.table.lagIndex();
+  expect((await fx.call({ op: 'revoke', approvalId: first.approvalId }, BOB)).statusCode).toBe(200);
+  fx.advance(3600);
+  await expect(fx.invoke(periodicEvent())).resolves.toMatchObject({ expired: 0 });
+  expect(fx.record(first.approvalId).status).toBe('revoked');
+  expect(fx.isStandard()).toBe(true);
 });
 
 describe('single use of Lambda actions (issue 9, item 9)', () => {
