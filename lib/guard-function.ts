@@ -301,6 +301,8 @@ export class GuardFunction extends Construct {
       ruleName: `${GUARD_NAME_PREFIX}AccessDenied`,
       description: 'agent-guard: tell on-call when an agent role is denied a protected action',
       eventPattern: {
+        // Any AWS service's CloudTrail events; PutEvents cannot write an `aws.` source, so none is forged.
+        source: events.Match.prefix('aws.'),
         detailType: ['AWS API Call via CloudTrail'],
         detail: { errorCode: [...ACCESS_DENIED_CODES], userIdentity: { type: ['AssumedRole'] } },
       },

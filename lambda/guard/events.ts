@@ -58,7 +58,11 @@ export function classify(event: unknown): GuardEvent {
   if (type === 'CloudWatch Alarm State Change' && outer.data.source === 'aws.cloudwatch') {
     return { kind: 'sweep', trigger: 'alarm' };
   }
-  if (type !== 'AWS API Call via CloudTrail') return { kind: 'sweep', trigger: 'unrecognised' };
+  // PutEvents refuses a source that starts with `aws.` but writes any detail-type (EB-2), so only the
+  // source tells a CloudTrail event from a forged one. A forged event gets no more than any other
+  // unrecognised event: a full sweep, which reconciles every role to what the signals call for.
+  const fromAws = outer.data.source.startsWith('aws.');
+  if (type !== 'AWS API Call via CloudTrail' || !fromAws) return { kind: 'sweep', trigger: 'unrecognised' };
   const detail = cloudTrailDetail.safeParse(outer.data.detail);
   if (!detail.success) return { kind: 'sweep', trigger: 'unrecognised' };
   const d = detail.data;
@@ -77,7 +81,11 @@ export function classify(event: unknown): GuardEvent {
       errorMessage: d.errorMessage,
     };
   }
-  if (d.eventSource === 'iam.amazonaws.com' && ROLE_EVENT_NAMES.includes(d.eventName)) {
+  if (
+    d.eventSource === 'iam.amazonaws.com' &&
+    outer.data.source === 'aws.iam' &&
+    ROLE_EVENT_NAMES.includes(d.eventName)
+  ) {
     const roleName = d.requestParameters?.roleName;
     if (typeof roleName === 'string' && ROLE_NAME.test(roleName)) {
       return { kind: 'role-changed', roleName, eventName: d.eventName, actor: d.userIdentity?.arn };

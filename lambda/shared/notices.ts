@@ -7,9 +7,23 @@ export interface Notice {
   readonly message: string;
 }
 
-/** SNS subjects are at most 100 printable ASCII characters. */
+/** SNS subjects are printable ASCII, "less than 100 characters long" (SNS-1): at most 99. */
+export const MAX_SUBJECT_LENGTH = 99;
+/** The longest an event field may be in a notice; a longer one is cut and marked. */
+export const MAX_FIELD_LENGTH = 512;
+
 function subject(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT_LENGTH);
+}
+
+/**
+ * An event field as a notice may show it: control characters, line and paragraph separators become
+ * `?`, so a field cannot start a line of its own, and it is cut to {@link MAX_FIELD_LENGTH}.
+ */
+export function field(text: string): string {
+  const clean = text.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
+  const chars = Array.from(clean);
+  return chars.length <= MAX_FIELD_LENGTH ? clean : `${chars.slice(0, MAX_FIELD_LENGTH - 3).join('')}...`;
 }
 
 function shellQuote(value: string): string {
@@ -22,23 +36,26 @@ export function denialNotice(input: {
   resource?: string;
   status?: GuardStatus;
 }): Notice {
-  const resource = input.resource ?? '<resource ARN>';
+  const roleArn = field(input.roleArn);
+  const action = field(input.action);
+  const named = input.resource === undefined ? undefined : field(input.resource);
+  const resource = named ?? '<resource ARN>';
   const command = [
     'agent-guard approve',
-    `--role ${shellQuote(input.roleArn)}`,
-    `--actions ${shellQuote(input.action)}`,
+    `--role ${shellQuote(roleArn)}`,
+    `--actions ${shellQuote(action)}`,
     `--resources ${shellQuote(resource)}`,
     '--duration 30m',
     "--reason '<why this is safe>'",
   ].join(' ');
-  const reason = input.status ? input.status.reason : 'see the account status parameter';
+  const reason = input.status ? field(input.status.reason) : 'see the account status parameter';
   return {
-    subject: subject(`agent-guard: denied ${input.action} to an agent role`),
+    subject: subject(`agent-guard: denied ${action} to an agent role`),
     message: [
       `The guard denied an AI-agent role a protected action.`,
-      `Role:     ${input.roleArn}`,
-      `Action:   ${input.action}`,
-      `Resource: ${input.resource ?? 'not named in the CloudTrail event'}`,
+      `Role:     ${roleArn}`,
+      `Action:   ${action}`,
+      `Resource: ${named ?? 'not named in the CloudTrail event'}`,
       `Reason:   ${input.status?.locked ? 'the account is locked: ' : ''}${reason}`,
       '',
       'If an on-call engineer agrees the action is safe, they approve it for a bounded time with:',
@@ -52,9 +69,9 @@ export function repairNotice(roleArn: string, repairs: readonly string[], actor:
     subject: subject('agent-guard: restored the guard on an agent role'),
     message: [
       `Guard parts were missing from an AI-agent role, and the guard put them back.`,
-      `Role:  ${roleArn}`,
-      `Found: ${repairs.join('; ')}`,
-      `Changed by: ${actor ?? 'unknown (found by the scheduled sweep)'}`,
+      `Role:  ${field(roleArn)}`,
+      `Found: ${repairs.map(field).join('; ')}`,
+      `Changed by: ${actor === undefined ? 'unknown (found by the scheduled sweep)' : field(actor)}`,
     ].join('\n'),
   };
 }
@@ -70,7 +87,9 @@ export function statusNotice(status: GuardStatus): Notice {
         : 'open';
   return {
     subject: subject(`agent-guard: account ${status.account} ${headline}`),
-    message: [`Agent roles in account ${status.account}: ${headline}.`, `Why: ${status.reason}`].join('\n'),
+    message: [`Agent roles in account ${field(status.account)}: ${headline}.`, `Why: ${field(status.reason)}`].join(
+      '\n',
+    ),
   };
 }
 
@@ -78,7 +97,9 @@ export function failureNotice(failures: readonly { roleName: string; error: stri
   return {
     subject: subject(`agent-guard: ${failures.length} agent role(s) could not be reconciled`),
     message: failures
-      .map((f) => `${f.roleName}: ${f.error}; ${f.locked ? 'locked' : 'COULD NOT LOCK, check it by hand'}`)
+      .map(
+        (f) => `${field(f.roleName)}: ${field(f.error)}; ${f.locked ? 'locked' : 'COULD NOT LOCK, check it by hand'}`,
+      )
       .join('\n'),
   };
 }

@@ -147,6 +147,7 @@ describe('the guard function and its wiring', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       Name: 'AgentGuardAccessDenied',
       EventPattern: {
+        source: [{ prefix: 'aws.' }],
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: {
           errorCode: ['AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation'],
