@@ -10,6 +10,7 @@ import { GUARD_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/core/contract';
 import { AwsCaller } from '../shared/aws-caller';
 import { loadConfig } from './config';
 import { Guard } from './guard';
+import { organizationsRegion } from './production-signal';
 
 // Clients are built once per container. Retries live in AwsCaller, where they are counted.
 const sdk = { maxAttempts: 1 };
@@ -24,7 +25,7 @@ const guard = new Guard({
   iam: new IAMClient(sdk),
   organizations: new OrganizationsClient({
     ...sdk,
-    region: 'us-east-1',
+    region: organizationsRegion(process.env.AWS_REGION),
     credentials: orgRole
       ? fromTemporaryCredentials({ params: { RoleArn: orgRole, RoleSessionName: 'agent-guard' } })
       : undefined,

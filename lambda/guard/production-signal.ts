@@ -9,6 +9,17 @@ import { ProductionSource } from '../../lib/core/config';
 import { ProductionSignal } from './decide';
 
 /**
+ * The region of the Organizations endpoint for a function running in `region` (ORG-1): us-east-1 in
+ * the `aws` partition, us-gov-west-1 in `aws-us-gov`, cn-northwest-1 in `aws-cn`. The partition
+ * follows from the region's prefix.
+ */
+export function organizationsRegion(region: string | undefined): string {
+  if (region?.startsWith('us-gov-')) return 'us-gov-west-1';
+  if (region?.startsWith('cn-')) return 'cn-northwest-1';
+  return 'us-east-1';
+}
+
+/**
  * Reads the production signal, caching Organizations answers (they change rarely, and the API is
  * rate-limited across the organization). Any error counts as production and is not cached.
  */

@@ -13,9 +13,16 @@ export interface TrafficOptions {
 const PERIOD_SECONDS = 60;
 
 /**
- * Reads live traffic with one GetMetricData call per region: each Metrics Insights query already
- * aggregates every load balancer, API or distribution. No datapoints means no traffic; an error,
- * or a query CloudWatch could not complete, means traffic.
+ * At most this many GetMetricData calls in flight at once. Each call holds one Metrics Insights query,
+ * because CloudWatch accepts only one per call (docs/AWS-BEHAVIOUR.md, CW-1).
+ */
+export const MAX_PARALLEL_QUERIES = 8;
+
+/**
+ * Reads live traffic with one GetMetricData call per query (CloudWatch allows only one Metrics Insights
+ * query per call), in parallel up to MAX_PARALLEL_QUERIES. Each query already aggregates every load
+ * balancer, API or distribution of its region. No datapoints means no traffic; an error, or a query
+ * whose final page is not `Complete`, means traffic.
  */
 export async function readTraffic(
   options: TrafficOptions,
@@ -24,21 +31,13 @@ export async function readTraffic(
   now: Date,
 ): Promise<TrafficSignal> {
   const { thresholdPerMinute, lookbackMinutes } = options;
-  const byRegion = new Map<string, TrafficQuery[]>();
-  for (const query of options.queries) byRegion.set(query.region, [...(byRegion.get(query.region) ?? []), query]);
-
   const perMinute = new Map<number, number>();
   try {
-    for (const [region, queries] of byRegion) {
-      for (const result of await metricData(cloudwatch(region), caller, queries, now, lookbackMinutes)) {
-        if (result.StatusCode === 'InternalError' || result.StatusCode === 'Forbidden') {
-          throw new Error(`query ${result.Id} in ${region}: ${result.StatusCode}`);
-        }
-        (result.Timestamps ?? []).forEach((t, i) => {
-          const minute = Math.floor(t.getTime() / 60000);
-          perMinute.set(minute, (perMinute.get(minute) ?? 0) + (result.Values?.[i] ?? 0));
-        });
-      }
+    const results = await inParallel(options.queries, MAX_PARALLEL_QUERIES, (query) =>
+      queryData(cloudwatch(query.region), caller, query, now, lookbackMinutes),
+    );
+    for (const points of results) {
+      for (const [minute, value] of points) perMinute.set(minute, (perMinute.get(minute) ?? 0) + value);
     }
   } catch (error) {
     return {
@@ -60,14 +59,39 @@ export async function readTraffic(
       };
 }
 
-async function metricData(
+/**
+ * Runs `task` over `items` with at most `limit` in flight, in order of `items`; rejects with the first
+ * error (tasks already started are awaited by nobody, and no new ones start).
+ */
+async function inParallel<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await task(items[index]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** One query's per-minute values, following NextToken; throws unless its last page is `Complete`. */
+async function queryData(
   client: CloudWatchClient,
   caller: AwsCaller,
-  queries: readonly TrafficQuery[],
+  query: TrafficQuery,
   now: Date,
   lookbackMinutes: number,
-): Promise<MetricDataResult[]> {
-  const results: MetricDataResult[] = [];
+): Promise<Array<[number, number]>> {
+  const points: Array<[number, number]> = [];
+  let incomplete: string | undefined;
   let token: string | undefined;
   do {
     const page = await caller.call('cloudwatch:GetMetricData', () =>
@@ -75,20 +99,26 @@ async function metricData(
         new GetMetricDataCommand({
           StartTime: new Date(now.getTime() - lookbackMinutes * 60000),
           EndTime: now,
-          MetricDataQueries: queries.map((q) => ({
-            Id: q.id,
-            Label: q.label,
-            Expression: q.expression,
-            Period: PERIOD_SECONDS,
-          })),
+          MetricDataQueries: [
+            { Id: query.id, Label: query.label, Expression: query.expression, Period: PERIOD_SECONDS },
+          ],
           NextToken: token,
         }),
       ),
     );
-    results.push(...(page.MetricDataResults ?? []));
+    const results: MetricDataResult[] = page.MetricDataResults ?? [];
+    const unfinished = results.find((r) => r.StatusCode !== 'Complete');
+    incomplete = results.length === 0 ? 'no result' : unfinished && (unfinished.StatusCode ?? 'no status');
+    for (const result of results) {
+      (result.Timestamps ?? []).forEach((t, i) =>
+        points.push([Math.floor(t.getTime() / 60000), result.Values?.[i] ?? 0]),
+      );
+    }
     token = page.NextToken;
   } while (token);
-  return results;
+  // PartialData on the last page means CloudWatch stopped early; InternalError and Forbidden mean no data.
+  if (incomplete !== undefined) throw new Error(`query ${query.id} in ${query.region}: ${incomplete}`);
+  return points;
 }
 
 function round(n: number): number {

@@ -1,5 +1,5 @@
 import 'aws-sdk-client-mock-jest';
-import { GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import {
   AttachRolePolicyCommand,
   DetachRolePolicyCommand,
@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-organizations';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { MAX_PARALLEL_QUERIES } from '../../lambda/guard/traffic-signal';
 import { APPROVAL_TAG, STATE_TAG } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
@@ -35,6 +36,7 @@ import {
   GuardFixture,
   GuardFixtureOptions,
   iamWrites,
+  enforceCloudWatchLimits,
   metricResults,
   newAgentRole,
   newGuard,
@@ -278,7 +280,7 @@ describe('Guard: scheduled sweep', () => {
       expect(summary.calls.retries).toBe(4);
     });
 
-    it.each(['InternalError', 'Forbidden'] as const)(
+    it.each(['InternalError', 'Forbidden', 'PartialData'] as const)(
       'a query result with StatusCode %s: locked, even when another query has no traffic',
       async (statusCode) => {
         // GIVEN two queries, one fine without traffic and one CloudWatch could not complete
@@ -286,12 +288,14 @@ describe('Guard: scheduled sweep', () => {
           config: trafficConfig(ALB_AND_API),
           roles: [constrainedRole('agent-a', 'open')],
         });
-        fx.cloudwatch.on(GetMetricDataCommand).resolves({
-          MetricDataResults: [
-            { Id: 'alb', StatusCode: 'Complete', Timestamps: [], Values: [] },
-            { Id: 'api', StatusCode: statusCode, Timestamps: [], Values: [] },
-          ],
-        });
+        fx.cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
+          MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({
+            Id: q.Id,
+            StatusCode: q.Id === 'api' ? statusCode : 'Complete',
+            Timestamps: [],
+            Values: [],
+          })),
+        }));
         // WHEN the sweep runs
         const summary = await fx.guard.handle(scheduledEvent());
         // THEN traffic counts as live and the role is locked
@@ -341,13 +345,63 @@ describe('Guard: scheduled sweep', () => {
       });
       // WHEN the sweep runs
       const summary = await fx.guard.handle(scheduledEvent());
-      // THEN one call covers both queries, and their sum counts
-      expect(fx.cloudwatch).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
+      // THEN each query has its own call (CW-1), and their sum counts
+      expect(fx.cloudwatch).toHaveReceivedCommandTimes(GetMetricDataCommand, 2);
+      for (const call of fx.cloudwatch.commandCalls(GetMetricDataCommand)) {
+        expect(call.args[0].input.MetricDataQueries).toHaveLength(1);
+      }
       expect(summary.locked).toBe(true);
       expect(statusWritten(fx).traffic.requestsPerMinute).toBe(6);
     });
 
-    it('makes one GetMetricData call per region and follows NextToken', async () => {
+    it('CloudWatch refuses two Metrics Insights queries in one call; the guard sends one per query and opens', async () => {
+      // GIVEN production, two queries in one region, no traffic
+      const fx = newGuard({ config: trafficConfig(ALB_AND_API), traffic: NO_TRAFFIC, roles: [] });
+      // THEN the fake refuses both queries in one call, as CloudWatch does (CW-1)
+      const client = enforceCloudWatchLimits(new CloudWatchClient({ region: 'us-east-1' }));
+      const both = new GetMetricDataCommand({
+        StartTime: NOW,
+        EndTime: NOW,
+        MetricDataQueries: ALB_AND_API.map((q) => ({ Id: q.id, Expression: q.expression, Period: 60 })),
+      });
+      await expect(client.send(both)).rejects.toMatchObject({ name: 'ValidationException' });
+      // WHEN the sweep runs
+      const summary = await fx.guard.handle(scheduledEvent());
+      // THEN the read succeeded: no traffic, so the roles open
+      expect(summary.locked).toBe(false);
+      expect(statusWritten(fx).traffic.requestsPerMinute).toBe(0);
+    });
+
+    it(`reads at most ${MAX_PARALLEL_QUERIES} queries at once, and every query once`, async () => {
+      // GIVEN more queries than run at once
+      const queries = Array.from({ length: MAX_PARALLEL_QUERIES * 2 + 1 }, (_, i) => ({
+        id: `q${i}`,
+        label: `Q${i}`,
+        expression: 'SELECT SUM(RequestCount) FROM x',
+        region: i % 2 === 0 ? 'us-east-1' : 'eu-west-1',
+      }));
+      const fx = newGuard({ config: trafficConfig(queries), roles: [] });
+      let inFlight = 0;
+      let peak = 0;
+      fx.cloudwatch.on(GetMetricDataCommand).callsFake(async (input: GetMetricDataCommandInput) => {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return { MetricDataResults: metricResults(input, [1]) };
+      });
+      // WHEN the sweep runs
+      const summary = await fx.guard.handle(scheduledEvent());
+      // THEN calls overlap up to the bound, each query is read once, and their sum counts
+      expect(peak).toBe(MAX_PARALLEL_QUERIES);
+      const ids = fx.cloudwatch
+        .commandCalls(GetMetricDataCommand)
+        .map((c) => c.args[0].input.MetricDataQueries?.[0].Id);
+      expect(ids.sort()).toEqual(queries.map((q) => q.id).sort());
+      expect(statusWritten(fx).traffic.requestsPerMinute).toBe(queries.length);
+      expect(summary.locked).toBe(true);
+    });
+
+    it('makes one GetMetricData call per query, in its region, and follows NextToken', async () => {
       // GIVEN queries in two regions, and a first page that continues
       const fx = newGuard({
         config: trafficConfig([
@@ -366,10 +420,13 @@ describe('Guard: scheduled sweep', () => {
         .callsFake((input: GetMetricDataCommandInput) => ({ MetricDataResults: metricResults(input, []) }));
       // WHEN the sweep runs
       const summary = await fx.guard.handle(scheduledEvent());
-      // THEN each region is asked, the first twice (two pages)
+      // THEN each query is asked in its own region, the first twice (two pages)
       expect(fx.cloudwatchRegions).toEqual(['us-east-1', 'eu-west-1']);
       expect(fx.cloudwatch).toHaveReceivedCommandTimes(GetMetricDataCommand, 3);
-      expect(fx.cloudwatch).toHaveReceivedNthCommandWith(2, GetMetricDataCommand, { NextToken: 'more' });
+      expect(fx.cloudwatch).toHaveReceivedCommandWith(GetMetricDataCommand, {
+        NextToken: 'more',
+        MetricDataQueries: [expect.objectContaining({ Id: 'east' })],
+      });
       expect(summary.locked).toBe(false);
     });
   });

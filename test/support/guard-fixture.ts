@@ -1,5 +1,6 @@
 import {
   CloudWatchClient,
+  CloudWatchServiceException,
   GetMetricDataCommand,
   GetMetricDataCommandInput,
   GetMetricDataCommandOutput,
@@ -414,6 +415,41 @@ export function metricResults(input: GetMetricDataCommandInput, values: readonly
   }));
 }
 
+/** A Metrics Insights query: an expression in the Metrics Insights language (`SELECT ...`). */
+const METRICS_INSIGHTS = /^\s*SELECT\b/i;
+
+/**
+ * CloudWatch's documented limit on top of whatever a test mocks (docs/AWS-BEHAVIOUR.md, CW-1): a
+ * GetMetricData call may hold only one Metrics Insights query, so a call with two or more is refused
+ * with a validation error before it reaches the mock. The exact wording AWS uses was not found in the
+ * documentation; the error is named `ValidationException`, HTTP 400, not retryable.
+ */
+export function enforceCloudWatchLimits(client: CloudWatchClient): CloudWatchClient {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+      return (command: unknown, ...rest: unknown[]) => {
+        if (command instanceof GetMetricDataCommand) {
+          const queries = (command.input.MetricDataQueries ?? []).filter((q) =>
+            METRICS_INSIGHTS.test(q.Expression ?? ''),
+          );
+          if (queries.length > 1) {
+            return Promise.reject(
+              new CloudWatchServiceException({
+                name: 'ValidationException',
+                $fault: 'client',
+                $metadata: { httpStatusCode: 400 },
+                message: `A GetMetricData request can include only one Metrics Insights query; got ${queries.length}`,
+              }),
+            );
+          }
+        }
+        return (target.send as (...args: unknown[]) => unknown).call(target, command, ...rest);
+      };
+    },
+  });
+}
+
 /**
  * A Guard wired to mocked SDK clients (one instance each, mocked per instance so fixtures never share
  * state), an AwsCaller that never sleeps, and a recording logger and metrics. Every command the guard
@@ -474,7 +510,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     organizations: organizationsClient,
     cloudwatch: (region) => {
       cloudwatchRegions.push(region);
-      return cloudwatchClient;
+      return enforceCloudWatchLimits(cloudwatchClient);
     },
     ssm: ssmClient,
     sns: snsClient,
