@@ -130,8 +130,8 @@ export interface AgentGuardProps {
    * Who may approve and revoke: IAM ARN patterns of roles (with their path) or users.
    *
    * For example `arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/*\/AWSReservedSSO_OnCall_*`.
-   * Agent roles can never approve, whatever this says. They also need `lambda:InvokeFunctionUrl` on the
-   * approval function from their own policies.
+   * Agent roles can never approve, whatever this says. Approvers also need `lambda:InvokeFunctionUrl` and
+   * `lambda:InvokeFunction` (through the URL) on the approval function: see `grantApprove`.
    *
    * @default - no approval function: agent roles stay locked until the account is open
    */
@@ -253,6 +253,7 @@ export class AgentGuard extends Construct {
   public readonly dashboard?: cloudwatch.Dashboard;
 
   private readonly constrained = new Set<iam.Role>();
+  private readonly approvals?: ApprovalFunction;
 
   constructor(scope: Construct, id: string, props: AgentGuardProps = {}) {
     super(scope, id);
@@ -351,6 +352,7 @@ export class AgentGuard extends Construct {
       this.approvalUrl = approvals.url.url;
       this.approvalsTable = approvals.table;
       approvalFunction = approvals.function;
+      this.approvals = approvals;
     }
 
     if (props.dashboard ?? true) {
@@ -376,6 +378,41 @@ export class AgentGuard extends Construct {
 
     Tags.of(this).add(COMPONENT_TAG, 'true');
     (props.agentRoles ?? []).forEach((role) => this.constrain(role));
+  }
+
+  /**
+   * Lets an approver call the approval function URL (approve, revoke, list): `lambda:InvokeFunctionUrl`
+   * with IAM auth, and `lambda:InvokeFunction` only when `lambda:InvokedViaFunctionUrl` is true (function
+   * URLs created since October 2025 need both). A direct invoke stays refused. The principal must also
+   * match one of `approvers`: the function decides who may approve.
+   *
+   * @param principal the approver's role or user, in this account
+   * @throws when the guard has no `approvers`, so no approval function
+   */
+  public grantApprove(principal: iam.IGrantable): iam.Grant {
+    return this.approvalFunction('grantApprove').grantInvokeViaUrl(principal);
+  }
+
+  /**
+   * Lets an agent role request approvals through the approval function URL: the same two permissions as
+   * `grantApprove`, with the same condition. The boundary allows agents exactly this: the URL, never a
+   * direct invoke. Agent roles with `lambda:*` in their own policies (AdministratorAccess) need no grant.
+   *
+   * @param principal the agent role, in this account
+   * @throws when the guard has no `approvers`, so no approval function
+   */
+  public grantRequest(principal: iam.IGrantable): iam.Grant {
+    return this.approvalFunction('grantRequest').grantInvokeViaUrl(principal);
+  }
+
+  private approvalFunction(method: string): ApprovalFunction {
+    if (!this.approvals) {
+      throw new Error(
+        `${method}(): this guard has no approval function, because no approvers are given. Set the approvers ` +
+          'prop to create the approval function and its URL.',
+      );
+    }
+    return this.approvals;
   }
 
   /**

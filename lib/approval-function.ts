@@ -153,6 +153,30 @@ export class ApprovalFunction extends Construct {
     });
   }
 
+  /**
+   * Lets `principal` call the function URL: `lambda:InvokeFunctionUrl` with IAM auth, and (since October
+   * 2025 a function URL needs it too) `lambda:InvokeFunction` only through the URL
+   * (`lambda:InvokedViaFunctionUrl` true), as CDK's `grantInvokeUrl` does. A direct invoke, which lacks
+   * the key, is not granted: its event, and so the caller identity, is forgeable. The grant is an
+   * identity-policy statement, which with AWS_IAM auth suffices for a principal in the function's account,
+   * so the function's resource policy stays without an invoke statement for any caller.
+   */
+  public grantInvokeViaUrl(principal: iam.IGrantable): iam.Grant {
+    const url = iam.Grant.addToPrincipal({
+      grantee: principal,
+      actions: ['lambda:InvokeFunctionUrl'],
+      resourceArns: [this.function.functionArn],
+      conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': lambda.FunctionUrlAuthType.AWS_IAM } },
+    });
+    const invoke = iam.Grant.addToPrincipal({
+      grantee: principal,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.function.functionArn],
+      conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+    });
+    return url.combine(invoke);
+  }
+
   private grantApprovalPermissions(props: ApprovalFunctionProps, schedulerRole: iam.Role): void {
     const stack = Stack.of(this);
     const roles = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });

@@ -431,6 +431,13 @@ export const ALWAYS_ALLOWED: Escape[] = [
   },
   {
     threat: 0,
+    what: 'invoke the approval function through its URL (a URL needs lambda:InvokeFunction too)',
+    action: 'lambda:InvokeFunction',
+    resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuardApprovals`,
+    context: { 'lambda:InvokedViaFunctionUrl': 'true' },
+  },
+  {
+    threat: 0,
     what: 'read the account status',
     action: 'ssm:GetParameter',
     resource: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/agent-guard/status`,

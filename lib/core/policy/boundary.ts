@@ -50,6 +50,7 @@ export function boundaryPolicyArn(partition: string, account: string): string {
 export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
   const { partition: p, account: a } = options;
   const guardPolicies = `arn:${p}:iam::${a}:policy${GUARD_PATH}*`;
+  const guardFunctions = `arn:${p}:lambda:*:${a}:function:${GUARD_NAME_PREFIX}*`;
   const agentTagged = { Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'false' } };
   return policyDocument([
     {
@@ -166,13 +167,34 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
         `arn:${p}:dynamodb:*:${a}:table/${GUARD_NAME_PREFIX}*`,
         `arn:${p}:events:*:${a}:rule/${GUARD_NAME_PREFIX}*`,
         `arn:${p}:iam::${a}:role${GUARD_PATH}*`,
-        `arn:${p}:lambda:*:${a}:function:${GUARD_NAME_PREFIX}*`,
+        guardFunctions,
         `arn:${p}:logs:*:${a}:log-group:/aws/lambda/${GUARD_NAME_PREFIX}*`,
         `arn:${p}:scheduler:*:${a}:schedule${GUARD_PATH}*`,
         `arn:${p}:sns:*:${a}:${GUARD_NAME_PREFIX}*`,
         `arn:${p}:sqs:*:${a}:${GUARD_NAME_PREFIX}*`,
         `arn:${p}:ssm:*:${a}:parameter${GUARD_PATH}*`,
       ],
+    },
+    {
+      // Guard functions run through their URL only (today the approval function's, which the boundary lets
+      // agents call): function URLs created since October 2025 need lambda:InvokeFunction as well as
+      // lambda:InvokeFunctionUrl. A direct invoke lacks lambda:InvokedViaFunctionUrl, so BoolIfExists
+      // keeps it denied: its event, so the caller identity, is forgeable.
+      Sid: 'GuardFunctionsByUrlOnly',
+      Effect: 'Deny',
+      Action: 'lambda:InvokeFunction',
+      Resource: guardFunctions,
+      Condition: { BoolIfExists: { 'lambda:InvokedViaFunctionUrl': 'false' } },
+    },
+    {
+      Sid: 'TaggedGuardFunctionsByUrlOnly',
+      Effect: 'Deny',
+      Action: 'lambda:InvokeFunction',
+      Resource: '*',
+      Condition: {
+        Null: { [`aws:ResourceTag/${COMPONENT_TAG}`]: 'false' },
+        BoolIfExists: { 'lambda:InvokedViaFunctionUrl': 'false' },
+      },
     },
     {
       // Blinding: trails feed the guard's events; custom metrics could fake or hide traffic; the
@@ -196,8 +218,9 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
 
 /**
  * What agents may do to guard resources: read them, and call the approval function's URL, where the
- * function itself decides (an agent may only request). Invoking a guard function directly stays denied,
- * because a direct invocation could forge the caller identity that the URL's IAM auth proves.
+ * function itself decides (an agent may only request). A URL call needs `lambda:InvokeFunction` too; the
+ * `*ByUrlOnly` statements deny it unless it comes through a function URL, because a direct invocation
+ * could forge the caller identity that the URL's IAM auth proves.
  */
 function guardReadActions(): string[] {
   return [
@@ -205,5 +228,6 @@ function guardReadActions(): string[] {
       (pattern) => iamReference.expand(pattern).length > 0,
     ),
     'lambda:InvokeFunctionUrl',
+    'lambda:InvokeFunction',
   ];
 }
