@@ -15,6 +15,7 @@ import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
   GUARD_NAME_PREFIX,
+  GUARD_SCHEDULE_RULE_NAME,
   GUARD_SERVICE_NAME,
   METRICS_NAMESPACE,
   STATE_TAG,
@@ -257,7 +258,7 @@ export class GuardFunction extends Construct {
       new events.Rule(this, id, { ...props, targets: [target] });
 
     rule('Schedule', {
-      ruleName: `${GUARD_NAME_PREFIX}Schedule`,
+      ruleName: GUARD_SCHEDULE_RULE_NAME,
       description: 'agent-guard: the periodic sweep of every agent role',
       schedule: events.Schedule.rate(schedule),
     });

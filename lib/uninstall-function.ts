@@ -12,13 +12,11 @@ import {
   APPROVAL_TAG,
   GUARD_NAME_PREFIX,
   GUARD_PATH,
+  GUARD_SCHEDULE_RULE_NAME,
   STATE_TAG,
 } from './core/contract';
 import { UNINSTALL_CONFIG_ENV, UninstallConfig } from './core/config';
 import { acknowledgeOutsideVpc, guardNodejsFunction } from './guard-nodejs-function';
-
-/** The guard's periodic rule: it exists exactly while the guard can re-constrain roles. */
-export const GUARD_SCHEDULE_RULE_NAME = `${GUARD_NAME_PREFIX}Schedule`;
 
 /** What can re-constrain a role or swap its policies while it runs: gone before the clean-up starts. */
 const TRIGGER_TYPES = ['AWS::Events::Rule', 'AWS::Lambda::Function', 'AWS::Scheduler::ScheduleGroup'];

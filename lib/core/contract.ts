@@ -21,6 +21,8 @@ export const CDK_BOOTSTRAP_ROLE_TAG = 'aws-cdk:bootstrap-role';
 export const GUARD_PATH = '/agent-guard/';
 /** Name prefix of guard resources that have names. */
 export const GUARD_NAME_PREFIX = 'AgentGuard';
+/** The guard's periodic rule: it exists exactly while the guard can re-constrain roles. */
+export const GUARD_SCHEDULE_RULE_NAME = `${GUARD_NAME_PREFIX}Schedule`;
 /** Name of the permission boundary managed policy. */
 /** The CloudWatch namespace of the guard function's metrics (Powertools EMF). */
 export const METRICS_NAMESPACE = GUARD_NAME_PREFIX;
