@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { iamOperationOf } from '../../lib/core/cloudtrail/event-names';
 import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from '../../lib/core/guard-events';
 
 export { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES };
@@ -76,7 +77,8 @@ export function classify(event: unknown): GuardEvent {
       kind: 'access-denied',
       roleArn: issuer.arn,
       roleName: issuer.userName,
-      action: `${prefix}:${d.eventName}`,
+      // Lambda logs `DeleteFunction20150331` for `lambda:DeleteFunction` (CT-1).
+      action: `${prefix}:${iamOperationOf(d.eventSource, d.eventName)}`,
       resource,
       errorMessage: d.errorMessage,
     };

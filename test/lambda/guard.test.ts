@@ -1049,6 +1049,39 @@ describe('Guard: access-denied events', () => {
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
   });
 
+  /** agent-a refused lambda:DeleteFunction; CloudTrail names the call DeleteFunction20150331 (CT-1). */
+  function deleteFunctionDenied(errorMessage: string): Record<string, unknown> {
+    return accessDeniedEvent({
+      roleName: 'agent-a',
+      errorCode: 'AccessDeniedException',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'DeleteFunction20150331',
+      errorMessage,
+    });
+  }
+
+  it('a Lambda call denied by a guard policy: the notice names the IAM action, not the CloudTrail name', async () => {
+    const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
+    await fx.guard.handle(
+      deleteFunctionDenied(
+        `User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/agent-a/agent is not authorized to perform: ` +
+          `lambda:DeleteFunction on resource: arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:orders ` +
+          `with an explicit deny in an identity-based policy: ${GUARD_POLICY_ARNS[0]}`,
+      ),
+    );
+    const [notice] = published(fx.sns);
+    expect(notice.subject).toBe('agent-guard: denied lambda:DeleteFunction to an agent role');
+    expect(notice.message).toContain("--actions 'lambda:DeleteFunction'");
+    expect(notice.message).not.toContain('20150331');
+  });
+
+  it('a Lambda call denied without a policy ARN in the message: recognised as protected through the catalog', async () => {
+    const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
+    await fx.guard.handle(deleteFunctionDenied('User: x is not authorized to perform: lambda:DeleteFunction'));
+    expect(fx.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(published(fx.sns)[0].message).toContain("--actions 'lambda:DeleteFunction'");
+  });
+
   it('an exempt action is not protected', async () => {
     const fx = newGuard({
       config: { exemptActions: ['ec2:Terminate*'] },
