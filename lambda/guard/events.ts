@@ -95,3 +95,47 @@ export function classify(event: unknown): GuardEvent {
   }
   return { kind: 'sweep', trigger: 'unrecognised' };
 }
+
+/** One record of an SQS batch from the denials queue, classified. */
+export interface QueuedEvent {
+  readonly messageId: string;
+  /** When SQS received the message (its `SentTimestamp`), if it says. */
+  readonly sentAt?: Date;
+  readonly event: GuardEvent;
+}
+
+const sqsBatch = z.object({
+  Records: z.array(
+    z.object({
+      messageId: z.string(),
+      eventSource: z.literal('aws:sqs'),
+      body: z.string(),
+      attributes: z.optional(z.object({ SentTimestamp: z.optional(z.string().check(z.regex(/^\d{1,15}$/))) })),
+    }),
+  ),
+});
+
+/**
+ * The records of an SQS batch from the denials queue (the EventBridge events it holds, classified),
+ * or `undefined` when `event` is not an SQS batch. A body that is not JSON is an unrecognised event.
+ */
+export function queuedEvents(event: unknown): QueuedEvent[] | undefined {
+  const batch = sqsBatch.safeParse(event);
+  if (!batch.success) return undefined;
+  return batch.data.Records.map((record) => {
+    const sent = record.attributes?.SentTimestamp;
+    return {
+      messageId: record.messageId,
+      sentAt: sent === undefined ? undefined : new Date(Number(sent)),
+      event: classify(parseJson(record.body)),
+    };
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
