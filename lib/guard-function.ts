@@ -41,8 +41,8 @@ export const DENIAL_RETENTION = Duration.hours(1);
 /**
  * The AccessDenied rule's pattern. CloudTrail events only (an `aws.` source, which `PutEvents` cannot
  * write, EB-2), of assumed-role sessions, whose error message names a policy under the guard path:
- * IAM names the denying policy's ARN in the message (IAM-37). EC2 answers with an encoded message that
- * names no policy (IAM-38), so its denials match on the error code, and the function checks the
+ * IAM names the denying policy's ARN in the message (IAM-39). EC2 answers with an encoded message that
+ * names no policy (IAM-40), so its denials match on the error code, and the function checks the
  * action against the catalog.
  */
 export function accessDeniedPattern(): events.EventPattern {
@@ -344,7 +344,7 @@ export class GuardFunction extends Construct {
       enforceSSL: true,
       // A backlog older than this is deleted unread (SQS-2): a flood is shed, not queued for days.
       retentionPeriod: DENIAL_RETENTION,
-      // Lambda's advice for an SQS event source: six times the function timeout (SQS-3).
+      // Lambda's advice for an SQS event source: six times the function timeout (LAM-7).
       visibilityTimeout: Duration.seconds(this.function.timeout!.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 3 },
     });

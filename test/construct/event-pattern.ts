@@ -42,7 +42,7 @@ function matchesOne(alternative: unknown, value: unknown): boolean {
 }
 
 /**
- * EventBridge's `wildcard`: `*` matches zero or more characters (EB-13). Escapes (a backslash) are
+ * EventBridge's `wildcard`: `*` matches zero or more characters (EB-12). Escapes (a backslash) are
  * not implemented, so a pattern with one throws rather than matching by accident.
  */
 function wildcard(pattern: string): RegExp {

@@ -78,7 +78,7 @@ describe('forged events: a custom source with a real-looking detail-type', () =>
   });
 });
 
-describe('the AccessDenied rule: denials that name a guard policy (IAM-37)', () => {
+describe('the AccessDenied rule: denials that name a guard policy (IAM-39)', () => {
   const pattern = patternFor('AgentGuardAccessDenied');
   const session = `arn:aws:sts::111122223333:assumed-role/agent-a/agent`;
   const fn = 'arn:aws:lambda:us-east-1:111122223333:function:orders';

@@ -160,7 +160,7 @@ describe('the guard function and its wiring', () => {
       SqsManagedSseEnabled: true,
       // SQS-2: a backlog older than an hour is deleted, so a flood is shed
       MessageRetentionPeriod: 3600,
-      // SQS-3: at least the function timeout (300 s), as Lambda advises six times it
+      // LAM-7: at least the function timeout (300 s), as Lambda advises six times it
       VisibilityTimeout: 1800,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } },
     });
