@@ -104,30 +104,30 @@ export interface QueuedEvent {
   readonly event: GuardEvent;
 }
 
-const sqsBatch = z.object({
-  Records: z.array(
-    z.object({
-      messageId: z.string(),
-      eventSource: z.literal('aws:sqs'),
-      body: z.string(),
-      attributes: z.optional(z.object({ SentTimestamp: z.optional(z.string().check(z.regex(/^\d{1,15}$/))) })),
-    }),
-  ),
+/** Any batch whose records all come from SQS; each record is then read on its own. */
+const sqsBatch = z.object({ Records: z.array(z.object({ eventSource: z.literal('aws:sqs') })).check(z.minLength(1)) });
+
+const sqsRecord = z.object({
+  messageId: z.string(),
+  body: z.string(),
+  attributes: z.optional(z.object({ SentTimestamp: z.optional(z.string().check(z.regex(/^\d{1,15}$/))) })),
 });
 
 /**
- * The records of an SQS batch from the denials queue (the EventBridge events it holds, classified),
- * or `undefined` when `event` is not an SQS batch. A body that is not JSON is an unrecognised event.
+ * The records of an SQS batch from the denials queue (the EventBridge events they hold, classified),
+ * or `undefined` when `event` is not an SQS batch. A record that cannot be read, or whose body is not
+ * JSON, is an unrecognised event, so one bad record never turns the batch into a sweep.
  */
 export function queuedEvents(event: unknown): QueuedEvent[] | undefined {
-  const batch = sqsBatch.safeParse(event);
-  if (!batch.success) return undefined;
-  return batch.data.Records.map((record) => {
-    const sent = record.attributes?.SentTimestamp;
+  if (!sqsBatch.safeParse(event).success) return undefined;
+  return (event as { Records: unknown[] }).Records.map((raw) => {
+    const record = sqsRecord.safeParse(raw);
+    if (!record.success) return { messageId: '', event: { kind: 'sweep', trigger: 'unrecognised' } };
+    const sent = record.data.attributes?.SentTimestamp;
     return {
-      messageId: record.messageId,
+      messageId: record.data.messageId,
       sentAt: sent === undefined ? undefined : new Date(Number(sent)),
-      event: classify(parseJson(record.body)),
+      event: classify(parseJson(record.data.body)),
     };
   });
 }

@@ -67,6 +67,13 @@ describe('queuedEvents: SQS batches from the denials queue', () => {
     });
   });
 
+  test('a record that cannot be read is unrecognised; the batch is still a batch', () => {
+    const batch = sqsBatch([denied('agent-a')]);
+    batch.Records.push({ eventSource: 'aws:sqs', body: 42 });
+    const queued = queuedEvents(batch)!;
+    expect(queued.map((q) => q.event.kind)).toEqual(['access-denied', 'sweep']);
+  });
+
   test('a body that is not JSON is an unrecognised event, not an error', () => {
     expect(queuedEvents(sqsBatch(['{not json']))![0].event).toEqual({ kind: 'sweep', trigger: 'unrecognised' });
   });
