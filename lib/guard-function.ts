@@ -34,9 +34,9 @@ import { GUARD_CONFIG_ENV, GuardConfig, GuardModeName, TrafficQuery } from './co
 export const IAM_EVENT_REGIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];
 
 /** Concurrent denial batches at most: the least `MaximumConcurrency` an SQS event source takes (LAM-5). */
-export const DENIAL_CONCURRENCY = 2;
+const DENIAL_CONCURRENCY = 2;
 /** How long a denial may wait in its queue before SQS deletes it. */
-export const DENIAL_RETENTION = Duration.hours(1);
+const DENIAL_RETENTION = Duration.hours(1);
 
 /**
  * The AccessDenied rule's pattern. CloudTrail events only (an `aws.` source, which `PutEvents` cannot
@@ -45,7 +45,7 @@ export const DENIAL_RETENTION = Duration.hours(1);
  * names no policy (IAM-40), so its denials match on the error code, and the function checks the
  * action against the catalog.
  */
-export function accessDeniedPattern(): events.EventPattern {
+function accessDeniedPattern(): events.EventPattern {
   return {
     source: events.Match.prefix('aws.'),
     detailType: ['AWS API Call via CloudTrail'],
