@@ -258,6 +258,7 @@ function statusValue(production: boolean, trafficActive: boolean): string {
       decision: decide(productionSignal, traffic, 'ENFORCE'),
       production: productionSignal,
       traffic,
+      trafficMemory: { liveAt: null, holdUntil: null },
       lookbackMinutes: RAW_CONFIG.traffic.lookbackMinutes,
       now: new Date(Date.now() - 3600_000),
     },

@@ -18,6 +18,7 @@ function input(decision: Decision, now = NOW, requestsPerMinute: number | null =
     decision,
     production: { production: decision.protected, reason: 'account tag' },
     traffic: { active: decision.protected, requestsPerMinute, thresholdPerMinute: 5, reason: 'peak' },
+    trafficMemory: { liveAt: null, holdUntil: null },
     lookbackMinutes: 15,
     now,
   };
@@ -34,7 +35,15 @@ describe('buildStatus', () => {
       since: NOW.toISOString(),
       reason: 'production with live traffic',
       production: { value: true, reason: 'account tag' },
-      traffic: { active: true, requestsPerMinute: 140, thresholdPerMinute: 5, lookbackMinutes: 15, reason: 'peak' },
+      traffic: {
+        active: true,
+        requestsPerMinute: 140,
+        thresholdPerMinute: 5,
+        lookbackMinutes: 15,
+        reason: 'peak',
+        liveAt: null,
+        holdUntil: null,
+      },
       evaluatedAt: NOW.toISOString(),
       howToGetApproval: APPROVAL_HOWTO,
     });
@@ -63,31 +72,40 @@ describe('StatusPublisher', () => {
     ['not JSON', '{'],
     ['another schema version', JSON.stringify({ ...buildStatus(input(LOCKED), undefined), schemaVersion: 2 })],
     ['empty', ''],
-  ])('a parameter that is %s counts as no status: it is rewritten', async (_name, value) => {
+  ])('a parameter that is %s counts as no status', async (_name, value) => {
     const { ssm, publisher: p } = publisher();
     ssm.on(GetParameterCommand).resolves({ Parameter: { Name: STATUS_PARAMETER, Value: value } });
-    const { changed } = await p.publish(input(LOCKED));
-    expect(changed).toBe(true);
-    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1);
+    await expect(p.read()).resolves.toEqual({ readable: true, status: undefined });
   });
 
-  it('reads the parameter once, and not again after a write', async () => {
+  it('a status written before the traffic memory existed reads as one without a hold', async () => {
     const { ssm, publisher: p } = publisher();
-    ssm.on(GetParameterCommand).rejects(parameterNotFound());
-    await p.publish(input(LOCKED));
-    await p.publish(input(OPEN));
-    await p.publish(input(OPEN, NOW, 3));
-    expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
-    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 2);
-    expect(await p.current()).toMatchObject({ locked: false });
+    const old = buildStatus(input(LOCKED), undefined);
+    const { liveAt: _l, holdUntil: _h, ...oldTraffic } = old.traffic;
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ ...old, traffic: oldTraffic }) } });
+    const read = await p.read();
+    expect(read).toMatchObject({ readable: true, status: { traffic: { liveAt: null, holdUntil: null } } });
   });
 
-  it('propagates a read error other than ParameterNotFound, and tries to read again next time', async () => {
+  it('writes at every publish (the heartbeat), and reports a change only when the status changed materially', async () => {
+    const { ssm, publisher: p } = publisher();
+    const first = await p.publish(input(LOCKED), undefined);
+    const same = await p.publish(input(LOCKED, new Date(NOW.getTime() + 60000), 99), first.status);
+    const opened = await p.publish(input(OPEN, new Date(NOW.getTime() + 120000)), same.status);
+    expect([first.changed, same.changed, opened.changed]).toEqual([true, false, true]);
+    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 3);
+    expect(ssm).toHaveReceivedNthCommandWith(2, PutParameterCommand, {
+      Value: expect.stringContaining(`"evaluatedAt":"${new Date(NOW.getTime() + 60000).toISOString()}"`),
+    });
+    expect(await p.current()).toMatchObject({ locked: false });
+    expect(ssm).not.toHaveReceivedCommand(GetParameterCommand);
+  });
+
+  it('reads the parameter afresh each time; an error other than ParameterNotFound makes it unreadable', async () => {
     const { ssm, publisher: p } = publisher();
     ssm.on(GetParameterCommand).rejectsOnce(accessDenied()).rejects(parameterNotFound());
-    await expect(p.publish(input(LOCKED))).rejects.toThrow('User is not authorized');
-    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
-    await expect(p.publish(input(LOCKED))).resolves.toMatchObject({ changed: true });
+    await expect(p.read()).resolves.toEqual({ readable: false, error: 'AccessDenied' });
+    await expect(p.read()).resolves.toEqual({ readable: true, status: undefined });
     expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
   });
 });
