@@ -412,6 +412,8 @@ export interface GuardFixture {
   readonly metrics: RecordingMetrics;
   /** Regions the guard asked a CloudWatch client for, in order. */
   readonly cloudwatchRegions: string[];
+  /** The status parameter behind the SSM stub (GetParameter and PutParameter). */
+  readonly parameter: FakeParameter;
   /** The region of the client a GetMetricData input was sent through. */
   readonly regionOf: (input: GetMetricDataCommandInput) => string | undefined;
   /** The guard's clock; set `fx.now.value` to move it. */
@@ -608,6 +610,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     logger,
     metrics,
     cloudwatchRegions,
+    parameter,
     regionOf,
     now,
   };
