@@ -1,12 +1,20 @@
 import 'aws-sdk-client-mock-jest';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, PutParameterCommandInput, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
 import { Decision } from '../../lambda/guard/decide';
 import { denialNotice, failureNotice, repairNotice, statusNotice } from '../../lambda/shared/notices';
 import { APPROVAL_HOWTO, GuardStatus } from '../../lib/core/status';
-import { buildStatus, StatusInput, StatusPublisher } from '../../lambda/guard/status';
-import { accessDenied, ACCOUNT_ID, NOW, parameterNotFound, roleArn, STATUS_PARAMETER } from '../support/guard-fixture';
+import { buildStatus, clip, StatusInput, StatusPublisher } from '../../lambda/guard/status';
+import {
+  accessDenied,
+  ACCOUNT_ID,
+  FakeParameter,
+  NOW,
+  parameterNotFound,
+  roleArn,
+  STATUS_PARAMETER,
+} from '../support/guard-fixture';
 
 const LOCKED: Decision = { locked: true, protected: true, reason: 'production with live traffic' };
 const OPEN: Decision = { locked: false, protected: false, reason: 'not production' };
@@ -107,6 +115,47 @@ describe('StatusPublisher', () => {
     await expect(p.read()).resolves.toEqual({ readable: false, error: 'AccessDenied' });
     await expect(p.read()).resolves.toEqual({ readable: true, status: undefined });
     expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+  });
+});
+
+describe('the status fits a Standard-tier parameter (SSM-1: 4 KB)', () => {
+  it('the fake parameter refuses a value of 4,097 bytes, as Parameter Store does', async () => {
+    const parameter = new FakeParameter(STATUS_PARAMETER, undefined);
+    await expect(parameter.put({ Name: STATUS_PARAMETER, Value: 'x'.repeat(4096) })).resolves.toBeDefined();
+    await expect(
+      parameter.put({ Name: STATUS_PARAMETER, Value: 'é'.repeat(2049), Overwrite: true }),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('the worst case (reasons of any length, in 4-byte characters, in a hold) is written', async () => {
+    // GIVEN reasons far beyond the limit, of characters that take 4 bytes each in UTF-8
+    const long = '\u{1F525}'.repeat(5000);
+    const worst: StatusInput = {
+      account: ACCOUNT_ID,
+      mode: 'MONITOR',
+      decision: { locked: false, protected: true, reason: long },
+      production: { production: true, reason: long },
+      traffic: { active: true, requestsPerMinute: 123456789.12, thresholdPerMinute: 1e9, reason: long },
+      trafficMemory: { liveAt: NOW.toISOString(), holdUntil: NOW.toISOString() },
+      lookbackMinutes: 1440,
+      now: NOW,
+    };
+    const client = new SSMClient({ region: 'us-east-1' });
+    const parameter = new FakeParameter(STATUS_PARAMETER, undefined);
+    mockClient(client)
+      .on(PutParameterCommand)
+      .callsFake((input: PutParameterCommandInput) => parameter.put(input));
+    const publisher = new StatusPublisher(client, new AwsCaller({ sleep: () => Promise.resolve() }), STATUS_PARAMETER);
+    // WHEN it is published THEN Parameter Store's fake takes it, and it reads back whole
+    await publisher.publish(worst, undefined);
+    expect(Buffer.byteLength(parameter.value ?? '', 'utf8')).toBeLessThanOrEqual(4096);
+    expect(JSON.parse(parameter.value ?? '')).toMatchObject({ traffic: { holdUntil: NOW.toISOString() } });
+  });
+
+  it('clip cuts on a character boundary and marks the cut', () => {
+    expect(clip('abc', 3)).toBe('abc');
+    expect(clip('\u{1F525}\u{1F525}', 7)).toBe('\u{1F525}...');
+    expect(Buffer.byteLength(clip('é'.repeat(100), 51), 'utf8')).toBeLessThanOrEqual(51);
   });
 });
 
