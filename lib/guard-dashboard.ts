@@ -48,7 +48,7 @@ export class GuardDashboard extends Construct {
 
     const errors: cloudwatch.IMetric[] = [
       props.guardFunction.metricErrors({ period, label: 'guard function errors' }),
-      guardMetric('Errors', 'guard errors (handled: notices, status, roles)', 'Sum', period),
+      guardMetric('Errors', 'Sum', period, 'guard errors (handled: notices, status, roles)'),
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period,
         statistic: 'Maximum',
@@ -66,7 +66,7 @@ export class GuardDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Lock state (1 = locked)',
-            left: [guardMetric('Locked', 'locked', 'Maximum', period)],
+            left: [guardMetric('Locked', 'Maximum', period, 'locked')],
             leftYAxis: { min: 0, max: 1 },
             width: 12,
           }),
@@ -75,7 +75,7 @@ export class GuardDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Approvals in force (agent roles)',
-            left: [guardMetric('ApprovalsInForce', 'approvals in force', 'Maximum', period)],
+            left: [guardMetric('ApprovalsInForce', 'Maximum', period, 'approvals in force')],
             leftYAxis: { min: 0 },
             width: 12,
           }),

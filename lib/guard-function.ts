@@ -179,7 +179,7 @@ export class GuardFunction extends Construct {
       alarmDescription:
         `agent-guard: the guard has not evaluated the account for ${LIVENESS_SCHEDULES} schedules; agent roles ` +
         'keep their last lock state and new agent roles are not constrained.',
-      metric: guardMetric('Evaluations', 'evaluations', 'Sum', schedule),
+      metric: guardMetric('Evaluations', 'Sum', schedule),
       threshold: 1,
       evaluationPeriods: LIVENESS_SCHEDULES,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

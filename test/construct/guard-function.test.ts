@@ -54,7 +54,7 @@ describe('the guard function and its wiring', () => {
       ],
       statusParameterName: '/agent-guard/status',
       topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:AgentGuardNotices`,
-      traffic: { thresholdPerMinute: 5, lookbackMinutes: 15 },
+      traffic: { thresholdPerMinute: 5, lookbackMinutes: 15, dropHoldMinutes: 60 },
     });
     expect(config.traffic.queries.map((q) => q.label)).toEqual([
       'ALB',
@@ -317,9 +317,10 @@ describe('guard props', () => {
       mode: 'MONITOR',
       production: { source: 'fixed', production: true },
       traffic: {
-        queries: [{ label: 'Orders', expression: 'SELECT SUM(Orders) FROM "Shop"', region: 'eu-west-1' }],
+        queries: [{ label: 'Orders', expression: 'SELECT SUM(Orders) FROM "Shop"', regions: ['eu-west-1'] }],
         thresholdPerMinute: 0,
         lookbackMinutes: 30,
+        dropHoldMinutes: 60,
       },
     });
   });
@@ -371,9 +372,14 @@ describe('guard props', () => {
     ['no traffic metrics', () => guardTemplate({ trafficMetrics: [] }), /never lock/],
     [
       'two metrics with one label',
-      () => guardTemplate({ trafficMetrics: [TrafficMetric.albRequests(), TrafficMetric.albRequests('eu-west-1')] }),
+      () =>
+        guardTemplate({
+          trafficMetrics: [TrafficMetric.albRequests(), TrafficMetric.custom('ALB', 'SELECT SUM(Other) FROM x')],
+        }),
       /label 'ALB' is used twice/,
     ],
+    ['a drop hold over a day', () => guardTemplate({ trafficDropHold: Duration.hours(25) }), /trafficDropHold/],
+    ['a drop hold in seconds', () => guardTemplate({ trafficDropHold: Duration.seconds(30) }), /whole minutes/],
     ['a negative threshold', () => guardTemplate({ trafficThresholdPerMinute: -1 }), /0 or more/],
     ['a lookback in seconds', () => guardTemplate({ trafficLookback: Duration.seconds(90) }), /whole minutes/],
     ['a schedule over a day', () => guardTemplate({ schedule: Duration.days(2) }), /whole minutes from 1 to 1440/],
