@@ -35,12 +35,10 @@ const trafficQuery = z.object({
   /** A Metrics Insights query or a metric math expression that yields requests per period. */
   expression: z.string().check(z.minLength(1), z.maxLength(2048)),
   /** Distinct regions, one GetMetricData call each. */
-  regions: z
-    .array(region)
-    .check(
-      z.minLength(1),
-      z.refine((regions) => new Set(regions).size === regions.length, 'must not repeat a region'),
-    ),
+  regions: z.array(region).check(
+    z.minLength(1),
+    z.refine((regions) => new Set(regions).size === regions.length, 'must not repeat a region'),
+  ),
 });
 
 export const guardConfigSchema = z.object({

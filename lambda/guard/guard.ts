@@ -156,7 +156,14 @@ export class Guard {
     if (started && decision.protected) {
       this.deps.metrics.count('TrafficDropHolds', 1);
       this.deps.logger.warn('Live traffic dropped to none at once; holding the lock', { traffic: { ...traffic } });
-      await this.notify(trafficDropNotice(config.accountId, config.mode, traffic, memory));
+      await this.notify(
+        trafficDropNotice({
+          account: config.accountId,
+          mode: config.mode,
+          reason: traffic.reason,
+          holdUntil: memory.holdUntil,
+        }),
+      );
     }
     const before = previous.readable ? previous.status : undefined;
     return { decision, production, traffic, trafficMemory: memory, previous: before };

@@ -89,7 +89,9 @@ describe('StatusPublisher', () => {
   it('a status written before the traffic memory existed reads as one without a hold', async () => {
     const { ssm, publisher: p } = publisher();
     const old = buildStatus(input(LOCKED), undefined);
-    const { liveAt: _l, holdUntil: _h, ...oldTraffic } = old.traffic;
+    const oldTraffic = Object.fromEntries(
+      Object.entries(old.traffic).filter(([key]) => key !== 'liveAt' && key !== 'holdUntil'),
+    );
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ ...old, traffic: oldTraffic }) } });
     const read = await p.read();
     expect(read).toMatchObject({ readable: true, status: { traffic: { liveAt: null, holdUntil: null } } });
