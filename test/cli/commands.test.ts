@@ -218,6 +218,27 @@ describe('status', () => {
     expect(result.stdout).toMatch(/abcd0001efgh\s+active/);
   });
 
+  test('a traffic drop hold in force gets a line of its own; a status without one shows none', async () => {
+    const held = {
+      ...STATUS,
+      traffic: { ...STATUS.traffic, requestsPerMinute: 0, holdUntil: '2026-05-01T12:45:00.000Z' },
+    };
+    for (const [status, hold] of [
+      [held, /Hold\s+until 2026-05-01T12:45:00.000Z \(in 45m\): traffic dropped to none at once/],
+      [STATUS, undefined],
+    ] as const) {
+      const readParameter = parameters({ '/agent-guard/status': JSON.stringify(status) });
+      const result = await cli(['status'], {
+        readParameter,
+        transport: cannedTransport(okReply('0 approval(s).')).transport,
+        env: { AGENT_GUARD_URL: FUNCTION_URL },
+      });
+      expect(result.code).toBe(0);
+      if (hold) expect(result.stdout).toMatch(hold);
+      else expect(result.stdout).not.toContain('Hold');
+    }
+  });
+
   test('open, and monitor mode says what enforcing would do', async () => {
     for (const [status, says] of [
       [
