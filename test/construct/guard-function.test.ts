@@ -4,9 +4,8 @@ import { createExampleApp } from '../../examples/example-app';
 import { AgentGuard, GuardMode, ProductionSignal, TrafficMetric } from '../../lib';
 import { AgentGuardProps } from '../../lib/agent-guard';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
-import { loadConfig } from '../../lambda/guard/config';
-import { GUARD_CONFIG_ENV } from '../../lib/core/config';
 import { ACCOUNT, resolveIntrinsics } from '../support/guarded-role';
+import { functionConfig } from '../support/function-config';
 import { decide } from '../support/simulate';
 
 type Resources = Parameters<typeof resolveIntrinsics>[1];
@@ -15,16 +14,6 @@ function guardTemplate(props: AgentGuardProps = {}, env?: { region: string }): T
   const stack = new Stack(new App(), 'S', env ? { env: { account: ACCOUNT, ...env } } : undefined);
   new AgentGuard(stack, 'Guard', props);
   return Template.fromStack(stack);
-}
-
-/** The guard function's configuration as the function reads it, with intrinsics resolved. */
-function functionConfig(template: Template) {
-  const resources = template.toJSON().Resources as Resources;
-  const fn = Object.values(resources).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'AgentGuardEvaluator',
-  )!;
-  const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-  return loadConfig({ [GUARD_CONFIG_ENV]: resolveIntrinsics(variables[GUARD_CONFIG_ENV], resources) as string });
 }
 
 describe('the guard function and its wiring', () => {

@@ -2,27 +2,15 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AgentGuard, TrafficMetric } from '../../lib';
 import { AgentGuardProps } from '../../lib/agent-guard';
-import { loadConfig } from '../../lambda/guard/config';
-import { GUARD_CONFIG_ENV, GuardConfig } from '../../lib/core/config';
-import { ACCOUNT, resolveIntrinsics } from '../support/guarded-role';
+import { GuardConfig } from '../../lib/core/config';
+import { ACCOUNT } from '../support/guarded-role';
+import { functionConfig } from '../support/function-config';
 import { newGuard, scheduledEvent } from '../support/guard-fixture';
-
-type Resources = Parameters<typeof resolveIntrinsics>[1];
 
 function synth(props: AgentGuardProps = {}, region: string | undefined = 'us-east-1') {
   const stack = new Stack(new App(), 'S', region ? { env: { account: ACCOUNT, region } } : undefined);
   new AgentGuard(stack, 'Guard', props);
   return { stack, template: Template.fromStack(stack) };
-}
-
-/** The guard function's configuration as the function reads it, with intrinsics resolved. */
-function functionConfig(template: Template): GuardConfig {
-  const resources = template.toJSON().Resources as Resources;
-  const fn = Object.values(resources).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'AgentGuardEvaluator',
-  )!;
-  const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-  return loadConfig({ [GUARD_CONFIG_ENV]: resolveIntrinsics(variables[GUARD_CONFIG_ENV], resources) as string });
 }
 
 /** Where each query is read, by label. */
