@@ -32,7 +32,7 @@ import { guardMetric } from './guard-metric';
 import { GUARD_CONFIG_ENV, GuardConfig, GuardModeName } from './core/config';
 
 /** Schedules without an evaluation before the liveness alarm fires. */
-export const LIVENESS_SCHEDULES = 3;
+const LIVENESS_SCHEDULES = 3;
 
 /** Regions where CloudTrail delivers the events of IAM, a global service, to EventBridge. */
 export const IAM_EVENT_REGIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];

@@ -16,11 +16,9 @@ export interface StatusInput {
   readonly now: Date;
 }
 
-/** Parameter Store's Standard tier holds at most 4 KB a value (SSM-1). */
-export const STATUS_VALUE_LIMIT = 4096;
 /**
  * Longest reasons, in UTF-8 bytes. Everything else in the status is bounded (ids, numbers, times, the
- * fixed how-to), so with these the status stays well under {@link STATUS_VALUE_LIMIT}.
+ * fixed how-to), so with these the status stays well under the Standard tier's 4 KB (SSM-1).
  */
 const REASON_BYTES = { decision: 1000, signal: 600 } as const;
 
@@ -35,7 +33,7 @@ export function clip(text: string, bytes: number): string {
   return `${out}...`;
 }
 
-/** The fields whose change is worth a write and a notice; the traffic figure alone is not. */
+/** The fields whose change is worth a notice; the traffic figure alone is not. */
 function material(status: GuardStatus): string {
   return JSON.stringify([status.mode, status.locked, status.protected, status.production.value, status.traffic.active]);
 }
