@@ -1170,6 +1170,30 @@ describe('Guard: status parameter', () => {
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
   });
 
+  it('every evaluation writes the heartbeat, role events included; an event that evaluates nothing writes none', async () => {
+    // GIVEN a settled status, an agent role in shape and a role that is not an agent's
+    const statusParameter = await settledStatus({});
+    const fx = newGuard({
+      statusParameter,
+      roles: [constrainedRole('agent-a', 'locked'), { name: 'app', agent: false }],
+    });
+    // WHEN a sweep, an event for the agent role and an event for the other role run, a minute apart
+    const heartbeats: (string | undefined)[] = [];
+    for (const [minute, event] of [
+      [1, scheduledEvent()],
+      [2, roleChangedEvent('TagRole', 'agent-a')],
+      [3, roleChangedEvent('TagRole', 'app')],
+    ] as const) {
+      fx.now.value = new Date(NOW.getTime() + minute * 60000);
+      await fx.guard.handle(event);
+      heartbeats.push(fx.parameter.value && (JSON.parse(fx.parameter.value) as GuardStatus).evaluatedAt);
+    }
+    // THEN the two evaluations each wrote their time; the third event evaluated nothing
+    const at = (minute: number) => new Date(NOW.getTime() + minute * 60000).toISOString();
+    expect(heartbeats).toEqual([at(1), at(2), at(2)]);
+    expect(fx.metrics.total('Evaluations')).toBe(2);
+  });
+
   it('caches the Organizations answer for productionCacheSeconds', async () => {
     const fx = newGuard({ roles: [] });
     await fx.guard.handle(scheduledEvent());
