@@ -1,4 +1,4 @@
-import { Aws, CfnResource, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnResource, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -24,6 +24,7 @@ import { GuardFunction } from './guard-function';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { TrafficMetric } from './traffic-metric';
+import { isGuardRegion, metricRegions, TRAFFIC_ONE_REGION_WARNING, trafficRegions } from './traffic-plan';
 import { DEFAULT_BREAK_GLASS_MAX_SECONDS, DEFAULT_MAX_APPROVAL_SECONDS } from './core/approval/duration';
 import { UninstallFunction } from './uninstall-function';
 import { boundaryDocument, BoundaryOptions } from './core/policy/boundary';
@@ -90,11 +91,23 @@ export interface AgentGuardProps {
   readonly production?: ProductionSignal;
 
   /**
-   * The metrics that count as live traffic. Their requests per minute are summed.
+   * The metrics that count as live traffic. Their requests per minute are summed over every region
+   * they are read in.
    *
-   * @default TrafficMetric.defaults() - ALB, API Gateway REST and HTTP APIs, Lambda function URLs, CloudFront
+   * @default TrafficMetric.defaults() - ALB, API Gateway REST and HTTP APIs and Lambda function URLs in every region of `trafficRegions`, and CloudFront
    */
   readonly trafficMetrics?: TrafficMetric[];
+
+  /**
+   * The regions where the account serves traffic. CloudWatch metrics are regional, so every traffic
+   * metric without a region of its own (the defaults included) is read in each of them; CloudFront's
+   * are read in us-east-1 only, where CloudFront publishes them. Repeats are ignored.
+   *
+   * Synth warns when the guard would read its own region only and this is not set.
+   *
+   * @default - the guard's own region only
+   */
+  readonly trafficRegions?: string[];
 
   /**
    * Traffic is live when the summed requests in some minute of the lookback exceed this.
@@ -112,7 +125,19 @@ export interface AgentGuardProps {
   readonly trafficLookback?: Duration;
 
   /**
-   * How often the guard sweeps every agent role, besides reacting to events. Whole minutes.
+   * How long the lock holds after live traffic drops to none at once: the previous evaluation saw
+   * traffic above the threshold, and this one sees no request at all in the lookback. Cutting traffic
+   * (revoking a load balancer's ingress, changing DNS) is an incident or an attack, not idleness, so
+   * the guard holds the lock and tells on-call. Approvals work as usual meanwhile. A decline through
+   * the threshold is not a drop. Whole minutes, 1 to 1,440.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly trafficDropHold?: Duration;
+
+  /**
+   * How often the guard sweeps every agent role, besides reacting to events. Whole minutes. An alarm
+   * (`AgentGuardNotEvaluating`) tells on-call when three schedules pass without an evaluation.
    *
    * @default Duration.minutes(5)
    */
@@ -301,14 +326,19 @@ export class AgentGuard extends Construct {
     assertValidPolicies(guardPolicyDocuments, PolicyKind.MANAGED);
     this.guardPolicies = guardPolicyDocuments.map((p, i) => this.managedPolicy(`Deny${i + 1}`, p.name, p.document));
 
+    const regions = trafficRegions(Stack.of(this), props.trafficRegions);
+    const trafficMetrics = validateTrafficMetrics(props.trafficMetrics ?? TrafficMetric.defaults());
+    if (props.trafficRegions === undefined) this.warnIfOneTrafficRegion(trafficMetrics, regions);
     const live = new GuardFunction(this, 'Live', {
       boundary: this.boundary,
       guardPolicies: this.guardPolicies,
       mode: props.mode ?? GuardMode.ENFORCE,
       production: props.production ?? ProductionSignal.fromAccountTags(),
-      trafficMetrics: validateTrafficMetrics(props.trafficMetrics ?? TrafficMetric.defaults()),
+      trafficMetrics,
+      trafficRegions: regions,
       trafficThresholdPerMinute: validateThreshold(props.trafficThresholdPerMinute ?? 5),
       trafficLookback: wholeMinutes(props.trafficLookback ?? Duration.minutes(15), 'trafficLookback', 1440),
+      trafficDropHold: wholeMinutes(props.trafficDropHold ?? Duration.hours(1), 'trafficDropHold', 1440),
       schedule: wholeMinutes(props.schedule ?? Duration.minutes(5), 'schedule', 1440),
       statusParameterName: validateStatusParameter(props.statusParameterName ?? DEFAULT_STATUS_PARAMETER),
       extraProtectedActions: customGroups.flatMap((g) => g.actions),
@@ -361,6 +391,7 @@ export class AgentGuard extends Construct {
         approvalFunction,
         deadLetterQueue: live.deadLetterQueue,
         trafficAlarms: live.trafficAlarms,
+        livenessAlarm: live.livenessAlarm,
         trafficThresholdPerMinute: validateThreshold(props.trafficThresholdPerMinute ?? 5),
         period: props.schedule ?? Duration.minutes(5),
       }).dashboard;
@@ -442,6 +473,20 @@ export class AgentGuard extends Construct {
     role.node.addValidation({ validate: () => managedPolicyQuotaProblems(role) });
   }
 
+  /** A guard that reads its own region only misses an account that serves from another (CW-5). */
+  private warnIfOneTrafficRegion(metrics: readonly TrafficMetric[], regions: readonly string[]): void {
+    const stack = Stack.of(this);
+    const read = metrics.flatMap((metric) => metricRegions(metric, regions));
+    if (read.every((region) => isGuardRegion(stack, region))) {
+      Annotations.of(this).addWarningV2(
+        TRAFFIC_ONE_REGION_WARNING,
+        'The guard reads traffic in its own region only. CloudWatch metrics are regional: if the account serves ' +
+          "from other regions too, name them all in trafficRegions (e.g. ['us-east-1', 'eu-west-1']), or the " +
+          "account counts as idle and its agent roles open. Set trafficRegions to the guard's region to silence this.",
+      );
+    }
+  }
+
   /** Names are global in an account (IAM roles and policies, SSM parameters, the table...): one guard each. */
   private secondGuardInAccount(): string[] {
     const account = accountKey(this);
@@ -470,6 +515,7 @@ export class AgentGuard extends Construct {
 }
 
 const AGENT_GUARD_MARKER = Symbol.for('agent-guard.AgentGuard');
+
 const ENV_AGNOSTIC = 'env-agnostic';
 
 /** Also true for a guard made by another copy of this library in node_modules. */

@@ -3,7 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { GUARD_NAME_PREFIX, GUARD_SERVICE_NAME, METRICS_NAMESPACE } from './core/contract';
+import { GUARD_NAME_PREFIX } from './core/contract';
+import { guardMetric } from './guard-metric';
 
 export interface GuardDashboardProps {
   readonly guardFunction: lambda.IFunction;
@@ -12,25 +13,15 @@ export interface GuardDashboardProps {
   /** The traffic alarms of the guard's own region; their metrics are what the guard reads there. */
   readonly trafficAlarms: readonly cloudwatch.Alarm[];
   readonly trafficThresholdPerMinute: number;
+  /** Fires when the guard has not evaluated for three schedules. */
+  readonly livenessAlarm: cloudwatch.IAlarm;
   /** How often the guard sweeps: the period of its lock-state and approval metrics. */
   readonly period: Duration;
 }
 
-/** A metric the guard function publishes (Powertools EMF, dimension `service`). */
-function guardMetric(metricName: string, label: string, statistic: string, period: Duration): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: GUARD_SERVICE_NAME },
-    statistic,
-    period,
-    label,
-  });
-}
-
 /**
  * The guard at a glance: lock state over time, traffic against the lock threshold, approvals in
- * force, and the errors of the guard's functions and dead-letter queue.
+ * force, the errors of the guard's functions and dead-letter queue, and whether it still evaluates.
  */
 export class GuardDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -57,7 +48,7 @@ export class GuardDashboard extends Construct {
 
     const errors: cloudwatch.IMetric[] = [
       props.guardFunction.metricErrors({ period, label: 'guard function errors' }),
-      guardMetric('Errors', 'guard errors (handled: notices, status, roles)', 'Sum', period),
+      guardMetric('Errors', 'Sum', period, 'guard errors (handled: notices, status, roles)'),
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period,
         statistic: 'Maximum',
@@ -75,7 +66,7 @@ export class GuardDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Lock state (1 = locked)',
-            left: [guardMetric('Locked', 'locked', 'Maximum', period)],
+            left: [guardMetric('Locked', 'Maximum', period, 'locked')],
             leftYAxis: { min: 0, max: 1 },
             width: 12,
           }),
@@ -84,11 +75,19 @@ export class GuardDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Approvals in force (agent roles)',
-            left: [guardMetric('ApprovalsInForce', 'approvals in force', 'Maximum', period)],
+            left: [guardMetric('ApprovalsInForce', 'Maximum', period, 'approvals in force')],
             leftYAxis: { min: 0 },
             width: 12,
           }),
           new cloudwatch.GraphWidget({ title: 'Errors', left: errors, leftYAxis: { min: 0 }, width: 12 }),
+        ],
+        [
+          new cloudwatch.AlarmWidget({
+            title: 'Evaluations (the guard is alive while this stays above the line)',
+            alarm: props.livenessAlarm,
+            leftYAxis: { min: 0 },
+            width: 12,
+          }),
         ],
       ],
     });

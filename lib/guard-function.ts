@@ -1,5 +1,6 @@
 import { Aws, CfnRule, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,7 +29,12 @@ import { ProductionSignal } from './production-signal';
 import { guardNodejsFunction } from './guard-nodejs-function';
 import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 import { TrafficMetric } from './traffic-metric';
-import { GUARD_CONFIG_ENV, GuardConfig, GuardModeName, TrafficQuery } from './core/config';
+import { isGuardRegion, metricRegions, trafficQueries } from './traffic-plan';
+import { guardMetric } from './guard-metric';
+import { GUARD_CONFIG_ENV, GuardConfig, GuardModeName } from './core/config';
+
+/** Schedules without an evaluation before the liveness alarm fires. */
+const LIVENESS_SCHEDULES = 3;
 
 /** Regions where CloudTrail delivers the events of IAM, a global service, to EventBridge. */
 export const IAM_EVENT_REGIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];
@@ -65,8 +71,11 @@ export interface GuardFunctionProps {
   readonly mode: GuardMode;
   readonly production: ProductionSignal;
   readonly trafficMetrics: readonly TrafficMetric[];
+  /** Where metrics without a region are read. */
+  readonly trafficRegions: readonly string[];
   readonly trafficThresholdPerMinute: number;
   readonly trafficLookback: Duration;
+  readonly trafficDropHold: Duration;
   readonly schedule: Duration;
   readonly statusParameterName: string;
   readonly extraProtectedActions: readonly string[];
@@ -93,6 +102,8 @@ export class GuardFunction extends Construct {
   public readonly denialQueue: sqs.Queue;
   public readonly trafficAlarms: cloudwatch.Alarm[];
   public readonly errorAlarm: cloudwatch.Alarm;
+  /** Fires when the guard has not evaluated for three schedules. */
+  public readonly livenessAlarm: cloudwatch.Alarm;
   /** Roles whose IAM writes the role-change rule ignores: the guard's own, which would only call it back. */
   private readonly quietWriters: iam.IRole[] = [];
 
@@ -131,7 +142,7 @@ export class GuardFunction extends Construct {
       });
     }
 
-    const queries = this.trafficQueries(stack, props.trafficMetrics);
+    const queries = trafficQueries(props.trafficMetrics, props.trafficRegions);
     const { function: fn, role } = guardNodejsFunction(this, 'Function', {
       functionName: `${GUARD_NAME_PREFIX}Evaluator`,
       description: 'agent-guard: locks AI-agent roles while the account is production with live traffic',
@@ -151,6 +162,7 @@ export class GuardFunction extends Construct {
             queries,
             thresholdPerMinute: props.trafficThresholdPerMinute,
             lookbackMinutes: props.trafficLookback.toMinutes(),
+            dropHoldMinutes: props.trafficDropHold.toMinutes(),
           },
           boundaryArn: props.boundary.managedPolicyArn,
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
@@ -179,12 +191,34 @@ export class GuardFunction extends Construct {
       metric: this.function.metricErrors({ period: ALARM_PERIOD }),
       topic: this.topic,
     });
+    this.livenessAlarm = this.createLivenessAlarm(props.schedule);
     onCallAlarm(this, 'DeadLetterAlarm', {
       alarmName: `${GUARD_NAME_PREFIX}DeadLetters`,
       alarmDescription: 'agent-guard: events reached the dead-letter queue; the guard missed them.',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD }),
       topic: this.topic,
     });
+  }
+
+  /**
+   * Every evaluation counts `Evaluations` (EMF); a schedule with none means the guard is not running.
+   * Missing data is breaching, since a dead guard publishes nothing. Three schedules fit CloudWatch's
+   * evaluation range for every schedule the construct accepts (CW-9).
+   */
+  private createLivenessAlarm(schedule: Duration): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, 'LivenessAlarm', {
+      alarmName: `${GUARD_NAME_PREFIX}NotEvaluating`,
+      alarmDescription:
+        `agent-guard: the guard has not evaluated the account for ${LIVENESS_SCHEDULES} schedules; agent roles ` +
+        'keep their last lock state and new agent roles are not constrained.',
+      metric: guardMetric('Evaluations', 'Sum', schedule),
+      threshold: 1,
+      evaluationPeriods: LIVENESS_SCHEDULES,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    alarm.addAlarmAction(new cwActions.SnsAction(this.topic));
+    return alarm;
   }
 
   private createKey(): kms.Key {
@@ -231,23 +265,10 @@ export class GuardFunction extends Construct {
     });
   }
 
-  private trafficQueries(stack: Stack, metrics: readonly TrafficMetric[]): TrafficQuery[] {
-    return metrics.map((metric, i) => ({
-      id: `traffic${i}`,
-      label: metric.label,
-      expression: metric.query,
-      region: metric.region ?? stack.region,
-    }));
-  }
-
   /** Alarms on the metrics of this region, so traffic locks at once instead of at the next poll. */
   private createTrafficAlarms(stack: Stack, props: GuardFunctionProps): cloudwatch.Alarm[] {
-    const local = (region: string | undefined) =>
-      region === undefined ||
-      region === stack.region ||
-      (Token.isUnresolved(stack.region) && region === IAM_EVENT_REGIONS[0]);
     return props.trafficMetrics
-      .filter((metric) => local(metric.region))
+      .filter((metric) => metricRegions(metric, props.trafficRegions).some((region) => isGuardRegion(stack, region)))
       .map(
         (metric) =>
           new cloudwatch.Alarm(this, `Traffic${metric.label}`, {

@@ -5,24 +5,41 @@ const LABEL = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
 /**
  * One source of live traffic: a CloudWatch Metrics Insights query that sums requests per minute over
- * every resource of a kind, so one query covers every load balancer, API or distribution. The guard
- * reads all of them in one `GetMetricData` call per region, and alarms on the ones in its own region
- * to re-evaluate at once.
+ * every resource of a kind, so one query covers every load balancer, API or distribution of a region.
+ * CloudWatch metrics are regional: a metric without a region is read in every region of the guard's
+ * `trafficRegions` (the guard's own region unless set), one `GetMetricData` call per region. The guard
+ * alarms on the ones in its own region to re-evaluate at once.
  */
 export class TrafficMetric {
-  /** Requests to every Application Load Balancer (`AWS/ApplicationELB` `RequestCount`). */
+  /**
+   * Requests to every Application Load Balancer (`AWS/ApplicationELB` `RequestCount`).
+   *
+   * @param region read only this region, labelled `ALB-<region>`; without it, label `ALB`, read in every traffic region
+   */
   public static albRequests(region?: string): TrafficMetric {
-    return new TrafficMetric('ALB', 'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)', region);
+    return TrafficMetric.regional(
+      'ALB',
+      'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)',
+      region,
+    );
   }
 
-  /** Requests to every API Gateway REST API (`AWS/ApiGateway` `Count` by `ApiName`). */
+  /**
+   * Requests to every API Gateway REST API (`AWS/ApiGateway` `Count` by `ApiName`).
+   *
+   * @param region read only this region, labelled `RestApi-<region>`; without it, read in every traffic region
+   */
   public static restApiRequests(region?: string): TrafficMetric {
-    return new TrafficMetric('RestApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiName)', region);
+    return TrafficMetric.regional('RestApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiName)', region);
   }
 
-  /** Requests to every API Gateway HTTP API (`AWS/ApiGateway` `Count` by `ApiId`). */
+  /**
+   * Requests to every API Gateway HTTP API (`AWS/ApiGateway` `Count` by `ApiId`).
+   *
+   * @param region read only this region, labelled `HttpApi-<region>`; without it, read in every traffic region
+   */
   public static httpApiRequests(region?: string): TrafficMetric {
-    return new TrafficMetric('HttpApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiId)', region);
+    return TrafficMetric.regional('HttpApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiId)', region);
   }
 
   /** Requests to every CloudFront distribution; CloudFront publishes its metrics in us-east-1 only. */
@@ -34,9 +51,13 @@ export class TrafficMetric {
     );
   }
 
-  /** Requests to every Lambda function URL (`AWS/Lambda` `UrlRequestCount`). */
+  /**
+   * Requests to every Lambda function URL (`AWS/Lambda` `UrlRequestCount`).
+   *
+   * @param region read only this region, labelled `LambdaUrl-<region>`; without it, read in every traffic region
+   */
   public static lambdaUrlRequests(region?: string): TrafficMetric {
-    return new TrafficMetric(
+    return TrafficMetric.regional(
       'LambdaUrl',
       'SELECT SUM(UrlRequestCount) FROM SCHEMA("AWS/Lambda", FunctionName)',
       region,
@@ -48,13 +69,16 @@ export class TrafficMetric {
    *
    * @param label letters, digits and hyphens, starting with a letter; names the alarm and the status entry
    * @param query a Metrics Insights query (`SELECT SUM(...) FROM ...`) or a metric math expression
-   * @param region where the metric lives; defaults to the guard's region
+   * @param region where the metric lives; without it, every region of the guard's `trafficRegions`
    */
   public static custom(label: string, query: string, region?: string): TrafficMetric {
     return new TrafficMetric(label, query, region);
   }
 
-  /** The defaults: ALB, REST and HTTP APIs and Lambda URLs in the guard's region, and CloudFront. */
+  /**
+   * The defaults: ALB, REST and HTTP APIs and Lambda URLs in every region of the guard's
+   * `trafficRegions`, and CloudFront (us-east-1).
+   */
   public static defaults(): TrafficMetric[] {
     return [
       TrafficMetric.albRequests(),
@@ -65,12 +89,16 @@ export class TrafficMetric {
     ];
   }
 
+  private static regional(kind: string, query: string, region: string | undefined): TrafficMetric {
+    return new TrafficMetric(region === undefined ? kind : `${kind}-${region}`, query, region);
+  }
+
   private constructor(
     /** Names the metric in alarms and in the status. */
     public readonly label: string,
     /** The Metrics Insights query or metric math expression. */
     public readonly query: string,
-    /** Where the metric lives; undefined means the guard's region. */
+    /** Where the metric lives; undefined means every region of the guard's `trafficRegions`. */
     public readonly region: string | undefined,
   ) {
     if (!LABEL.test(label)) {
@@ -81,7 +109,7 @@ export class TrafficMetric {
     if (Token.isUnresolved(query) || query.trim().length === 0 || query.length > 2048) {
       throw new Error(`TrafficMetric ${label}: the query must be a literal of 1 to 2,048 characters.`);
     }
-    if (region !== undefined && !REGION_PATTERN.test(region)) {
+    if (region !== undefined && (Token.isUnresolved(region) || !REGION_PATTERN.test(region))) {
       throw new Error(`TrafficMetric ${label}: '${region}' is not an AWS region such as 'eu-west-1'.`);
     }
   }

@@ -130,6 +130,11 @@ export function formatStatus(status: GuardStatus, now: Date, style: Style = PLAI
       `${figure} vs threshold ${number.format(t.thresholdPerMinute)}/min over ${t.lookbackMinutes}m: ` +
         `${t.active ? 'live' : 'quiet'} (${t.reason})`,
     ],
+    [
+      'Hold',
+      // Absent from statuses written before the hold existed.
+      t.holdUntil ? `until ${t.holdUntil} (${relative(t.holdUntil, now)}): traffic dropped to none at once` : undefined,
+    ],
     ['Evaluated', `${status.evaluatedAt} (${relative(status.evaluatedAt, now)})`],
   ]).join('\n');
 }

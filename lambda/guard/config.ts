@@ -34,7 +34,11 @@ const trafficQuery = z.object({
   label: z.string().check(z.minLength(1)),
   /** A Metrics Insights query or a metric math expression that yields requests per period. */
   expression: z.string().check(z.minLength(1), z.maxLength(2048)),
-  region,
+  /** Distinct regions, one GetMetricData call each. */
+  regions: z.array(region).check(
+    z.minLength(1),
+    z.refine((regions) => new Set(regions).size === regions.length, 'must not repeat a region'),
+  ),
 });
 
 export const guardConfigSchema = z.object({
@@ -46,6 +50,7 @@ export const guardConfigSchema = z.object({
     queries: z.array(trafficQuery).check(z.minLength(1), z.maxLength(500)),
     thresholdPerMinute: z.number().check(z.gte(0)),
     lookbackMinutes: z.int().check(z.gte(1), z.lte(1440)),
+    dropHoldMinutes: z.int().check(z.gte(1), z.lte(1440)),
   }),
   boundaryArn: arn,
   guardPolicyArns: z.array(arn).check(z.minLength(1), z.maxLength(10)),

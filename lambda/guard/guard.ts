@@ -8,13 +8,22 @@ import { isAgentRole, listAgentRoles, readRole, RoleSnapshot } from '../shared/a
 import { GuardConfig } from '../../lib/core/config';
 import { decide, Decision, ProductionSignal, TrafficSignal } from './decide';
 import { classify, GuardEvent, QueuedEvent } from './events';
-import { denialNotice, failureNotice, Notice, publish, repairNotice, statusNotice } from '../shared/notices';
+import {
+  denialNotice,
+  failureNotice,
+  Notice,
+  publish,
+  repairNotice,
+  statusNotice,
+  trafficDropNotice,
+} from '../shared/notices';
 import { ProductionReader } from './production-signal';
 import { ProtectedActions } from './protected-actions';
 import { applyPlan, approvalsInForce, DesiredRole, lockRole, planRole } from './reconcile';
 import { GuardStatus } from '../../lib/core/status';
 import { StatusPublisher } from './status';
 import { readTraffic } from './traffic-signal';
+import { holdTraffic, TrafficMemory } from './traffic-hold';
 
 /** Structured logging, as Powertools Logger offers it. */
 export interface GuardLogger {
@@ -74,6 +83,9 @@ interface Evaluation {
   readonly decision: Decision;
   readonly production: ProductionSignal;
   readonly traffic: TrafficSignal;
+  readonly trafficMemory: TrafficMemory;
+  /** The status in force before this evaluation, if it could be read. */
+  readonly previous: GuardStatus | undefined;
 }
 
 interface RoleOutcome {
@@ -138,19 +150,37 @@ export class Guard {
     }
   }
 
-  /** Reads both signals; neither read throws, errors count as production and traffic. */
+  /**
+   * Reads both signals and the last status (for the traffic drop hold); no read throws, errors count
+   * as production, traffic and a hold. Counts `Evaluations`, which the liveness alarm watches.
+   */
   private async evaluate(): Promise<Evaluation> {
     const now = this.clock();
     const { config } = this.deps;
-    const [production, traffic] = await Promise.all([
+    const [production, measured, previous] = await Promise.all([
       this.production.read(now),
       readTraffic(config.traffic, this.deps.cloudwatch, this.deps.caller, now),
+      this.status.read(),
     ]);
+    const { signal: traffic, memory, started } = holdTraffic(measured, previous, now, config.traffic.dropHoldMinutes);
     const decision = decide(production, traffic, config.mode);
     this.deps.metrics.count('Evaluations', 1);
     this.deps.metrics.count('Locked', decision.locked ? 1 : 0);
     this.deps.metrics.count('Protected', decision.protected ? 1 : 0);
-    return { decision, production, traffic };
+    if (started && decision.protected) {
+      this.deps.metrics.count('TrafficDropHolds', 1);
+      this.deps.logger.warn('Live traffic dropped to none at once; holding the lock', { traffic: { ...traffic } });
+      await this.notify(
+        trafficDropNotice({
+          account: config.accountId,
+          mode: config.mode,
+          reason: traffic.reason,
+          holdUntil: memory.holdUntil,
+        }),
+      );
+    }
+    const before = previous.readable ? previous.status : undefined;
+    return { decision, production, traffic, trafficMemory: memory, previous: before };
   }
 
   private desired(decision: Decision): DesiredRole {
@@ -162,12 +192,8 @@ export class Guard {
   }
 
   private async sweep(trigger: string): Promise<InvocationSummary> {
-    // Independent reads, so one round trip instead of three.
-    const [evaluation, roles] = await Promise.all([
-      this.evaluate(),
-      listAgentRoles(this.deps.iam, this.deps.caller),
-      this.status.current().catch(() => undefined),
-    ]);
+    // Independent reads, so one round trip instead of two.
+    const [evaluation, roles] = await Promise.all([this.evaluate(), listAgentRoles(this.deps.iam, this.deps.caller)]);
     // Counted before the reconcile: a half-done swap it repairs was not in force.
     this.deps.metrics.count('ApprovalsInForce', approvalsInForce(roles, this.deps.config.guardPolicyArns));
     const outcomes = await this.reconcileRoles(roles, evaluation.decision, undefined);
@@ -308,15 +334,19 @@ export class Guard {
   private async publishStatus(evaluation: Evaluation): Promise<void> {
     const { config } = this.deps;
     try {
-      const { status, changed } = await this.status.publish({
-        account: config.accountId,
-        mode: config.mode,
-        decision: evaluation.decision,
-        production: evaluation.production,
-        traffic: evaluation.traffic,
-        lookbackMinutes: config.traffic.lookbackMinutes,
-        now: this.clock(),
-      });
+      const { status, changed } = await this.status.publish(
+        {
+          account: config.accountId,
+          mode: config.mode,
+          decision: evaluation.decision,
+          production: evaluation.production,
+          traffic: evaluation.traffic,
+          trafficMemory: evaluation.trafficMemory,
+          lookbackMinutes: config.traffic.lookbackMinutes,
+          now: this.clock(),
+        },
+        evaluation.previous,
+      );
       if (changed) {
         this.deps.metrics.count('StateChanges', 1);
         this.deps.logger.info('Account status changed', { status: { ...status } });

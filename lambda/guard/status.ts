@@ -1,8 +1,9 @@
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { AwsCaller } from '../shared/aws-caller';
+import { AwsCaller, errorName } from '../shared/aws-caller';
 import { GuardModeName } from '../../lib/core/config';
 import { APPROVAL_HOWTO, GuardStatus } from '../../lib/core/status';
 import { Decision, ProductionSignal, TrafficSignal } from './decide';
+import { PreviousStatus, TrafficMemory } from './traffic-hold';
 
 export interface StatusInput {
   readonly account: string;
@@ -10,11 +11,29 @@ export interface StatusInput {
   readonly decision: Decision;
   readonly production: ProductionSignal;
   readonly traffic: TrafficSignal;
+  readonly trafficMemory: TrafficMemory;
   readonly lookbackMinutes: number;
   readonly now: Date;
 }
 
-/** The fields whose change is worth a write and a notice; the traffic figure alone is not. */
+/**
+ * Longest reasons, in UTF-8 bytes. Everything else in the status is bounded (ids, numbers, times, the
+ * fixed how-to), so with these the status stays well under the Standard tier's 4 KB (SSM-1).
+ */
+const REASON_BYTES = { decision: 1000, signal: 600 } as const;
+
+/** `text` cut to at most `bytes` of UTF-8, on a character boundary, marked with `...` when cut. */
+export function clip(text: string, bytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= bytes) return text;
+  let out = '';
+  for (const char of text) {
+    if (Buffer.byteLength(out + char, 'utf8') > bytes - 3) break;
+    out += char;
+  }
+  return `${out}...`;
+}
+
+/** The fields whose change is worth a notice; the traffic figure alone is not. */
 function material(status: GuardStatus): string {
   return JSON.stringify([status.mode, status.locked, status.protected, status.production.value, status.traffic.active]);
 }
@@ -29,14 +48,16 @@ export function buildStatus(input: StatusInput, previous: GuardStatus | undefine
     locked: decision.locked,
     protected: decision.protected,
     since: sameState ? previous.since : now.toISOString(),
-    reason: decision.reason,
-    production: { value: production.production, reason: production.reason },
+    reason: clip(decision.reason, REASON_BYTES.decision),
+    production: { value: production.production, reason: clip(production.reason, REASON_BYTES.signal) },
     traffic: {
       active: traffic.active,
       requestsPerMinute: traffic.requestsPerMinute,
       thresholdPerMinute: traffic.thresholdPerMinute,
       lookbackMinutes: input.lookbackMinutes,
-      reason: traffic.reason,
+      reason: clip(traffic.reason, REASON_BYTES.signal),
+      liveAt: input.trafficMemory.liveAt,
+      holdUntil: input.trafficMemory.holdUntil,
     },
     evaluatedAt: now.toISOString(),
     howToGetApproval: APPROVAL_HOWTO,
@@ -44,8 +65,9 @@ export function buildStatus(input: StatusInput, previous: GuardStatus | undefine
 }
 
 /**
- * Publishes the status to SSM only when it changes materially, so a steady account costs no writes.
- * The last status is kept in memory and read back once per cold start.
+ * Reads the last status and publishes the new one. Every evaluation writes (the heartbeat, and the
+ * traffic memory the next evaluation needs); a notice is due only when the status changed materially.
+ * The status is read fresh at each evaluation, since another invocation may have written it.
  */
 export class StatusPublisher {
   private last?: GuardStatus;
@@ -57,50 +79,61 @@ export class StatusPublisher {
     private readonly parameterName: string,
   ) {}
 
-  /** Writes the status when it changed materially; otherwise returns the one in force. */
-  public async publish(input: StatusInput): Promise<{ status: GuardStatus; changed: boolean }> {
-    const previous = await this.previous();
-    const status = buildStatus(input, previous);
-    if (previous && material(previous) === material(status)) return { status: previous, changed: false };
-    await this.caller.call('ssm:PutParameter', () =>
-      this.ssm.send(
-        new PutParameterCommand({
-          Name: this.parameterName,
-          Value: JSON.stringify(status, null, 1),
-          Type: 'String',
-          Overwrite: true,
-        }),
-      ),
-    );
-    this.last = status;
-    return { status, changed: true };
-  }
-
-  /** The last status published, read from SSM once per cold start. */
-  public async current(): Promise<GuardStatus | undefined> {
-    return this.previous();
-  }
-
-  private async previous(): Promise<GuardStatus | undefined> {
-    if (this.loaded) return this.last;
+  /** The status in force: none before the first evaluation; never throws. */
+  public async read(): Promise<PreviousStatus> {
     try {
       const { Parameter } = await this.caller.call('ssm:GetParameter', () =>
         this.ssm.send(new GetParameterCommand({ Name: this.parameterName })),
       );
       this.last = parseStatus(Parameter?.Value);
     } catch (error) {
-      if (!(error instanceof ParameterNotFound)) throw error;
+      if (!(error instanceof ParameterNotFound)) return { readable: false, error: errorName(error) };
+      this.last = undefined;
     }
     this.loaded = true;
-    return this.last;
+    return { readable: true, status: this.last };
+  }
+
+  /** Writes the status; `changed` when it differs materially from `previous`. */
+  public async publish(
+    input: StatusInput,
+    previous: GuardStatus | undefined,
+  ): Promise<{ status: GuardStatus; changed: boolean }> {
+    const status = buildStatus(input, previous);
+    await this.caller.call('ssm:PutParameter', () =>
+      this.ssm.send(
+        new PutParameterCommand({
+          Name: this.parameterName,
+          Value: JSON.stringify(status),
+          Type: 'String',
+          Tier: 'Standard',
+          Overwrite: true,
+        }),
+      ),
+    );
+    this.last = status;
+    this.loaded = true;
+    return { status, changed: !previous || material(previous) !== material(status) };
+  }
+
+  /** The last status read or written by this container, or read once now (for notices). */
+  public async current(): Promise<GuardStatus | undefined> {
+    if (this.loaded) return this.last;
+    const previous = await this.read();
+    if (!previous.readable) throw new Error(`the status could not be read (${previous.error})`);
+    return previous.status;
   }
 }
 
+/** A status of this schema; older ones of schema 1 get the traffic memory they lacked (none). */
 function parseStatus(value: string | undefined): GuardStatus | undefined {
   if (!value) return undefined;
   try {
-    const parsed = JSON.parse(value) as Partial<GuardStatus>;
-    return parsed.schemaVersion === 1 ? (parsed as GuardStatus) : undefined;
+    const parsed = JSON.parse(value) as Omit<GuardStatus, 'traffic'> & {
+      traffic: Omit<GuardStatus['traffic'], keyof TrafficMemory> & Partial<TrafficMemory>;
+    };
+    if (parsed.schemaVersion !== 1) return undefined;
+    return { ...parsed, traffic: { liveAt: null, holdUntil: null, ...parsed.traffic } };
   } catch {
     return undefined;
   }

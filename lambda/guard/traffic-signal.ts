@@ -19,10 +19,10 @@ const PERIOD_SECONDS = 60;
 export const MAX_PARALLEL_QUERIES = 8;
 
 /**
- * Reads live traffic with one GetMetricData call per query (CloudWatch allows only one Metrics Insights
- * query per call), in parallel up to MAX_PARALLEL_QUERIES. Each query already aggregates every load
- * balancer, API or distribution of its region. No datapoints means no traffic; an error, or a query
- * whose final page is not `Complete`, means traffic.
+ * Reads live traffic with one GetMetricData call per query and region (CloudWatch allows only one
+ * Metrics Insights query per call, and metrics are regional), in parallel up to MAX_PARALLEL_QUERIES.
+ * Each query already aggregates every load balancer, API or distribution of its region. No datapoints
+ * means no traffic; an error, or a query whose final page is not `Complete`, means traffic.
  */
 export async function readTraffic(
   options: TrafficOptions,
@@ -33,8 +33,9 @@ export async function readTraffic(
   const { thresholdPerMinute, lookbackMinutes } = options;
   const perMinute = new Map<number, number>();
   try {
-    const results = await inParallel(options.queries, MAX_PARALLEL_QUERIES, (query) =>
-      queryData(cloudwatch(query.region), caller, query, now, lookbackMinutes),
+    const reads = options.queries.flatMap((query) => query.regions.map((region) => ({ query, region })));
+    const results = await inParallel(reads, MAX_PARALLEL_QUERIES, ({ query, region }) =>
+      queryData(cloudwatch(region), caller, query, region, now, lookbackMinutes),
     );
     for (const points of results) {
       for (const [minute, value] of points) perMinute.set(minute, (perMinute.get(minute) ?? 0) + value);
@@ -87,6 +88,7 @@ async function queryData(
   client: CloudWatchClient,
   caller: AwsCaller,
   query: TrafficQuery,
+  region: string,
   now: Date,
   lookbackMinutes: number,
 ): Promise<Array<[number, number]>> {
@@ -117,7 +119,7 @@ async function queryData(
     token = page.NextToken;
   } while (token);
   // PartialData on the last page means CloudWatch stopped early; InternalError and Forbidden mean no data.
-  if (incomplete !== undefined) throw new Error(`query ${query.id} in ${query.region}: ${incomplete}`);
+  if (incomplete !== undefined) throw new Error(`query ${query.id} in ${region}: ${incomplete}`);
   return points;
 }
 

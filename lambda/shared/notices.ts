@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AwsCaller } from './aws-caller';
+import { GuardModeName } from '../../lib/core/config';
 import { GuardStatus } from '../../lib/core/status';
 
 export interface Notice {
@@ -96,6 +97,28 @@ export function statusNotice(status: GuardStatus): Notice {
     message: [`Agent roles in account ${field(status.account)}: ${headline}.`, `Why: ${field(status.reason)}`].join(
       '\n',
     ),
+  };
+}
+
+/** Live traffic dropped to none at once: the lock holds, and on-call should find out why. */
+export function trafficDropNotice(input: {
+  account: string;
+  mode: GuardModeName;
+  reason: string;
+  holdUntil: string | null;
+}): Notice {
+  const { account, mode, reason, holdUntil } = input;
+  const monitor = mode === 'MONITOR' ? ' (monitor mode: roles stay open, enforcing would hold the lock)' : '';
+  return {
+    subject: subject(`agent-guard: traffic in account ${account} stopped at once; lock held`),
+    message: [
+      `Live traffic in account ${field(account)} dropped to none at once${monitor}.`,
+      `The guard keeps agent roles locked until ${holdUntil ?? 'the hold ends'}; approvals work as usual.`,
+      `Why: ${field(reason)}`,
+      '',
+      'Traffic that vanishes is an incident (or someone cut it: load balancer ingress, DNS), not idleness.',
+      'Find out why before the hold ends.',
+    ].join('\n'),
   };
 }
 

@@ -40,7 +40,11 @@ export interface TrafficQuery {
   readonly label: string;
   /** A Metrics Insights query or a metric math expression that yields requests per period. */
   readonly expression: string;
-  readonly region: string;
+  /**
+   * The regions to read it in, one GetMetricData call each: metrics are regional (CW-5). A list, not
+   * one query per region, so the configuration stays small (Lambda environment variables: 4 KB, LAM-8).
+   */
+  readonly regions: string[];
 }
 
 export interface GuardConfig {
@@ -52,6 +56,8 @@ export interface GuardConfig {
     readonly queries: TrafficQuery[];
     readonly thresholdPerMinute: number;
     readonly lookbackMinutes: number;
+    /** How long the lock holds after live traffic drops to none at once. */
+    readonly dropHoldMinutes: number;
   };
   readonly boundaryArn: string;
   readonly guardPolicyArns: string[];

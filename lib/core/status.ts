@@ -19,8 +19,15 @@ export interface GuardStatus {
     readonly thresholdPerMinute: number;
     readonly lookbackMinutes: number;
     readonly reason: string;
+    /**
+     * The last evaluation that measured live traffic, or null once traffic was measured at or below the
+     * threshold: a later evaluation that measures none at all is a drop.
+     */
+    readonly liveAt: string | null;
+    /** The lock holds until then, because live traffic dropped to none at once; null when no hold. */
+    readonly holdUntil: string | null;
   };
-  /** The evaluation that wrote this status; the guard rewrites it only when the status changes. */
+  /** The heartbeat: the evaluation that wrote this status. Every evaluation rewrites it. */
   readonly evaluatedAt: string;
   readonly howToGetApproval: string;
 }

@@ -303,6 +303,8 @@ export const LOCKED_STATUS: GuardStatus = {
     thresholdPerMinute: 5,
     lookbackMinutes: 15,
     reason: '1234 requests/min over 15m',
+    liveAt: '2026-05-01T11:59:00.000Z',
+    holdUntil: null,
   },
   evaluatedAt: '2026-05-01T11:59:00.000Z',
   howToGetApproval: 'agent-guard request ...',

@@ -218,6 +218,31 @@ describe('status', () => {
     expect(result.stdout).toMatch(/abcd0001efgh\s+active/);
   });
 
+  /** `agent-guard status` over `status`, with no approvals. */
+  function statusOf(status: unknown) {
+    return cli(['status'], {
+      readParameter: parameters({ '/agent-guard/status': JSON.stringify(status) }),
+      transport: cannedTransport(okReply('0 approval(s).')).transport,
+      env: { AGENT_GUARD_URL: FUNCTION_URL },
+    });
+  }
+
+  test('a traffic drop hold in force gets a line of its own; a status without one shows none', async () => {
+    const held = {
+      ...STATUS,
+      traffic: { ...STATUS.traffic, requestsPerMinute: 0, holdUntil: '2026-05-01T12:45:00.000Z' },
+    };
+    for (const [status, hold] of [
+      [held, /Hold\s+until 2026-05-01T12:45:00.000Z \(in 45m\): traffic dropped to none at once/],
+      [STATUS, undefined],
+    ] as const) {
+      const result = await statusOf(status);
+      expect(result.code).toBe(0);
+      if (hold) expect(result.stdout).toMatch(hold);
+      else expect(result.stdout).not.toContain('Hold');
+    }
+  });
+
   test('open, and monitor mode says what enforcing would do', async () => {
     for (const [status, says] of [
       [
@@ -229,12 +254,7 @@ describe('status', () => {
         /\(MONITOR\)[\s\S]*OPEN \(monitor mode: enforcing would lock now\)/,
       ],
     ] as const) {
-      const readParameter = parameters({ '/agent-guard/status': JSON.stringify(status) });
-      const result = await cli(['status'], {
-        readParameter,
-        transport: cannedTransport(okReply('0 approval(s).')).transport,
-        env: { AGENT_GUARD_URL: FUNCTION_URL },
-      });
+      const result = await statusOf(status);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(says);
       expect(result.stdout).toContain('No approvals.');

@@ -167,7 +167,7 @@ describe('bring your own topic, key and log retention', () => {
     const actions = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'))
       .map((a) => a.Properties.AlarmActions as unknown[] | undefined)
       .filter((a) => a !== undefined);
-    expect(actions.length).toBe(3); // guard errors, dead letters, approval errors
+    expect(actions.length).toBe(4); // guard errors, dead letters, liveness, approval errors
     for (const a of actions) expect(a).toEqual([{ Ref: mine }]);
     const env = JSON.stringify(resourcesOf(template, 'AWS::Lambda::Function'));
     expect(env).toContain(`"Ref":"${mine}"`);

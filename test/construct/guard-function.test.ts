@@ -4,9 +4,8 @@ import { createExampleApp } from '../../examples/example-app';
 import { AgentGuard, GuardMode, ProductionSignal, TrafficMetric } from '../../lib';
 import { AgentGuardProps } from '../../lib/agent-guard';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
-import { loadConfig } from '../../lambda/guard/config';
-import { GUARD_CONFIG_ENV } from '../../lib/core/config';
 import { ACCOUNT, resolveIntrinsics } from '../support/guarded-role';
+import { functionConfig } from '../support/function-config';
 import { decide } from '../support/simulate';
 
 type Resources = Parameters<typeof resolveIntrinsics>[1];
@@ -15,16 +14,6 @@ function guardTemplate(props: AgentGuardProps = {}, env?: { region: string }): T
   const stack = new Stack(new App(), 'S', env ? { env: { account: ACCOUNT, ...env } } : undefined);
   new AgentGuard(stack, 'Guard', props);
   return Template.fromStack(stack);
-}
-
-/** The guard function's configuration as the function reads it, with intrinsics resolved. */
-function functionConfig(template: Template) {
-  const resources = template.toJSON().Resources as Resources;
-  const fn = Object.values(resources).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'AgentGuardEvaluator',
-  )!;
-  const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-  return loadConfig({ [GUARD_CONFIG_ENV]: resolveIntrinsics(variables[GUARD_CONFIG_ENV], resources) as string });
 }
 
 describe('the guard function and its wiring', () => {
@@ -54,7 +43,7 @@ describe('the guard function and its wiring', () => {
       ],
       statusParameterName: '/agent-guard/status',
       topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:AgentGuardNotices`,
-      traffic: { thresholdPerMinute: 5, lookbackMinutes: 15 },
+      traffic: { thresholdPerMinute: 5, lookbackMinutes: 15, dropHoldMinutes: 60 },
     });
     expect(config.traffic.queries.map((q) => q.label)).toEqual([
       'ALB',
@@ -341,9 +330,10 @@ describe('guard props', () => {
       mode: 'MONITOR',
       production: { source: 'fixed', production: true },
       traffic: {
-        queries: [{ label: 'Orders', expression: 'SELECT SUM(Orders) FROM "Shop"', region: 'eu-west-1' }],
+        queries: [{ label: 'Orders', expression: 'SELECT SUM(Orders) FROM "Shop"', regions: ['eu-west-1'] }],
         thresholdPerMinute: 0,
         lookbackMinutes: 30,
+        dropHoldMinutes: 60,
       },
     });
   });
@@ -395,9 +385,14 @@ describe('guard props', () => {
     ['no traffic metrics', () => guardTemplate({ trafficMetrics: [] }), /never lock/],
     [
       'two metrics with one label',
-      () => guardTemplate({ trafficMetrics: [TrafficMetric.albRequests(), TrafficMetric.albRequests('eu-west-1')] }),
+      () =>
+        guardTemplate({
+          trafficMetrics: [TrafficMetric.albRequests(), TrafficMetric.custom('ALB', 'SELECT SUM(Other) FROM x')],
+        }),
       /label 'ALB' is used twice/,
     ],
+    ['a drop hold over a day', () => guardTemplate({ trafficDropHold: Duration.hours(25) }), /trafficDropHold/],
+    ['a drop hold in seconds', () => guardTemplate({ trafficDropHold: Duration.seconds(30) }), /whole minutes/],
     ['a negative threshold', () => guardTemplate({ trafficThresholdPerMinute: -1 }), /0 or more/],
     ['a lookback in seconds', () => guardTemplate({ trafficLookback: Duration.seconds(90) }), /whole minutes/],
     ['a schedule over a day', () => guardTemplate({ schedule: Duration.days(2) }), /whole minutes from 1 to 1440/],

@@ -61,8 +61,8 @@ const NOT_PRODUCTION = [{ Key: 'environment', Value: 'staging' }];
 const NO_TRAFFIC: number[] = [];
 /** Two traffic queries in one region. */
 const ALB_AND_API = [
-  { id: 'alb', label: 'ALB', expression: 'SELECT SUM(RequestCount) FROM x', region: 'us-east-1' },
-  { id: 'api', label: 'API', expression: 'SELECT SUM(Count) FROM y', region: 'us-east-1' },
+  { id: 'alb', label: 'ALB', expression: 'SELECT SUM(RequestCount) FROM x', regions: ['us-east-1'] },
+  { id: 'api', label: 'API', expression: 'SELECT SUM(Count) FROM y', regions: ['us-east-1'] },
 ];
 
 /** The full write sequence that constrains a new role, as command names. */
@@ -91,6 +91,11 @@ async function settledStatus(options: GuardFixtureOptions): Promise<string> {
 
 function commands(fx: GuardFixture, roleName: string): string[] {
   return sent(fx.iam, roleName).map((c) => c.command);
+}
+
+/** Every write but the one status write (the heartbeat) that each evaluation makes. */
+function writesBeyondHeartbeat(fx: GuardFixture): number {
+  return totalWrites(fx) - Math.min(1, fx.ssm.commandCalls(PutParameterCommand).length);
 }
 
 function totalWrites(fx: GuardFixture): number {
@@ -378,7 +383,7 @@ describe('Guard: scheduled sweep', () => {
         id: `q${i}`,
         label: `Q${i}`,
         expression: 'SELECT SUM(RequestCount) FROM x',
-        region: i % 2 === 0 ? 'us-east-1' : 'eu-west-1',
+        regions: [i % 2 === 0 ? 'us-east-1' : 'eu-west-1'],
       }));
       const fx = newGuard({ config: trafficConfig(queries), roles: [] });
       let inFlight = 0;
@@ -405,8 +410,8 @@ describe('Guard: scheduled sweep', () => {
       // GIVEN queries in two regions, and a first page that continues
       const fx = newGuard({
         config: trafficConfig([
-          { id: 'east', label: 'East', expression: 'SELECT SUM(RequestCount) FROM x', region: 'us-east-1' },
-          { id: 'west', label: 'West', expression: 'SELECT SUM(RequestCount) FROM x', region: 'eu-west-1' },
+          { id: 'east', label: 'East', expression: 'SELECT SUM(RequestCount) FROM x', regions: ['us-east-1'] },
+          { id: 'west', label: 'West', expression: 'SELECT SUM(RequestCount) FROM x', regions: ['eu-west-1'] },
         ]),
         traffic: NO_TRAFFIC,
         roles: [],
@@ -474,7 +479,7 @@ describe('Guard: retries', () => {
     expect(fx.logger.entries.find((e) => e.message === 'Invocation done')?.attributes[0]).toMatchObject({
       locked: true,
     });
-    expect(fx.ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(fx.ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1); // the heartbeat only
     expect(stateTagsWritten(fx.iam)).toEqual(
       expect.arrayContaining([
         { roleName: 'agent-a', value: 'locked' },
@@ -551,7 +556,7 @@ describe('Guard: scale', () => {
 });
 
 describe('Guard: steady state', () => {
-  it('protected account, all roles constrained and locked, status current: zero writes', async () => {
+  it('protected account, all roles constrained and locked, status current: only the heartbeat is written', async () => {
     // GIVEN the status parameter as a previous evaluation wrote it, and roles already in shape
     const statusParameter = await settledStatus({});
     const fx = newGuard({
@@ -570,19 +575,19 @@ describe('Guard: steady state', () => {
     const summary = await fx.guard.handle(scheduledEvent());
     // THEN nothing is written anywhere
     expect(summary).toMatchObject({ locked: true, agentRoles: 2, rolesChanged: 0, rolesRepaired: 0 });
-    expect(totalWrites(fx)).toBe(0);
+    expect(writesBeyondHeartbeat(fx)).toBe(0);
     expect(fx.iam).not.toHaveReceivedCommand(TagRoleCommand);
     expect(fx.iam).not.toHaveReceivedCommand(UntagRoleCommand);
     expect(fx.iam).not.toHaveReceivedCommand(AttachRolePolicyCommand);
     expect(fx.iam).not.toHaveReceivedCommand(PutRolePermissionsBoundaryCommand);
     expect(fx.iam).not.toHaveReceivedCommand(UpdateAssumeRolePolicyCommand);
-    expect(fx.ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(fx.ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1); // the heartbeat
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
-    expect(summary.calls.writes).toBe(0);
+    expect(summary.calls.writes).toBe(1);
     expect(fx.metrics.total('StateChanges')).toBe(0);
   });
 
-  it('open account, all roles constrained and open, status current: zero writes', async () => {
+  it('open account, all roles constrained and open, status current: only the heartbeat is written', async () => {
     const statusParameter = await settledStatus({ accountTags: NOT_PRODUCTION });
     const fx = newGuard({
       statusParameter,
@@ -591,8 +596,8 @@ describe('Guard: steady state', () => {
     });
     const summary = await fx.guard.handle(scheduledEvent());
     expect(summary).toMatchObject({ locked: false, rolesChanged: 0 });
-    expect(totalWrites(fx)).toBe(0);
-    expect(summary.calls.writes).toBe(0);
+    expect(writesBeyondHeartbeat(fx)).toBe(0);
+    expect(summary.calls.writes).toBe(1);
   });
 
   it('accepts the trust deny as IAM returns it (single values, lists of one)', async () => {
@@ -615,7 +620,7 @@ describe('Guard: steady state', () => {
     // WHEN the sweep runs THEN the trust policy is left alone
     await fx.guard.handle(scheduledEvent());
     expect(fx.iam).not.toHaveReceivedCommand(UpdateAssumeRolePolicyCommand);
-    expect(totalWrites(fx)).toBe(0);
+    expect(writesBeyondHeartbeat(fx)).toBe(0);
   });
 });
 
@@ -917,7 +922,7 @@ describe('Guard: approval seam', () => {
     // THEN nothing is attached (or detached)
     expect(fx.iam).not.toHaveReceivedCommand(AttachRolePolicyCommand);
     expect(fx.iam).not.toHaveReceivedCommand(DetachRolePolicyCommand);
-    expect(totalWrites(fx)).toBe(0);
+    expect(writesBeyondHeartbeat(fx)).toBe(0);
     expect(summary.rolesRepaired).toBe(0);
     // AND the dashboard's metric counts it as an approval in force
     expect(fx.metrics.total('ApprovalsInForce')).toBe(1);
@@ -1096,7 +1101,7 @@ describe('Guard: access-denied events', () => {
 });
 
 describe('Guard: status parameter', () => {
-  it('writes the status on the first evaluation, and not again while it holds', async () => {
+  it('writes the status at every evaluation (the heartbeat), and notifies only when it changes', async () => {
     // GIVEN no status parameter yet, production with traffic
     const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
     // WHEN the first sweep runs
@@ -1134,24 +1139,26 @@ describe('Guard: status parameter', () => {
       .on(GetMetricDataCommand)
       .callsFake((input: GetMetricDataCommandInput) => ({ MetricDataResults: metricResults(input, [80]) }));
     const second = await fx.guard.handle(scheduledEvent());
-    // THEN nothing more is written or published, and neither Organizations nor SSM is read again
-    expect(fx.ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1);
+    // THEN the status is written again with the new heartbeat, and nothing is published
+    expect(fx.ssm).toHaveReceivedCommandTimes(PutParameterCommand, 2);
+    expect(statusWritten(fx)).toMatchObject({ evaluatedAt: fx.now.value.toISOString(), since: NOW.toISOString() });
     expect(fx.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(second.calls.writes).toBe(1);
+    // AND Organizations is not read again (cached), but the status is (another invocation may have written it)
     expect(fx.organizations).toHaveReceivedCommandTimes(ListTagsForResourceCommand, 1);
-    expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
-    expect(second.calls.writes).toBe(0);
+    expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
   });
 
   it('rewrites the status, with a new "since", when the outcome changes', async () => {
     // GIVEN a locked account
     const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
     await fx.guard.handle(scheduledEvent());
-    // WHEN traffic stops ten minutes later
+    // WHEN traffic declines below the threshold ten minutes later (a decline, not a drop to none)
     const later = new Date(NOW.getTime() + 10 * 60000);
     fx.now.value = later;
     fx.cloudwatch
       .on(GetMetricDataCommand)
-      .callsFake((input: GetMetricDataCommandInput) => ({ MetricDataResults: metricResults(input, []) }));
+      .callsFake((input: GetMetricDataCommandInput) => ({ MetricDataResults: metricResults(input, [2]) }));
     await fx.guard.handle(scheduledEvent());
     // THEN the role opens, the status is rewritten, and an "open" notice goes out
     expect(stateTagsWritten(fx.iam)).toEqual([{ roleName: 'agent-a', value: 'open' }]);
@@ -1159,7 +1166,7 @@ describe('Guard: status parameter', () => {
     expect(statusWritten(fx)).toMatchObject({
       locked: false,
       since: later.toISOString(),
-      traffic: { active: false, requestsPerMinute: 0 },
+      traffic: { active: false, requestsPerMinute: 2, liveAt: null, holdUntil: null },
     });
     expect(published(fx.sns).map((p) => p.subject)).toEqual([
       `agent-guard: account ${ACCOUNT_ID} locked`,
@@ -1188,14 +1195,39 @@ describe('Guard: status parameter', () => {
     });
   });
 
-  it('a cold start with a current status and a changed traffic figure writes nothing', async () => {
+  it('a cold start with a current status and a changed traffic figure writes the heartbeat only', async () => {
     const statusParameter = await settledStatus({});
     const fx = newGuard({ statusParameter, traffic: [7], roles: [] });
     fx.now.value = new Date(NOW.getTime() + 3600000);
     await fx.guard.handle(scheduledEvent());
     expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
-    expect(fx.ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(fx.ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1);
+    expect(statusWritten(fx)).toMatchObject({ since: NOW.toISOString(), evaluatedAt: fx.now.value.toISOString() });
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('every evaluation writes the heartbeat, role events included; an event that evaluates nothing writes none', async () => {
+    // GIVEN a settled status, an agent role in shape and a role that is not an agent's
+    const statusParameter = await settledStatus({});
+    const fx = newGuard({
+      statusParameter,
+      roles: [constrainedRole('agent-a', 'locked'), { name: 'app', agent: false }],
+    });
+    // WHEN a sweep, an event for the agent role and an event for the other role run, a minute apart
+    const heartbeats: (string | undefined)[] = [];
+    for (const [minute, event] of [
+      [1, scheduledEvent()],
+      [2, roleChangedEvent('TagRole', 'agent-a')],
+      [3, roleChangedEvent('TagRole', 'app')],
+    ] as const) {
+      fx.now.value = new Date(NOW.getTime() + minute * 60000);
+      await fx.guard.handle(event);
+      heartbeats.push(fx.parameter.value && (JSON.parse(fx.parameter.value) as GuardStatus).evaluatedAt);
+    }
+    // THEN the two evaluations each wrote their time; the third event evaluated nothing
+    const at = (minute: number) => new Date(NOW.getTime() + minute * 60000).toISOString();
+    expect(heartbeats).toEqual([at(1), at(2), at(2)]);
+    expect(fx.metrics.total('Evaluations')).toBe(2);
   });
 
   it('caches the Organizations answer for productionCacheSeconds', async () => {
@@ -1210,15 +1242,15 @@ describe('Guard: status parameter', () => {
   });
 
   it('a status that cannot be read or written does not stop the roles from being reconciled', async () => {
-    // GIVEN SSM refuses reads
+    // GIVEN SSM refuses reads and writes
     const fx = newGuard({ roles: [constrainedRole('agent-a', 'open')] });
     fx.ssm.on(GetParameterCommand).rejects(accessDenied('no ssm'));
+    fx.ssm.on(PutParameterCommand).rejects(accessDenied('no ssm'));
     // WHEN the sweep runs
     const summary = await fx.guard.handle(scheduledEvent());
     // THEN the role is still locked, and the failure is logged and counted
     expect(summary.locked).toBe(true);
     expect(stateTagsWritten(fx.iam)).toEqual([{ roleName: 'agent-a', value: 'locked' }]);
-    expect(fx.ssm).not.toHaveReceivedCommand(PutParameterCommand);
     expect(fx.logger.messages('error')).toContain('Could not publish the account status');
     expect(fx.metrics.total('Errors')).toBe(1);
   });
@@ -1257,7 +1289,7 @@ describe('Guard: API call budget', () => {
     expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
   });
 
-  it('a steady sweep reads at most 3 times plus one per role page, and writes nothing', async () => {
+  it('a steady sweep reads at most 3 times plus one per role page, and writes the heartbeat only', async () => {
     // GIVEN 3 pages of constrained, locked roles and a current status
     const statusParameter = await settledStatus({});
     const roles = Array.from({ length: 30 }, (_, i) => constrainedRole(`agent-${i}`, 'locked'));
@@ -1266,14 +1298,14 @@ describe('Guard: API call budget', () => {
     const first = await fx.guard.handle(scheduledEvent());
     // THEN: Organizations, CloudWatch and SSM once each, plus 3 pages
     expect(fx.iam).toHaveReceivedCommandTimes(GetAccountAuthorizationDetailsCommand, 3);
-    expect(first.calls).toEqual({ reads: 3 + 3, writes: 0, retries: 0, failures: 0 });
-    // AND a warm sweep costs one CloudWatch read plus the pages
+    expect(first.calls).toEqual({ reads: 3 + 3, writes: 1, retries: 0, failures: 0 });
+    // AND a warm sweep costs the CloudWatch and status reads plus the pages
     fx.now.value = new Date(NOW.getTime() + 5 * 60000);
     const second = await fx.guard.handle(scheduledEvent());
-    expect(second.calls).toEqual({ reads: 1 + 3, writes: 0, retries: 0, failures: 0 });
+    expect(second.calls).toEqual({ reads: 2 + 3, writes: 1, retries: 0, failures: 0 });
     // AND the metrics report the same figures
-    expect(fx.metrics.total('ApiReads')).toBe(6 + 4);
-    expect(fx.metrics.total('ApiWrites')).toBe(0);
+    expect(fx.metrics.total('ApiReads')).toBe(6 + 5);
+    expect(fx.metrics.total('ApiWrites')).toBe(2);
   });
 
   it('counts what a role-changed event costs: 2 role reads, the signals, and the writes', async () => {

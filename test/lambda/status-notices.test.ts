@@ -1,12 +1,20 @@
 import 'aws-sdk-client-mock-jest';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, PutParameterCommandInput, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
 import { Decision } from '../../lambda/guard/decide';
 import { denialNotice, failureNotice, repairNotice, statusNotice } from '../../lambda/shared/notices';
 import { APPROVAL_HOWTO, GuardStatus } from '../../lib/core/status';
-import { buildStatus, StatusInput, StatusPublisher } from '../../lambda/guard/status';
-import { accessDenied, ACCOUNT_ID, NOW, parameterNotFound, roleArn, STATUS_PARAMETER } from '../support/guard-fixture';
+import { buildStatus, clip, StatusInput, StatusPublisher } from '../../lambda/guard/status';
+import {
+  accessDenied,
+  ACCOUNT_ID,
+  FakeParameter,
+  NOW,
+  parameterNotFound,
+  roleArn,
+  STATUS_PARAMETER,
+} from '../support/guard-fixture';
 
 const LOCKED: Decision = { locked: true, protected: true, reason: 'production with live traffic' };
 const OPEN: Decision = { locked: false, protected: false, reason: 'not production' };
@@ -18,6 +26,7 @@ function input(decision: Decision, now = NOW, requestsPerMinute: number | null =
     decision,
     production: { production: decision.protected, reason: 'account tag' },
     traffic: { active: decision.protected, requestsPerMinute, thresholdPerMinute: 5, reason: 'peak' },
+    trafficMemory: { liveAt: null, holdUntil: null },
     lookbackMinutes: 15,
     now,
   };
@@ -34,7 +43,15 @@ describe('buildStatus', () => {
       since: NOW.toISOString(),
       reason: 'production with live traffic',
       production: { value: true, reason: 'account tag' },
-      traffic: { active: true, requestsPerMinute: 140, thresholdPerMinute: 5, lookbackMinutes: 15, reason: 'peak' },
+      traffic: {
+        active: true,
+        requestsPerMinute: 140,
+        thresholdPerMinute: 5,
+        lookbackMinutes: 15,
+        reason: 'peak',
+        liveAt: null,
+        holdUntil: null,
+      },
       evaluatedAt: NOW.toISOString(),
       howToGetApproval: APPROVAL_HOWTO,
     });
@@ -63,32 +80,84 @@ describe('StatusPublisher', () => {
     ['not JSON', '{'],
     ['another schema version', JSON.stringify({ ...buildStatus(input(LOCKED), undefined), schemaVersion: 2 })],
     ['empty', ''],
-  ])('a parameter that is %s counts as no status: it is rewritten', async (_name, value) => {
+  ])('a parameter that is %s counts as no status', async (_name, value) => {
     const { ssm, publisher: p } = publisher();
     ssm.on(GetParameterCommand).resolves({ Parameter: { Name: STATUS_PARAMETER, Value: value } });
-    const { changed } = await p.publish(input(LOCKED));
-    expect(changed).toBe(true);
-    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1);
+    await expect(p.read()).resolves.toEqual({ readable: true, status: undefined });
   });
 
-  it('reads the parameter once, and not again after a write', async () => {
+  it('a status written before the traffic memory existed reads as one without a hold', async () => {
     const { ssm, publisher: p } = publisher();
-    ssm.on(GetParameterCommand).rejects(parameterNotFound());
-    await p.publish(input(LOCKED));
-    await p.publish(input(OPEN));
-    await p.publish(input(OPEN, NOW, 3));
-    expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
-    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 2);
-    expect(await p.current()).toMatchObject({ locked: false });
+    const old = buildStatus(input(LOCKED), undefined);
+    const oldTraffic = Object.fromEntries(
+      Object.entries(old.traffic).filter(([key]) => key !== 'liveAt' && key !== 'holdUntil'),
+    );
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ ...old, traffic: oldTraffic }) } });
+    const read = await p.read();
+    expect(read).toMatchObject({ readable: true, status: { traffic: { liveAt: null, holdUntil: null } } });
   });
 
-  it('propagates a read error other than ParameterNotFound, and tries to read again next time', async () => {
+  it('writes at every publish (the heartbeat), and reports a change only when the status changed materially', async () => {
+    const { ssm, publisher: p } = publisher();
+    const first = await p.publish(input(LOCKED), undefined);
+    const same = await p.publish(input(LOCKED, new Date(NOW.getTime() + 60000), 99), first.status);
+    const opened = await p.publish(input(OPEN, new Date(NOW.getTime() + 120000)), same.status);
+    expect([first.changed, same.changed, opened.changed]).toEqual([true, false, true]);
+    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 3);
+    expect(ssm).toHaveReceivedNthCommandWith(2, PutParameterCommand, {
+      Value: expect.stringContaining(`"evaluatedAt":"${new Date(NOW.getTime() + 60000).toISOString()}"`),
+    });
+    expect(await p.current()).toMatchObject({ locked: false });
+    expect(ssm).not.toHaveReceivedCommand(GetParameterCommand);
+  });
+
+  it('reads the parameter afresh each time; an error other than ParameterNotFound makes it unreadable', async () => {
     const { ssm, publisher: p } = publisher();
     ssm.on(GetParameterCommand).rejectsOnce(accessDenied()).rejects(parameterNotFound());
-    await expect(p.publish(input(LOCKED))).rejects.toThrow('User is not authorized');
-    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
-    await expect(p.publish(input(LOCKED))).resolves.toMatchObject({ changed: true });
+    await expect(p.read()).resolves.toEqual({ readable: false, error: 'AccessDenied' });
+    await expect(p.read()).resolves.toEqual({ readable: true, status: undefined });
     expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+  });
+});
+
+describe('the status fits a Standard-tier parameter (SSM-1: 4 KB)', () => {
+  it('the fake parameter refuses a value of 4,097 bytes, as Parameter Store does', async () => {
+    const parameter = new FakeParameter(STATUS_PARAMETER, undefined);
+    await expect(parameter.put({ Name: STATUS_PARAMETER, Value: 'x'.repeat(4096) })).resolves.toBeDefined();
+    await expect(
+      parameter.put({ Name: STATUS_PARAMETER, Value: 'é'.repeat(2049), Overwrite: true }),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('the worst case (reasons of any length, in 4-byte characters, in a hold) is written', async () => {
+    // GIVEN reasons far beyond the limit, of characters that take 4 bytes each in UTF-8
+    const long = '\u{1F525}'.repeat(5000);
+    const worst: StatusInput = {
+      account: ACCOUNT_ID,
+      mode: 'MONITOR',
+      decision: { locked: false, protected: true, reason: long },
+      production: { production: true, reason: long },
+      traffic: { active: true, requestsPerMinute: 123456789.12, thresholdPerMinute: 1e9, reason: long },
+      trafficMemory: { liveAt: NOW.toISOString(), holdUntil: NOW.toISOString() },
+      lookbackMinutes: 1440,
+      now: NOW,
+    };
+    const client = new SSMClient({ region: 'us-east-1' });
+    const parameter = new FakeParameter(STATUS_PARAMETER, undefined);
+    mockClient(client)
+      .on(PutParameterCommand)
+      .callsFake((input: PutParameterCommandInput) => parameter.put(input));
+    const publisher = new StatusPublisher(client, new AwsCaller({ sleep: () => Promise.resolve() }), STATUS_PARAMETER);
+    // WHEN it is published THEN Parameter Store's fake takes it, and it reads back whole
+    await publisher.publish(worst, undefined);
+    expect(Buffer.byteLength(parameter.value ?? '', 'utf8')).toBeLessThanOrEqual(4096);
+    expect(JSON.parse(parameter.value ?? '')).toMatchObject({ traffic: { holdUntil: NOW.toISOString() } });
+  });
+
+  it('clip cuts on a character boundary and marks the cut', () => {
+    expect(clip('abc', 3)).toBe('abc');
+    expect(clip('\u{1F525}\u{1F525}', 7)).toBe('\u{1F525}...');
+    expect(Buffer.byteLength(clip('é'.repeat(100), 51), 'utf8')).toBeLessThanOrEqual(51);
   });
 });
 

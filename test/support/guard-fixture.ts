@@ -28,7 +28,18 @@ import {
 } from '@aws-sdk/client-iam';
 import { ListTagsForResourceCommand, OrganizationsClient, Tag } from '@aws-sdk/client-organizations';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetParameterCommand,
+  GetParameterCommandInput,
+  GetParameterCommandOutput,
+  ParameterAlreadyExists,
+  ParameterNotFound,
+  PutParameterCommand,
+  PutParameterCommandInput,
+  PutParameterCommandOutput,
+  SSMClient,
+  SSMServiceException,
+} from '@aws-sdk/client-ssm';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { AGENT_TAG, AGENT_TAG_VALUE, STATE_TAG } from '../../lib/core/contract';
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
@@ -74,11 +85,12 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
           id: 'traffic0',
           label: 'ALB',
           expression: 'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)',
-          region: 'us-east-1',
+          regions: ['us-east-1'],
         },
       ],
       thresholdPerMinute: 5,
       lookbackMinutes: 15,
+      dropHoldMinutes: 60,
     },
     boundaryArn: BOUNDARY_ARN,
     guardPolicyArns: [...GUARD_POLICY_ARNS],
@@ -91,9 +103,12 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
   };
 }
 
-/** A traffic signal over `queries`, with the default threshold (5 per minute) and lookback (15 minutes). */
+/**
+ * A traffic signal over `queries`, with the default threshold (5 per minute), lookback (15 minutes)
+ * and drop hold (60 minutes).
+ */
 export function trafficConfig(queries: TrafficQuery[]): Pick<GuardConfig, 'traffic'> {
-  return { traffic: { queries, thresholdPerMinute: 5, lookbackMinutes: 15 } };
+  return { traffic: { queries, thresholdPerMinute: 5, lookbackMinutes: 15, dropHoldMinutes: 60 } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,11 +385,16 @@ export interface GuardFixtureOptions {
    * @default [120, 140, 130]: live traffic, well above the threshold of 5
    */
   readonly traffic?: readonly number[] | Error;
+  /** Requests per minute by region, for the regions named here; `traffic` answers the others. */
+  readonly trafficByRegion?: Readonly<Record<string, readonly number[]>>;
   /** Roles of the account, listed by GetAccountAuthorizationDetails and readable through GetRole. */
   readonly roles?: readonly RoleSpec[];
   /** Roles per GetAccountAuthorizationDetails page. @default 1000 */
   readonly pageSize?: number;
-  /** The status parameter's current value; undefined means ParameterNotFound. */
+  /**
+   * The status parameter's value before the first write; undefined means ParameterNotFound. The fake
+   * parameter then holds what the guard writes.
+   */
   readonly statusParameter?: string;
   readonly retry?: RetryOptions;
 }
@@ -392,6 +412,10 @@ export interface GuardFixture {
   readonly metrics: RecordingMetrics;
   /** Regions the guard asked a CloudWatch client for, in order. */
   readonly cloudwatchRegions: string[];
+  /** The status parameter behind the SSM stub (GetParameter and PutParameter). */
+  readonly parameter: FakeParameter;
+  /** The region of the client a GetMetricData input was sent through. */
+  readonly regionOf: (input: GetMetricDataCommandInput) => string | undefined;
   /** The guard's clock; set `fx.now.value` to move it. */
   readonly now: { value: Date };
 }
@@ -424,12 +448,16 @@ const METRICS_INSIGHTS = /^\s*SELECT\b/i;
  * with a validation error before it reaches the mock. The exact wording AWS uses was not found in the
  * documentation; the error is named `ValidationException`, HTTP 400, not retryable.
  */
-export function enforceCloudWatchLimits(client: CloudWatchClient): CloudWatchClient {
+export function enforceCloudWatchLimits(
+  client: CloudWatchClient,
+  onGetMetricData: (input: GetMetricDataCommandInput) => void = () => undefined,
+): CloudWatchClient {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
       return (command: unknown, ...rest: unknown[]) => {
         if (command instanceof GetMetricDataCommand) {
+          onGetMetricData(command.input);
           const queries = (command.input.MetricDataQueries ?? []).filter((q) =>
             METRICS_INSIGHTS.test(q.Expression ?? ''),
           );
@@ -448,6 +476,58 @@ export function enforceCloudWatchLimits(client: CloudWatchClient): CloudWatchCli
       };
     },
   });
+}
+
+/** SSM's limit on a Standard-tier parameter value (docs/AWS-BEHAVIOUR.md, SSM-1), counted in bytes. */
+export const SSM_STANDARD_VALUE_LIMIT = 4096;
+
+/**
+ * The status parameter as Parameter Store keeps it: GetParameter answers the last value written, or
+ * ParameterNotFound (SSM-4); PutParameter refuses a Standard-tier value over 4 KB (SSM-1) and counts
+ * versions (SSM-3).
+ */
+export class FakeParameter {
+  private version: number;
+
+  constructor(
+    private readonly name: string,
+    public value: string | undefined,
+  ) {
+    this.version = value === undefined ? 0 : 1;
+  }
+
+  public get(input: GetParameterCommandInput): Promise<GetParameterCommandOutput> {
+    if (input.Name !== this.name || this.value === undefined) return Promise.reject(parameterNotFound());
+    return Promise.resolve({
+      $metadata: {},
+      Parameter: { Name: this.name, Type: 'String', Value: this.value, Version: this.version },
+    });
+  }
+
+  public put(input: PutParameterCommandInput): Promise<PutParameterCommandOutput> {
+    const value = input.Value ?? '';
+    if (input.Name !== this.name) return Promise.reject(new Error(`the fake holds ${this.name} only`));
+    if ((input.Tier ?? 'Standard') === 'Standard' && Buffer.byteLength(value, 'utf8') > SSM_STANDARD_VALUE_LIMIT) {
+      return Promise.reject(
+        new SSMServiceException({
+          name: 'ValidationException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message:
+            'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger ' +
+            'parameter value, upgrade the parameter to use the advanced-parameter tier.',
+        }),
+      );
+    }
+    if (this.value !== undefined && !input.Overwrite) {
+      return Promise.reject(
+        new ParameterAlreadyExists({ message: 'The parameter already exists.', $metadata: { httpStatusCode: 400 } }),
+      );
+    }
+    this.value = value;
+    this.version += 1;
+    return Promise.resolve({ $metadata: {}, Version: this.version, Tier: 'Standard' });
+  }
 }
 
 /**
@@ -481,22 +561,21 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   if (tags instanceof Error) organizations.on(ListTagsForResourceCommand).rejects(tags);
   else organizations.on(ListTagsForResourceCommand).resolves({ Tags: tags });
 
+  // One mocked client serves every region; each region's proxy notes which region an input went to.
+  const regions = new WeakMap<object, string>();
+  const regionOf = (input: GetMetricDataCommandInput) => regions.get(input);
   const traffic = options.traffic ?? [120, 140, 130];
   if (traffic instanceof Error) cloudwatch.on(GetMetricDataCommand).rejects(traffic);
   else {
     cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput): GetMetricDataCommandOutput => ({
       $metadata: {},
-      MetricDataResults: metricResults(input, traffic),
+      MetricDataResults: metricResults(input, options.trafficByRegion?.[regionOf(input) ?? ''] ?? traffic),
     }));
   }
 
-  if (options.statusParameter === undefined) ssm.on(GetParameterCommand).rejects(parameterNotFound());
-  else {
-    ssm.on(GetParameterCommand).resolves({
-      Parameter: { Name: config.statusParameterName, Type: 'String', Value: options.statusParameter, Version: 3 },
-    });
-  }
-  ssm.on(PutParameterCommand).resolves({ Version: 4, Tier: 'Standard' });
+  const parameter = new FakeParameter(config.statusParameterName, options.statusParameter);
+  ssm.on(GetParameterCommand).callsFake((input: GetParameterCommandInput) => parameter.get(input));
+  ssm.on(PutParameterCommand).callsFake((input: PutParameterCommandInput) => parameter.put(input));
   sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
 
   const caller = new AwsCaller({ sleep: () => Promise.resolve(), ...options.retry });
@@ -510,7 +589,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     organizations: organizationsClient,
     cloudwatch: (region) => {
       cloudwatchRegions.push(region);
-      return enforceCloudWatchLimits(cloudwatchClient);
+      return enforceCloudWatchLimits(cloudwatchClient, (input) => regions.set(input, region));
     },
     ssm: ssmClient,
     sns: snsClient,
@@ -519,7 +598,22 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     metrics,
     clock: () => now.value,
   });
-  return { guard, config, iam, organizations, cloudwatch, ssm, sns, caller, logger, metrics, cloudwatchRegions, now };
+  return {
+    guard,
+    config,
+    iam,
+    organizations,
+    cloudwatch,
+    ssm,
+    sns,
+    caller,
+    logger,
+    metrics,
+    cloudwatchRegions,
+    parameter,
+    regionOf,
+    now,
+  };
 }
 
 /** GetAccountAuthorizationDetails over `details`, in pages of `pageSize`; the Marker names the next page. */
