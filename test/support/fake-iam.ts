@@ -106,8 +106,13 @@ export class FakeIam {
    * yet is not trusted to be in force, and a detach is taken to act at once.
    */
   public inForce(role: FakeRole): string[] {
-    const visible = role.stale?.view.attached ?? role.attached;
+    const visible = this.visible(role).attached;
     return role.attached.filter((arn) => visible.includes(arn));
+  }
+
+  /** What reads of the role return now, without counting as a read. */
+  public visible(role: FakeRole): FakeRoleView {
+    return role.stale?.view ?? { attached: role.attached, boundary: role.boundary, trustPolicy: role.trustPolicy };
   }
 
   /** What a read of the role returns now; each read brings the propagation of pending writes closer. */
@@ -117,7 +122,7 @@ export class FakeIam {
       return role.stale.view;
     }
     role.stale = undefined;
-    return { attached: [...role.attached], boundary: role.boundary, trustPolicy: role.trustPolicy };
+    return { ...this.visible(role), attached: [...role.attached] };
   }
 
   /** Call before a write to the role's view: reads keep seeing the view as it is now for a while. */

@@ -36,6 +36,7 @@ import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
 import { GuardConfig, TrafficQuery } from '../../lib/core/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
+import { FakeIam } from './fake-iam';
 
 // ---------------------------------------------------------------------------------------------
 // Constants of the fixture account
@@ -392,6 +393,11 @@ export interface GuardFixtureOptions {
   /** The status parameter's current value; undefined means ParameterNotFound. */
   readonly statusParameter?: string;
   readonly retry?: RetryOptions;
+  /**
+   * Back the guard's IAM with this stateful fake instead of the mock (`roles` and `fx.iam` are then
+   * unused): it enforces the managed-policy quota and can delay the visibility of writes.
+   */
+  readonly fakeIam?: FakeIam;
 }
 
 export interface GuardFixture {
@@ -518,7 +524,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const now = { value: NOW };
   const guard = new Guard({
     config,
-    iam: iamClient,
+    iam: options.fakeIam ? fakeIamClient(options.fakeIam) : iamClient,
     organizations: organizationsClient,
     cloudwatch: (region) => {
       cloudwatchRegions.push(region);
@@ -532,6 +538,15 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     clock: () => now.value,
   });
   return { guard, config, iam, organizations, cloudwatch, ssm, sns, caller, logger, metrics, cloudwatchRegions, now };
+}
+
+/** An IAMClient whose every call goes to the stateful fake, as the SDK would return or throw it. */
+function fakeIamClient(fake: FakeIam): IAMClient {
+  const send = async (command: unknown): Promise<unknown> => {
+    await Promise.resolve();
+    return { $metadata: { httpStatusCode: 200 }, ...(fake.send(command) as object) };
+  };
+  return { send } as unknown as IAMClient;
 }
 
 /** GetAccountAuthorizationDetails over `details`, in pages of `pageSize`; the Marker names the next page. */
@@ -563,7 +578,7 @@ export function mockRoles(iam: AwsClientStub<IAMClient>, details: readonly RoleD
   // FakeIam option models delayed visibility).
   const update = (name: string | undefined, change: (d: RoleDetail) => RoleDetail) => {
     const d = name === undefined ? undefined : byName.get(name);
-    if (d) byName.set(d.RoleName!, change(d));
+    if (name !== undefined && d) byName.set(name, change(d));
     return Promise.resolve({ $metadata: {} });
   };
   iam.on(AttachRolePolicyCommand).callsFake(({ RoleName, PolicyArn }: { RoleName?: string; PolicyArn?: string }) =>
