@@ -16,11 +16,21 @@ import {
   UntagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { APPROVAL_TAG, GUARD_PATH, parseApprovalPolicyArn, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
+import {
+  APPROVAL_TAG,
+  CONSTRAINED_TAG,
+  GUARD_PATH,
+  parseApprovalPolicyArn,
+  STATE_TAG,
+  TRUST_DENY_SID,
+} from '../../lib/core/contract';
+
+/** The tags only the guard writes; the constrained tag goes with them, which leaves the role inert until its boundary goes. */
+const GUARD_WRITTEN_TAGS = [CONSTRAINED_TAG, STATE_TAG, APPROVAL_TAG];
 import { UninstallConfig } from '../../lib/core/config';
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
 import { AwsCaller, CallCounts, errorName, settleWithLimit } from '../shared/aws-caller';
-import { readRole, tagValue } from '../shared/agent-roles';
+import { readRole } from '../shared/agent-roles';
 
 export interface UninstallLogger {
   info(message: string, ...attributes: Record<string, unknown>[]): void;
@@ -247,8 +257,8 @@ export class Uninstaller {
     const guardOwned = (arn: string) => h.policies.has(arn) || this.isGuardPolicy(arn);
 
     // 1. The guard's tags. Without a state tag the guard policies deny: at least as locked as before.
-    const tagKeys = Object.keys(role.tags).filter((k) => [STATE_TAG, APPROVAL_TAG].includes(k.toLowerCase()));
-    if (tagValue(role, STATE_TAG) !== undefined || tagValue(role, APPROVAL_TAG) !== undefined) {
+    const tagKeys = Object.keys(role.tags).filter((k) => GUARD_WRITTEN_TAGS.includes(k.toLowerCase()));
+    if (tagKeys.length > 0) {
       if (
         await this.write('iam:UntagRole', (iam) => iam.send(new UntagRoleCommand({ RoleName: name, TagKeys: tagKeys })))
       ) {
