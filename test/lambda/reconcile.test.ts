@@ -44,18 +44,13 @@ const NEW_ROLE = snapshot({
   trustPolicy: JSON.stringify(trustPolicy(false)),
 });
 
+/** What a new role needs: every guard part, a read-back of them, then the constrained tag. */
+const CONSTRAIN_NEW = ['boundary', 'attach', 'attach', 'trust', 'verify', 'constrain'];
+
 describe('planRole', () => {
   it('new role, locked: lock first, then constrain, read back, tag constrained; no repairs (it is new)', () => {
     const plan = planRole(NEW_ROLE, LOCKED);
-    expect(plan.changes.map((c) => c.kind)).toEqual([
-      'lock',
-      'boundary',
-      'attach',
-      'attach',
-      'trust',
-      'verify',
-      'constrain',
-    ]);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['lock', ...CONSTRAIN_NEW]);
     expect(plan.changes[5]).toEqual({ kind: 'verify', boundaryArn: BOUNDARY_ARN, policyArns: GUARD_POLICY_ARNS });
     expect(plan.changes[1]).toEqual({ kind: 'boundary', boundaryArn: BOUNDARY_ARN });
     expect(plan.changes.slice(2, 4)).toEqual(GUARD_POLICY_ARNS.map((policyArn) => ({ kind: 'attach', policyArn })));
@@ -65,15 +60,7 @@ describe('planRole', () => {
 
   it('new role, open: constrain first, open last', () => {
     const plan = planRole(NEW_ROLE, OPEN);
-    expect(plan.changes.map((c) => c.kind)).toEqual([
-      'boundary',
-      'attach',
-      'attach',
-      'trust',
-      'verify',
-      'constrain',
-      'open',
-    ]);
+    expect(plan.changes.map((c) => c.kind)).toEqual([...CONSTRAIN_NEW, 'open']);
   });
 
   it.each<[string | undefined, DesiredRole, string[]]>([
