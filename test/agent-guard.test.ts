@@ -35,7 +35,7 @@ describe('AgentGuard', () => {
     });
   });
 
-  test('the boundary allows only principals tagged as agents', () => {
+  test('the boundary allows only principals tagged as agents and constrained by the guard', () => {
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       ManagedPolicyName: 'AgentGuardBoundary',
       PolicyDocument: {
@@ -45,7 +45,12 @@ describe('AgentGuard', () => {
             Effect: 'Allow',
             Action: '*',
             Resource: '*',
-            Condition: { StringEquals: { 'aws:PrincipalTag/agent-guard:agent': 'true' } },
+            Condition: {
+              StringEquals: {
+                'aws:PrincipalTag/agent-guard:agent': 'true',
+                'aws:PrincipalTag/agent-guard:constrained': 'true',
+              },
+            },
           },
         ]),
       },
