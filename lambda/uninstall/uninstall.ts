@@ -96,7 +96,8 @@ const RESERVE_MS = 30_000;
  *
  * Per role, in this order, so that every intermediate state is at least as locked as the role was and
  * the role stays discoverable by a retry (it keeps the boundary, or a guard policy, until the last step):
- * 1. remove the guard's tags (`agent-guard:state`, `agent-guard:approval`): no state tag is locked;
+ * 1. remove the guard's tags (`agent-guard:constrained`, `agent-guard:state`, `agent-guard:approval`): the
+ *    boundary then allows nothing, and no state tag is locked;
  * 2. remove the trust-policy statement that denies `agent-guard:*` session tags;
  * 3. detach the guard policies and the approval policies: destructive actions are no longer denied;
  * 4. remove the boundary, if it is the guard's.
