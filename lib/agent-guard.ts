@@ -14,6 +14,8 @@ import {
   AGENT_TAG_VALUE,
   BOUNDARY_POLICY_NAME,
   COMPONENT_TAG,
+  CONSTRAINED_TAG,
+  CONSTRAINED_TAG_VALUE,
   DEFAULT_STATUS_PARAMETER,
   GUARD_PATH,
   guardPolicyName,
@@ -26,6 +28,7 @@ import { ProductionSignal } from './production-signal';
 import { TrafficMetric } from './traffic-metric';
 import { isGuardRegion, metricRegions, TRAFFIC_ONE_REGION_WARNING, trafficRegions } from './traffic-plan';
 import { DEFAULT_BREAK_GLASS_MAX_SECONDS, DEFAULT_MAX_APPROVAL_SECONDS } from './core/approval/duration';
+import { MAX_APPROVAL_POLICIES } from './core/approval/approval-policies';
 import { UninstallFunction } from './uninstall-function';
 import { boundaryDocument, BoundaryOptions } from './core/policy/boundary';
 import { compileGuardPolicies } from './core/policy/guard-policies';
@@ -34,8 +37,8 @@ import { expandActionPattern, resolveCatalog } from './core/policy/resolve-catal
 import { TRUST_DENY_STATEMENT } from './core/policy/trust-deny';
 import { assertValidPolicies, PolicyKind } from './core/policy/validate-policy';
 
-/** IAM's default quota of managed policies attached to one role. */
-const ROLE_MANAGED_POLICY_QUOTA = 10;
+/** IAM's quota of managed policies attached to one role: 10 by default, 20 at most (docs/AWS-BEHAVIOUR.md IAM-1). */
+const ROLE_MANAGED_POLICY_QUOTA = { default: 10, max: 20 };
 
 /** Longest values the boundary's tokens can take, so its size is checked against the worst case. */
 const WORST_CASE_CONTEXT = { partition: 'aws-us-gov', account: '123456789012' };
@@ -75,6 +78,19 @@ export interface AgentGuardProps {
    * @default ['*'] - the boundary caps nothing; the agent's own policies decide
    */
   readonly ceilingActions?: string[];
+
+  /**
+   * The account's quota of managed policies per IAM role, if it was raised (IAM allows 10 by default and
+   * up to 20 on request).
+   *
+   * An agent role needs room for its own managed policies, the guard policies, and, with approvals, an
+   * approval swap, which attaches the new set before it detaches the old one. Synth fails for a role
+   * passed to the guard that would not fit; at run time, the guard leaves a role that has no room
+   * without the `agent-guard:constrained` tag, so it can do nothing, and tells on-call.
+   *
+   * @default 10
+   */
+  readonly managedPoliciesPerRole?: number;
 
   /**
    * Whether the guard locks agent roles, or only reports what it would do.
@@ -279,6 +295,7 @@ export class AgentGuard extends Construct {
 
   private readonly constrained = new Set<iam.Role>();
   private readonly approvals?: ApprovalFunction;
+  private readonly managedPoliciesPerRole: number;
 
   constructor(scope: Construct, id: string, props: AgentGuardProps = {}) {
     super(scope, id);
@@ -288,6 +305,9 @@ export class AgentGuard extends Construct {
     if (props.noticesTopic) sameEnvironment(this, props.noticesTopic, 'noticesTopic');
     if (props.encryptionKey) sameEnvironment(this, props.encryptionKey, 'encryptionKey');
     const ceilingActions = validateCeiling(props.ceilingActions ?? ['*']);
+    this.managedPoliciesPerRole = validateManagedPoliciesPerRole(
+      props.managedPoliciesPerRole ?? ROLE_MANAGED_POLICY_QUOTA.default,
+    );
     const customGroups = (props.additionalGroups ?? []).map(customGroupSpec);
     const catalog = resolveCatalog({
       customGroups,
@@ -343,6 +363,7 @@ export class AgentGuard extends Construct {
       statusParameterName: validateStatusParameter(props.statusParameterName ?? DEFAULT_STATUS_PARAMETER),
       extraProtectedActions: customGroups.flatMap((g) => g.actions),
       exemptActions: props.exemptActions ?? [],
+      managedPoliciesPerRole: this.managedPoliciesPerRole,
       topic: props.noticesTopic,
       encryptionKey: props.encryptionKey,
       logRetention,
@@ -449,7 +470,9 @@ export class AgentGuard extends Construct {
   /**
    * Makes a role an agent role: attaches the boundary and the guard policies, tags it
    * `agent-guard:agent=true`, and adds a trust-policy statement that denies every caller the
-   * `agent-guard:*` session tags. Constraining a role twice changes nothing.
+   * `agent-guard:*` session tags. It also tags it `agent-guard:constrained=true`, which the boundary
+   * requires: the same template puts every guard part on the role. Constraining a role twice changes
+   * nothing.
    */
   public constrain(role: iam.IRole): void {
     if (!(role instanceof iam.Role)) {
@@ -469,8 +492,14 @@ export class AgentGuard extends Construct {
     iam.PermissionsBoundary.of(role).apply(this.boundary);
     this.guardPolicies.forEach((policy) => role.addManagedPolicy(policy));
     Tags.of(role).add(AGENT_TAG, AGENT_TAG_VALUE);
+    Tags.of(role).add(CONSTRAINED_TAG, CONSTRAINED_TAG_VALUE);
     role.assumeRolePolicy?.addStatements(iam.PolicyStatement.fromJson(TRUST_DENY_STATEMENT));
-    role.node.addValidation({ validate: () => managedPolicyQuotaProblems(role) });
+    const quota: ManagedPolicyRoom = {
+      quota: this.managedPoliciesPerRole,
+      guardPolicies: this.guardPolicies.length,
+      approvalPolicies: this.approvals ? MAX_APPROVAL_POLICIES : 0,
+    };
+    role.node.addValidation({ validate: () => managedPolicyQuotaProblems(role, quota) });
   }
 
   /** A guard that reads its own region only misses an account that serves from another (CW-5). */
@@ -645,6 +674,16 @@ function validateApprovers(approvers: string[]): string[] {
   return approvers;
 }
 
+function validateManagedPoliciesPerRole(quota: number): number {
+  const { default: min, max } = ROLE_MANAGED_POLICY_QUOTA;
+  if (!Number.isInteger(quota) || quota < min || quota > max) {
+    throw new Error(
+      `managedPoliciesPerRole must be a whole number from ${min} (IAM's default) to ${max} (its maximum), not ${quota}.`,
+    );
+  }
+  return quota;
+}
+
 function validateRequiredApprovals(count: number): number {
   if (!Number.isInteger(count) || count < 1 || count > 5) {
     throw new Error(`requiredApprovals must be a whole number from 1 to 5, not ${count}; 2 is the two-person rule.`);
@@ -670,14 +709,35 @@ function validateRetention(retention: Duration): Duration {
   return retention;
 }
 
-function managedPolicyQuotaProblems(role: iam.Role): string[] {
+/** What a role's managed-policy places must hold besides its own policies. */
+interface ManagedPolicyRoom {
+  readonly quota: number;
+  readonly guardPolicies: number;
+  /** The largest approval set; 0 without approvals. */
+  readonly approvalPolicies: number;
+}
+
+/**
+ * A swap attaches the new set before it detaches the old one, so at worst a role holds its own
+ * policies, the larger of the standard set and an approval set, and a second approval set.
+ */
+function managedPolicyQuotaProblems(role: iam.Role, room: ManagedPolicyRoom): string[] {
   const cfnRole = role.node.defaultChild as CfnResource;
   const arns: unknown = Stack.of(role).resolve((cfnRole as iam.CfnRole).managedPolicyArns);
-  const count = Array.isArray(arns) ? arns.length : 0;
-  return count > ROLE_MANAGED_POLICY_QUOTA
-    ? [
-        `${role.node.path} has ${count} managed policies, over IAM's default quota of ${ROLE_MANAGED_POLICY_QUOTA} ` +
-          'per role; the guard policies need their places. Merge some policies, or raise the quota and ignore this.',
-      ]
-    : [];
+  const own = (Array.isArray(arns) ? arns.length : 0) - room.guardPolicies;
+  const swap =
+    room.approvalPolicies > 0
+      ? Math.max(room.guardPolicies, room.approvalPolicies) + room.approvalPolicies
+      : room.guardPolicies;
+  const worst = own + swap;
+  if (worst <= room.quota) return [];
+  const during =
+    room.approvalPolicies > 0
+      ? `an approval swap, which attaches up to ${room.approvalPolicies} approval versions before it detaches the old set (${swap} guard places)`
+      : `the ${room.guardPolicies} guard policies`;
+  return [
+    `${role.node.path} needs ${worst} managed policies at worst: its own ${own} and ${during}. That is over the ` +
+      `quota of ${room.quota} per role (managedPoliciesPerRole). Merge some of its policies, or raise the ` +
+      `account's quota (up to ${ROLE_MANAGED_POLICY_QUOTA.max}) and set managedPoliciesPerRole.`,
+  ];
 }

@@ -39,6 +39,19 @@ export class GuardContract {
    */
   public static readonly APPROVAL_TAG: string = contract.APPROVAL_TAG;
 
+  /**
+   * The tag key `agent-guard:constrained`: written by the guard only, with the value `CONSTRAINED_TAG_VALUE`.
+   *
+   * The guard writes it once it has read back that the role holds the boundary, the complete set of guard
+   * deny policies and the trust policy's session-tag deny, and removes it before it repairs any of them.
+   * The boundary allows nothing to a principal without it, so a role the guard could not verify can do
+   * nothing at all.
+   */
+  public static readonly CONSTRAINED_TAG: string = contract.CONSTRAINED_TAG;
+
+  /** The value `true` of `CONSTRAINED_TAG` that the boundary requires. */
+  public static readonly CONSTRAINED_TAG_VALUE: string = contract.CONSTRAINED_TAG_VALUE;
+
   /** The tag key `agent-guard:component`, with the value `true` on every guard resource that takes tags. */
   public static readonly COMPONENT_TAG: string = contract.COMPONENT_TAG;
 

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
+  CONSTRAINED_TAG,
   GUARD_NAME_PREFIX,
   GUARD_PATH,
   GUARD_SCHEDULE_RULE_NAME,
@@ -80,6 +81,8 @@ export interface GuardFunctionProps {
   readonly statusParameterName: string;
   readonly extraProtectedActions: readonly string[];
   readonly exemptActions: readonly string[];
+  /** The account's quota of managed policies per role. */
+  readonly managedPoliciesPerRole: number;
   /** The notices topic to use instead of creating one. */
   readonly topic?: sns.ITopic;
   /** The key to encrypt with instead of creating one. */
@@ -166,6 +169,7 @@ export class GuardFunction extends Construct {
           },
           boundaryArn: props.boundary.managedPolicyArn,
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
+          managedPoliciesPerRole: props.managedPoliciesPerRole,
           extraProtectedActions: [...props.extraProtectedActions],
           exemptActions: [...props.exemptActions],
           statusParameterName: props.statusParameterName,
@@ -409,12 +413,12 @@ export class GuardFunction extends Construct {
         resources: [roles],
       }),
       new iam.PolicyStatement({
-        sid: 'WriteStateTagOnly',
+        sid: 'WriteGuardTagsOnly',
         actions: ['iam:TagRole', 'iam:UntagRole'],
         resources: [roles],
         conditions: {
           ...agentRolesOnly,
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [STATE_TAG] },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [STATE_TAG, CONSTRAINED_TAG] },
           Null: { 'aws:TagKeys': 'false' },
         },
       }),
@@ -468,7 +472,7 @@ export class GuardFunction extends Construct {
     const why =
       'GetAccountAuthorizationDetails, GetMetricData and the Organizations reads support no resource ARNs. ' +
       'Agent roles have any name, so role writes name role/* but are held by conditions: only roles tagged ' +
-      `${AGENT_TAG}=${AGENT_TAG_VALUE}, only the ${STATE_TAG} tag, only the guard's boundary and policies.`;
+      `${AGENT_TAG}=${AGENT_TAG_VALUE}, only the ${STATE_TAG} and ${CONSTRAINED_TAG} tags, only the guard's boundary and policies.`;
     for (const finding of ['Resource::*', 'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*']) {
       Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: why });
     }

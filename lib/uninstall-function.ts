@@ -10,6 +10,7 @@ import {
   AGENT_TAG_VALUE,
   APPROVAL_POLICY_PREFIX,
   APPROVAL_TAG,
+  CONSTRAINED_TAG,
   GUARD_NAME_PREFIX,
   GUARD_PATH,
   GUARD_SCHEDULE_RULE_NAME,
@@ -139,7 +140,7 @@ export class UninstallFunction extends Construct {
         actions: ['iam:UntagRole'],
         resources: [roles],
         conditions: {
-          'ForAllValues:StringEqualsIgnoreCase': { 'aws:TagKeys': [STATE_TAG, APPROVAL_TAG] },
+          'ForAllValues:StringEqualsIgnoreCase': { 'aws:TagKeys': [STATE_TAG, APPROVAL_TAG, CONSTRAINED_TAG] },
           Null: { 'aws:TagKeys': 'false' },
         },
       }),

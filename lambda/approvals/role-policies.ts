@@ -13,6 +13,7 @@ import { APPROVAL_TAG, COMPONENT_TAG, GUARD_PATH, parseApprovalPolicyArn } from 
 import { NamedPolicy } from '../../lib/core/iam/policy-document';
 import { AwsCaller } from '../shared/aws-caller';
 import { readRole, RoleSnapshot, tagValue } from '../shared/agent-roles';
+import { readBack, ReadBackOptions } from '../shared/read-back';
 
 /** What the approval function needs to know of a role: the guard's own snapshot. */
 export type RoleState = RoleSnapshot;
@@ -24,14 +25,17 @@ export type PolicySetTarget =
 
 /**
  * Swaps a role's guard policies. Every step leaves the role at least as locked as one of the swap's
- * ends: the target set is attached first, then the marker tag moves, then the old set is detached
- * and, if it was an approval set, deleted. A failed attach undoes itself and leaves the old set.
+ * ends: the target set is attached first and read back (IAM is eventually consistent, so an attach is
+ * not in force until reads return it), then the marker tag moves, then the old set is detached and,
+ * if it was an approval set, deleted. A failed attach undoes itself and leaves the old set; an attach
+ * that does not read back in time leaves both sets, which is more locked than either.
  */
 export class RolePolicies {
   constructor(
     private readonly iam: IAMClient,
     private readonly caller: AwsCaller,
     private readonly standardArns: readonly string[],
+    private readonly readBackOptions: ReadBackOptions = {},
   ) {}
 
   public async read(roleName: string): Promise<RoleState | undefined> {
@@ -53,6 +57,16 @@ export class RolePolicies {
       for (const arn of attachedNow) await this.detach(role.name, arn).catch(() => undefined);
       if (target.kind === 'approval') await this.deletePolicies(targetArns);
       throw error;
+    }
+    if (attachedNow.length > 0) {
+      await readBack(
+        this.iam,
+        this.caller,
+        role.name,
+        'attaching the new guard policies',
+        (now) => targetArns.every((arn) => now.attachedPolicyArns.includes(arn)),
+        this.readBackOptions,
+      );
     }
 
     if (target.kind === 'approval') {

@@ -54,6 +54,7 @@ export const guardConfigSchema = z.object({
   }),
   boundaryArn: arn,
   guardPolicyArns: z.array(arn).check(z.minLength(1), z.maxLength(10)),
+  managedPoliciesPerRole: z.int().check(z.gte(10), z.lte(20)),
   /** Protected actions beyond the built-in catalog, and exemptions from it: exact names or patterns. */
   extraProtectedActions: z.array(z.string()),
   exemptActions: z.array(z.string()),

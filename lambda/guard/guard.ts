@@ -13,13 +13,15 @@ import {
   failureNotice,
   Notice,
   publish,
+  RoleFailure,
   repairNotice,
   statusNotice,
   trafficDropNotice,
 } from '../shared/notices';
+import { ReadBackOptions } from '../shared/read-back';
 import { ProductionReader } from './production-signal';
 import { ProtectedActions } from './protected-actions';
-import { applyPlan, approvalsInForce, DesiredRole, lockRole, planRole } from './reconcile';
+import { applyPlan, approvalsInForce, DesiredRole, lockRole, planRole, unconstrainRole } from './reconcile';
 import { GuardStatus } from '../../lib/core/status';
 import { StatusPublisher } from './status';
 import { readTraffic } from './traffic-signal';
@@ -50,6 +52,8 @@ export interface GuardDependencies {
   readonly metrics: GuardMetrics;
   /** @default () => new Date() */
   readonly clock?: () => Date;
+  /** How long to wait for the guard's repairs to read back before the role is tagged constrained. */
+  readonly readBack?: ReadBackOptions;
 }
 
 /** What one invocation did; also logged. */
@@ -91,7 +95,7 @@ interface Evaluation {
 interface RoleOutcome {
   readonly changed: boolean;
   readonly repaired: boolean;
-  readonly failure?: { roleName: string; error: string; locked: boolean };
+  readonly failure?: RoleFailure;
 }
 
 /**
@@ -188,6 +192,7 @@ export class Guard {
       locked: decision.locked,
       boundaryArn: this.deps.config.boundaryArn,
       guardPolicyArns: this.deps.config.guardPolicyArns,
+      managedPoliciesPerRole: this.deps.config.managedPoliciesPerRole,
     };
   }
 
@@ -229,7 +234,7 @@ export class Guard {
         : {
             changed: false,
             repaired: false,
-            failure: { roleName: roles[i].name, error: String(result.reason), locked: false },
+            failure: { roleName: roles[i].name, error: String(result.reason), locked: false, inert: false },
           },
     );
     const failures = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));
@@ -243,21 +248,29 @@ export class Guard {
     actor: string | undefined,
   ): Promise<RoleOutcome> {
     const plan = planRole(role, desired);
-    for (const problem of plan.problems) this.deps.logger.error('Agent role kept locked', { role: role.arn, problem });
+    for (const problem of plan.problems) {
+      this.deps.logger.error('Agent role left unconstrained and locked', { role: role.arn, problem });
+    }
     try {
-      await applyPlan(this.deps.iam, this.deps.caller, role.name, plan.changes);
+      await applyPlan(this.deps.iam, this.deps.caller, role.name, plan.changes, this.deps.readBack);
     } catch (error) {
       this.deps.logger.error('Could not reconcile an agent role; locking it', {
         role: role.arn,
         error: errorName(error),
       });
-      let locked = true;
-      try {
-        await lockRole(this.deps.iam, this.deps.caller, role.name);
-      } catch {
-        locked = false;
-      }
-      return { changed: true, repaired: false, failure: { roleName: role.name, error: errorName(error), locked } };
+      // Not verified: without the constrained tag the boundary allows the role nothing.
+      const inert =
+        !plan.verified && (await succeeds(() => unconstrainRole(this.deps.iam, this.deps.caller, role.name)));
+      const locked = await succeeds(() => lockRole(this.deps.iam, this.deps.caller, role.name));
+      return {
+        changed: true,
+        repaired: false,
+        failure: { roleName: role.name, error: errorName(error), locked, inert },
+      };
+    }
+    if (plan.problems.length > 0) {
+      const failure = { roleName: role.name, error: plan.problems.join('; '), locked: true, inert: true };
+      return { changed: plan.changes.length > 0, repaired: false, failure };
     }
     if (plan.repairs.length > 0) {
       this.deps.logger.warn('Restored guard parts on an agent role', { role: role.arn, repairs: plan.repairs, actor });
@@ -399,6 +412,15 @@ export class Guard {
     this.deps.metrics.count('ApiWrites', calls.writes);
     this.deps.metrics.count('ApiRetries', calls.retries);
     this.deps.metrics.count('ApiFailures', calls.failures);
+  }
+}
+
+async function succeeds(step: () => Promise<void>): Promise<boolean> {
+  try {
+    await step();
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -10,6 +10,8 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   APPROVAL_TAG,
   completeApprovalSet,
+  CONSTRAINED_TAG,
+  CONSTRAINED_TAG_VALUE,
   STATE_LOCKED,
   STATE_OPEN,
   STATE_TAG,
@@ -19,32 +21,43 @@ import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/poli
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller } from '../shared/aws-caller';
 import { RoleSnapshot, tagValue } from '../shared/agent-roles';
+import { readBack, ReadBackOptions } from '../shared/read-back';
 
 /** What every agent role must look like now. */
 export interface DesiredRole {
   readonly locked: boolean;
   readonly boundaryArn: string;
   readonly guardPolicyArns: readonly string[];
+  /** The account's quota of managed policies per role. */
+  readonly managedPoliciesPerRole: number;
 }
 
-/** One write to bring a role to its desired shape. */
+/** One step to bring a role to its desired shape. */
 export type RoleChange =
+  | { readonly kind: 'unconstrain' }
   | { readonly kind: 'lock' }
   | { readonly kind: 'boundary'; readonly boundaryArn: string }
   | { readonly kind: 'attach'; readonly policyArn: string }
   | { readonly kind: 'trust'; readonly document: string }
+  | { readonly kind: 'verify'; readonly boundaryArn: string; readonly policyArns: readonly string[] }
+  | { readonly kind: 'constrain' }
   | { readonly kind: 'open' };
 
 export interface RolePlan {
-  /** In order: lock first, constrain next, open last, so no step leaves the role less locked. */
+  /**
+   * In order: unconstrain (the boundary then allows nothing) and lock first, repair next, read the
+   * repairs back, tag the role constrained, open last; no step leaves the role less locked.
+   */
   readonly changes: readonly RoleChange[];
   /**
    * Guard parts a role had lost since the guard last set it up (it carries a state tag); each is an
    * alert. A role without a state tag is new, and constraining it is no alert.
    */
   readonly repairs: readonly string[];
-  /** What keeps the role locked whatever the signals say. */
+  /** What stops the guard from constraining the role: it stays untagged, so it can do nothing, and locked. */
   readonly problems: readonly string[];
+  /** The role already holds every guard part and the constrained tag: a failure later leaves it constrained. */
+  readonly verified: boolean;
 }
 
 /**
@@ -67,40 +80,65 @@ export function approvalsInForce(roles: readonly RoleSnapshot[], standard: reado
 }
 
 /**
- * The writes that bring one agent role to the desired shape; none when it is there already. A role
- * whose trust policy cannot be read or fixed here is locked whatever the signals say.
+ * The steps that bring one agent role to the desired shape; none when it is there already. The role
+ * carries the constrained tag, which the boundary's ceiling requires, only while it holds the boundary,
+ * a complete guard deny set and the trust-policy deny, as read back from IAM. A role that cannot be
+ * brought there (trust policy unreadable, no room for the guard policies) is left without the tag, so
+ * it can do nothing, and locked.
  */
 export function planRole(role: RoleSnapshot, desired: DesiredRole): RolePlan {
   const state = tagValue(role, STATE_TAG);
-  const changes: RoleChange[] = [];
+  const constrained = tagValue(role, CONSTRAINED_TAG) === CONSTRAINED_TAG_VALUE;
   const repairs: string[] = [];
   const problems: string[] = [];
+  const fixes: RoleChange[] = [];
 
-  let trust: string | undefined;
+  if (role.boundaryArn !== desired.boundaryArn) {
+    fixes.push({ kind: 'boundary', boundaryArn: desired.boundaryArn });
+    repairs.push(role.boundaryArn ? `boundary replaced by ${role.boundaryArn}` : 'boundary removed');
+  }
+  const required = requiredGuardPolicies(role, desired.guardPolicyArns);
+  const missing = required.filter((arn) => !role.attachedPolicyArns.includes(arn));
+  for (const policyArn of missing) {
+    fixes.push({ kind: 'attach', policyArn });
+    repairs.push(`guard policy ${policyArn} detached`);
+  }
+  if (role.attachedPolicyArns.length + missing.length > desired.managedPoliciesPerRole) {
+    problems.push(
+      `no room for ${missing.length} guard policies: ${role.attachedPolicyArns.length} of the ` +
+        `${desired.managedPoliciesPerRole} managed policies a role may hold are attached`,
+    );
+  }
   try {
-    trust = trustWithDeny(role.trustPolicy);
+    const trust = trustWithDeny(role.trustPolicy);
+    if (trust !== undefined) {
+      fixes.push({ kind: 'trust', document: trust });
+      repairs.push('trust-policy deny of agent-guard session tags removed');
+    }
   } catch (error) {
     problems.push(`trust policy unreadable (${error instanceof Error ? error.message : String(error)})`);
   }
-  const locked = desired.locked || problems.length > 0;
 
+  const locked = desired.locked || problems.length > 0;
+  const changes: RoleChange[] = [];
+  if (constrained && (fixes.length > 0 || problems.length > 0)) changes.push({ kind: 'unconstrain' });
   if (locked && state !== STATE_LOCKED) changes.push({ kind: 'lock' });
-  if (role.boundaryArn !== desired.boundaryArn) {
-    changes.push({ kind: 'boundary', boundaryArn: desired.boundaryArn });
-    repairs.push(role.boundaryArn ? `boundary replaced by ${role.boundaryArn}` : 'boundary removed');
+  if (problems.length > 0) {
+    // The boundary alone makes the untagged role inert; it takes no managed-policy place.
+    changes.push(...fixes.filter((fix) => fix.kind === 'boundary'));
+    return { changes, repairs: [], problems, verified: false };
   }
-  for (const policyArn of requiredGuardPolicies(role, desired.guardPolicyArns)) {
-    if (!role.attachedPolicyArns.includes(policyArn)) {
-      changes.push({ kind: 'attach', policyArn });
-      repairs.push(`guard policy ${policyArn} detached`);
-    }
-  }
-  if (trust !== undefined) {
-    changes.push({ kind: 'trust', document: trust });
-    repairs.push('trust-policy deny of agent-guard session tags removed');
-  }
+
+  changes.push(...fixes);
+  if (fixes.length > 0) changes.push({ kind: 'verify', boundaryArn: desired.boundaryArn, policyArns: required });
+  if (fixes.length > 0 || !constrained) changes.push({ kind: 'constrain' });
   if (!locked && state !== STATE_OPEN) changes.push({ kind: 'open' });
-  return { changes, repairs: state !== undefined ? repairs : [], problems };
+  return {
+    changes,
+    repairs: state !== undefined ? repairs : [],
+    problems,
+    verified: constrained && fixes.length === 0,
+  };
 }
 
 /**
@@ -128,15 +166,22 @@ function normalise(statement: PolicyStatementJson): unknown {
   );
 }
 
-/** Makes the writes of a plan, in order; stops at the first failure. */
+/**
+ * Makes the steps of a plan, in order; stops at the first failure. A repair that does not read back
+ * within the wait fails with `NotVisibleError`, before the constrained tag is written.
+ */
 export async function applyPlan(
   iam: IAMClient,
   caller: AwsCaller,
   roleName: string,
   changes: readonly RoleChange[],
+  readBackOptions: ReadBackOptions = {},
 ): Promise<void> {
   for (const change of changes) {
     switch (change.kind) {
+      case 'unconstrain':
+        await unconstrainRole(iam, caller, roleName);
+        break;
       case 'lock':
         await lockRole(iam, caller, roleName);
         break;
@@ -157,12 +202,47 @@ export async function applyPlan(
           iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: change.document })),
         );
         break;
+      case 'verify':
+        await readBack(
+          iam,
+          caller,
+          roleName,
+          'the guard repairs',
+          (role) =>
+            role.boundaryArn === change.boundaryArn &&
+            change.policyArns.every((arn) => role.attachedPolicyArns.includes(arn)) &&
+            trustHoldsDeny(role.trustPolicy),
+          readBackOptions,
+        );
+        break;
+      case 'constrain':
+        await caller.call('iam:TagRole', () =>
+          iam.send(
+            new TagRoleCommand({ RoleName: roleName, Tags: [{ Key: CONSTRAINED_TAG, Value: CONSTRAINED_TAG_VALUE }] }),
+          ),
+        );
+        break;
       case 'open':
         await caller.call('iam:TagRole', () =>
           iam.send(new TagRoleCommand({ RoleName: roleName, Tags: [{ Key: STATE_TAG, Value: STATE_OPEN }] })),
         );
         break;
     }
+  }
+}
+
+/** Removes the constrained tag: the boundary then allows the role nothing. */
+export async function unconstrainRole(iam: IAMClient, caller: AwsCaller, roleName: string): Promise<void> {
+  await caller.call('iam:UntagRole', () =>
+    iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: [CONSTRAINED_TAG] })),
+  );
+}
+
+function trustHoldsDeny(trustPolicy: string | undefined): boolean {
+  try {
+    return trustWithDeny(trustPolicy) === undefined;
+  } catch {
+    return false;
   }
 }
 

@@ -92,6 +92,11 @@ export class AwsCaller {
     }
   }
 
+  /** Waits `ms`, with the sleep this caller was given, so tests that inject it never wait. */
+  public async pause(ms: number): Promise<void> {
+    await this.sleep(ms);
+  }
+
   /** Counts since the last reset, and starts counting again. */
   public takeCounts(): CallCounts {
     const taken = { ...this.counts };

@@ -122,14 +122,26 @@ export function trafficDropNotice(input: {
   };
 }
 
-export function failureNotice(failures: readonly { roleName: string; error: string; locked: boolean }[]): Notice {
+/** An agent role the guard could not bring to its desired shape, and what it managed instead. */
+export interface RoleFailure {
+  readonly roleName: string;
+  readonly error: string;
+  /** The state tag says locked (or is absent). */
+  readonly locked: boolean;
+  /** The constrained tag is off, so the boundary allows the role nothing at all. */
+  readonly inert: boolean;
+}
+
+export function failureNotice(failures: readonly RoleFailure[]): Notice {
+  const outcome = (f: RoleFailure): string =>
+    f.inert
+      ? 'not constrained: it can do nothing until the guard can verify its guard policies'
+      : f.locked
+        ? 'locked'
+        : 'COULD NOT LOCK, check it by hand';
   return {
     subject: subject(`agent-guard: ${failures.length} agent role(s) could not be reconciled`),
-    message: failures
-      .map(
-        (f) => `${field(f.roleName)}: ${field(f.error)}; ${f.locked ? 'locked' : 'COULD NOT LOCK, check it by hand'}`,
-      )
-      .join('\n'),
+    message: failures.map((f) => `${field(f.roleName)}: ${field(f.error)}; ${outcome(f)}`).join('\n'),
   };
 }
 

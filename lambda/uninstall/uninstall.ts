@@ -16,11 +16,21 @@ import {
   UntagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { APPROVAL_TAG, GUARD_PATH, parseApprovalPolicyArn, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
+import {
+  APPROVAL_TAG,
+  CONSTRAINED_TAG,
+  GUARD_PATH,
+  parseApprovalPolicyArn,
+  STATE_TAG,
+  TRUST_DENY_SID,
+} from '../../lib/core/contract';
+
+/** The tags only the guard writes; the constrained tag goes with them, which leaves the role inert until its boundary goes. */
+const GUARD_WRITTEN_TAGS = [CONSTRAINED_TAG, STATE_TAG, APPROVAL_TAG];
 import { UninstallConfig } from '../../lib/core/config';
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
 import { AwsCaller, CallCounts, errorName, settleWithLimit } from '../shared/aws-caller';
-import { readRole, tagValue } from '../shared/agent-roles';
+import { readRole } from '../shared/agent-roles';
 
 export interface UninstallLogger {
   info(message: string, ...attributes: Record<string, unknown>[]): void;
@@ -86,7 +96,8 @@ const RESERVE_MS = 30_000;
  *
  * Per role, in this order, so that every intermediate state is at least as locked as the role was and
  * the role stays discoverable by a retry (it keeps the boundary, or a guard policy, until the last step):
- * 1. remove the guard's tags (`agent-guard:state`, `agent-guard:approval`): no state tag is locked;
+ * 1. remove the guard's tags (`agent-guard:constrained`, `agent-guard:state`, `agent-guard:approval`): the
+ *    boundary then allows nothing, and no state tag is locked;
  * 2. remove the trust-policy statement that denies `agent-guard:*` session tags;
  * 3. detach the guard policies and the approval policies: destructive actions are no longer denied;
  * 4. remove the boundary, if it is the guard's.
@@ -247,8 +258,8 @@ export class Uninstaller {
     const guardOwned = (arn: string) => h.policies.has(arn) || this.isGuardPolicy(arn);
 
     // 1. The guard's tags. Without a state tag the guard policies deny: at least as locked as before.
-    const tagKeys = Object.keys(role.tags).filter((k) => [STATE_TAG, APPROVAL_TAG].includes(k.toLowerCase()));
-    if (tagValue(role, STATE_TAG) !== undefined || tagValue(role, APPROVAL_TAG) !== undefined) {
+    const tagKeys = Object.keys(role.tags).filter((k) => GUARD_WRITTEN_TAGS.includes(k.toLowerCase()));
+    if (tagKeys.length > 0) {
       if (
         await this.write('iam:UntagRole', (iam) => iam.send(new UntagRoleCommand({ RoleName: name, TagKeys: tagKeys })))
       ) {

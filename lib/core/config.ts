@@ -61,6 +61,8 @@ export interface GuardConfig {
   };
   readonly boundaryArn: string;
   readonly guardPolicyArns: string[];
+  /** The account's quota of managed policies per role (IAM: 10 by default, up to 20 on request). */
+  readonly managedPoliciesPerRole: number;
   /** Protected actions beyond the built-in catalog, and exemptions from it: exact names or patterns. */
   readonly extraProtectedActions: string[];
   readonly exemptActions: string[];

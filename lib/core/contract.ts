@@ -12,6 +12,13 @@ export const STATE_TAG = 'agent-guard:state';
 export const STATE_OPEN = 'open';
 /** Written by the guard only: the id of the approval in force on a role. It grants nothing. */
 export const APPROVAL_TAG = 'agent-guard:approval';
+/**
+ * Written by the guard only, as `true`, once it has read back that the role holds the boundary, a
+ * complete guard deny set and the trust policy's session-tag deny. The boundary allows nothing without it.
+ */
+export const CONSTRAINED_TAG = 'agent-guard:constrained';
+/** The value of {@link CONSTRAINED_TAG} that the boundary's ceiling requires. */
+export const CONSTRAINED_TAG_VALUE = 'true';
 /** Carried by every resource the guard deploys that can be tagged. */
 export const COMPONENT_TAG = 'agent-guard:component';
 /** The tag CDK bootstrap puts on its roles (`deploy`, `lookup`, `file-publishing`, `image-publishing`). */

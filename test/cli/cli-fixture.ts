@@ -159,6 +159,8 @@ export class ApprovalsHarness {
   public readonly service: ApprovalService;
   /** Every body that reached the function, with the URL the CLI resolved. */
   public readonly sent: { url: string; body: unknown }[] = [];
+  /** The agent role's attached managed policies. */
+  private attached: string[] = [];
 
   constructor(options: { config?: Partial<ApprovalsConfig>; newId?: () => string } = {}) {
     const iamClient = new IAMClient({ region: 'us-east-1' });
@@ -181,8 +183,15 @@ export class ApprovalsHarness {
     this.iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
     this.agentRole({ [AGENT_TAG]: 'true' }, STANDARD_POLICY_ARNS);
     this.iam.on(CreatePolicyCommand).resolves({});
-    this.iam.on(AttachRolePolicyCommand).resolves({});
-    this.iam.on(DetachRolePolicyCommand).resolves({});
+    // The agent role's attachments change with the swap's writes, so its read-back sees them.
+    this.iam.on(AttachRolePolicyCommand, { RoleName: AGENT_ROLE }).callsFake(({ PolicyArn }: { PolicyArn: string }) => {
+      this.attached = [...this.attached, PolicyArn];
+      return {};
+    });
+    this.iam.on(DetachRolePolicyCommand, { RoleName: AGENT_ROLE }).callsFake(({ PolicyArn }: { PolicyArn: string }) => {
+      this.attached = this.attached.filter((arn) => arn !== PolicyArn);
+      return {};
+    });
     this.iam.on(DeletePolicyCommand).resolves({});
     this.iam.on(TagRoleCommand).resolves({});
     this.iam.on(UntagRoleCommand).resolves({});
@@ -211,10 +220,11 @@ export class ApprovalsHarness {
 
   /** The agent role as GetRole and ListAttachedRolePolicies show it. */
   public agentRole(tags: Record<string, string>, attached: readonly string[]): void {
+    this.attached = [...attached];
     this.iam.on(GetRoleCommand, { RoleName: AGENT_ROLE }).resolves({ Role: role(AGENT_ROLE, tags) });
-    this.iam.on(ListAttachedRolePoliciesCommand, { RoleName: AGENT_ROLE }).resolves({
-      AttachedPolicies: attached.map((PolicyArn) => ({ PolicyArn, PolicyName: PolicyArn.split('/').pop() })),
-    });
+    this.iam.on(ListAttachedRolePoliciesCommand, { RoleName: AGENT_ROLE }).callsFake(() => ({
+      AttachedPolicies: this.attached.map((PolicyArn) => ({ PolicyArn, PolicyName: PolicyArn.split('/').pop() })),
+    }));
   }
 
   /** Records the table holds, by status (QueryCommand on the status index) and by id (GetCommand). */

@@ -161,6 +161,8 @@ describe('the approval function role can swap guard policies of agent roles only
     ],
     ['iam:TagRole', agentRole, { ...agentTagged, 'aws:TagKeys': ['agent-guard:approval'] }, 'Allowed'],
     ['iam:TagRole', agentRole, { ...agentTagged, 'aws:TagKeys': ['agent-guard:state'] }, 'ImplicitlyDenied'],
+    ['iam:TagRole', agentRole, { ...agentTagged, 'aws:TagKeys': ['agent-guard:constrained'] }, 'ImplicitlyDenied'],
+    ['iam:UntagRole', agentRole, { ...agentTagged, 'aws:TagKeys': ['agent-guard:constrained'] }, 'ImplicitlyDenied'],
     ['iam:CreatePolicy', approvalPolicy, {}, 'Allowed'],
     ['iam:CreatePolicy', policy('AgentGuardDeny1'), {}, 'ImplicitlyDenied'],
     ['iam:CreatePolicyVersion', policy('AgentGuardDeny1'), {}, 'ImplicitlyDenied'],

@@ -268,6 +268,10 @@ describe('the guard role can write agent roles only as the guard needs (IAM eval
   test.each([
     ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:state'] }, 'Allowed'],
     ['iam:UntagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:state'] }, 'Allowed'],
+    ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:constrained'] }, 'Allowed'],
+    ['iam:UntagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:constrained'] }, 'Allowed'],
+    ['iam:TagRole', { 'aws:TagKeys': ['agent-guard:constrained'] }, 'ImplicitlyDenied'],
+    ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:approval'] }, 'ImplicitlyDenied'],
     ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:agent'] }, 'ImplicitlyDenied'],
     ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:state', 'owner'] }, 'ImplicitlyDenied'],
     ['iam:TagRole', { 'aws:TagKeys': ['agent-guard:state'] }, 'ImplicitlyDenied'],

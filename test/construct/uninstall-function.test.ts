@@ -158,7 +158,12 @@ describe('the clean-up role removes only guard parts (IAM evaluation)', () => {
       { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/TeamBoundary` },
       'ImplicitlyDenied',
     ],
-    ['iam:UntagRole', anyRole, { 'aws:TagKeys': ['agent-guard:state', 'agent-guard:approval'] }, 'Allowed'],
+    [
+      'iam:UntagRole',
+      anyRole,
+      { 'aws:TagKeys': ['agent-guard:constrained', 'agent-guard:state', 'agent-guard:approval'] },
+      'Allowed',
+    ],
     ['iam:UntagRole', anyRole, { 'aws:TagKeys': ['agent-guard:agent'] }, 'ImplicitlyDenied'],
     ['iam:UntagRole', anyRole, { 'aws:TagKeys': ['agent-guard:state', 'owner'] }, 'ImplicitlyDenied'],
     ['iam:UpdateAssumeRolePolicy', anyRole, boundary, 'Allowed'],
@@ -172,6 +177,7 @@ describe('the clean-up role removes only guard parts (IAM evaluation)', () => {
     ['iam:AttachRolePolicy', anyRole, { 'iam:PolicyARN': policy('AgentGuardDeny1') }, 'ImplicitlyDenied'],
     ['iam:PutRolePermissionsBoundary', anyRole, boundary, 'ImplicitlyDenied'],
     ['iam:TagRole', anyRole, { 'aws:TagKeys': ['agent-guard:state'] }, 'ImplicitlyDenied'],
+    ['iam:TagRole', anyRole, { 'aws:TagKeys': ['agent-guard:constrained'] }, 'ImplicitlyDenied'],
     ['iam:DeleteRole', anyRole, {}, 'ImplicitlyDenied'],
     ['iam:CreatePolicy', policy('AgentGuardApproval-x-1of1'), {}, 'ImplicitlyDenied'],
   ] as [string, string, Record<string, string | string[]>, string][])(

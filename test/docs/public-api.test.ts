@@ -23,6 +23,8 @@ test('GuardContract holds the published tag and naming contract (DESIGN.md)', ()
     STATE_OPEN: 'open',
     APPROVAL_TAG: 'agent-guard:approval',
     COMPONENT_TAG: 'agent-guard:component',
+    CONSTRAINED_TAG: 'agent-guard:constrained',
+    CONSTRAINED_TAG_VALUE: 'true',
     GUARD_PATH: '/agent-guard/',
     BOUNDARY_POLICY_NAME: 'AgentGuardBoundary',
     DEFAULT_STATUS_PARAMETER: '/agent-guard/status',

@@ -18,7 +18,7 @@ import {
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { MAX_PARALLEL_QUERIES } from '../../lambda/guard/traffic-signal';
-import { APPROVAL_TAG, STATE_TAG } from '../../lib/core/contract';
+import { APPROVAL_TAG, CONSTRAINED_TAG, STATE_TAG } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { GuardStatus } from '../../lib/core/status';
@@ -65,12 +65,18 @@ const ALB_AND_API = [
   { id: 'api', label: 'API', expression: 'SELECT SUM(Count) FROM y', regions: ['us-east-1'] },
 ];
 
-/** The full write sequence that constrains a new role, as command names. */
+/**
+ * The full sequence that constrains a new role, as command names: the guard parts, a read-back of them,
+ * then the constrained tag.
+ */
 const CONSTRAIN = [
   'PutRolePermissionsBoundaryCommand',
   'AttachRolePolicyCommand',
   'AttachRolePolicyCommand',
   'UpdateAssumeRolePolicyCommand',
+  'GetRoleCommand',
+  'ListAttachedRolePoliciesCommand',
+  'TagRoleCommand',
 ];
 
 function statusWritten(fx: GuardFixture, index = -1): GuardStatus {
@@ -167,7 +173,8 @@ describe('Guard: scheduled sweep', () => {
     const writes = iamWrites(fx.iam, 'agent-new');
     expect(writes[0].input).toEqual({ RoleName: 'agent-new', PermissionsBoundary: BOUNDARY_ARN });
     expect(writes.slice(1, 3).map((w) => w.input.PolicyArn)).toEqual([...GUARD_POLICY_ARNS]);
-    expect(writes[4].input).toEqual({ RoleName: 'agent-new', Tags: [{ Key: STATE_TAG, Value: 'open' }] });
+    expect(writes[4].input).toEqual({ RoleName: 'agent-new', Tags: [{ Key: CONSTRAINED_TAG, Value: 'true' }] });
+    expect(writes[5].input).toEqual({ RoleName: 'agent-new', Tags: [{ Key: STATE_TAG, Value: 'open' }] });
     // AND the trust policy keeps its statement and gains the session-tag deny
     const trust = JSON.parse(writes[3].input.PolicyDocument as string) as PolicyDocumentJson;
     expect(trust).toEqual({ Version: '2012-10-17', Statement: [ASSUME_STATEMENT, TRUST_DENY_STATEMENT] });
@@ -668,12 +675,14 @@ describe('Guard: partial failure', () => {
     const fx = failingAttach();
     // WHEN the sweep runs
     const summary = await fx.guard.handle(scheduledEvent());
-    // THEN agent-b stopped at the failed attach and was tagged locked, never open
+    // THEN agent-b stopped at the failed attach, was left without the constrained tag and tagged locked, never open
     expect(commands(fx, 'agent-b')).toEqual([
       'PutRolePermissionsBoundaryCommand',
       'AttachRolePolicyCommand',
+      'UntagRoleCommand',
       'TagRoleCommand',
     ]);
+    expect(fx.iam).toHaveReceivedCommandWith(UntagRoleCommand, { RoleName: 'agent-b', TagKeys: [CONSTRAINED_TAG] });
     expect(fx.iam).toHaveReceivedCommandWith(TagRoleCommand, {
       RoleName: 'agent-b',
       Tags: [{ Key: STATE_TAG, Value: 'locked' }],
@@ -692,10 +701,11 @@ describe('Guard: partial failure', () => {
         { roleName: 'agent-c', value: 'open' },
       ]),
     );
-    // AND a failure notice names the role and says it is locked
+    // AND a failure notice names the role and says it can do nothing
     expect(published(fx.sns)).toContainEqual({
       subject: 'agent-guard: 1 agent role(s) could not be reconciled',
-      message: 'agent-b: AccessDenied; locked',
+      message:
+        'agent-b: AccessDenied; not constrained: it can do nothing until the guard can verify its guard policies',
     });
     expect(fx.sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC_ARN });
     expect(summary).toMatchObject({ locked: false, agentRoles: 3, rolesFailed: 1 });
@@ -714,13 +724,15 @@ describe('Guard: partial failure', () => {
     expect(commands(fx, 'agent-b')).toEqual([
       'PutRolePermissionsBoundaryCommand',
       'AttachRolePolicyCommand',
+      'UntagRoleCommand',
       'TagRoleCommand',
       'UntagRoleCommand',
     ]);
     expect(fx.iam).toHaveReceivedCommandWith(UntagRoleCommand, { RoleName: 'agent-b', TagKeys: [STATE_TAG] });
     expect(published(fx.sns)).toContainEqual({
       subject: 'agent-guard: 1 agent role(s) could not be reconciled',
-      message: 'agent-b: AccessDenied; locked',
+      message:
+        'agent-b: AccessDenied; not constrained: it can do nothing until the guard can verify its guard policies',
     });
   });
 
@@ -837,12 +849,14 @@ describe('Guard: role-changed events', () => {
     const fx = newGuard({ roles: [constrainedRole('agent-x', 'locked', { boundaryArn: undefined })] });
     // WHEN the DeleteRolePermissionsBoundary event arrives
     const summary = await fx.guard.handle(roleChangedEvent('DeleteRolePermissionsBoundary', 'agent-x'));
-    // THEN the guard boundary is put back, and nothing else written
+    // THEN the constrained tag comes off, the guard boundary is put back, read back, and the tag goes on again
     expect(iamWrites(fx.iam)).toEqual([
+      { command: 'UntagRoleCommand', input: { RoleName: 'agent-x', TagKeys: [CONSTRAINED_TAG] } },
       {
         command: 'PutRolePermissionsBoundaryCommand',
         input: { RoleName: 'agent-x', PermissionsBoundary: BOUNDARY_ARN },
       },
+      { command: 'TagRoleCommand', input: { RoleName: 'agent-x', Tags: [{ Key: CONSTRAINED_TAG, Value: 'true' }] } },
     ]);
     // AND the repair is announced
     const repair = published(fx.sns).find((p) => p.subject === 'agent-guard: restored the guard on an agent role');
@@ -876,8 +890,10 @@ describe('Guard: role-changed events', () => {
     await fx.guard.handle(scheduledEvent());
     // THEN both are put back
     expect(iamWrites(fx.iam).map((w) => w.command)).toEqual([
+      'UntagRoleCommand',
       'AttachRolePolicyCommand',
       'UpdateAssumeRolePolicyCommand',
+      'TagRoleCommand',
     ]);
     expect(fx.iam).toHaveReceivedCommandWith(AttachRolePolicyCommand, { PolicyArn: GUARD_POLICY_ARNS[1] });
     // AND the notice lists both, found by the sweep
@@ -887,7 +903,7 @@ describe('Guard: role-changed events', () => {
     expect(repair?.message).toContain('Changed by: unknown (found by the scheduled sweep)');
   });
 
-  it('locks a role whose trust policy cannot be read, even in an open account', async () => {
+  it('leaves a role whose trust policy cannot be read unconstrained and locked, even in an open account', async () => {
     // GIVEN an open account and a role whose trust policy is not JSON
     const fx = newGuard({
       accountTags: NOT_PRODUCTION,
@@ -898,7 +914,8 @@ describe('Guard: role-changed events', () => {
     // THEN it is locked and never opened, and the problem is logged
     expect(stateTagsWritten(fx.iam)).toEqual([{ roleName: 'agent-x', value: 'locked' }]);
     expect(fx.iam).not.toHaveReceivedCommand(UpdateAssumeRolePolicyCommand);
-    expect(fx.logger.messages('error')).toContain('Agent role kept locked');
+    expect(fx.iam).toHaveReceivedCommandWith(UntagRoleCommand, { RoleName: 'agent-x', TagKeys: [CONSTRAINED_TAG] });
+    expect(fx.logger.messages('error')).toContain('Agent role left unconstrained and locked');
   });
 });
 
@@ -1311,10 +1328,10 @@ describe('Guard: API call budget', () => {
   it('counts what a role-changed event costs: 2 role reads, the signals, and the writes', async () => {
     const fx = newGuard({ roles: [newAgentRole('agent-new')] });
     const summary = await fx.guard.handle(roleChangedEvent('CreateRole', 'agent-new'));
-    // GetRole, ListAttachedRolePolicies, Organizations, CloudWatch, GetParameter
-    expect(summary.calls.reads).toBe(5);
-    // TagRole, boundary, 2 attaches, trust, status parameter, status notice
-    expect(summary.calls.writes).toBe(7);
+    // GetRole, ListAttachedRolePolicies (twice: the event, and the read-back), Organizations, CloudWatch, GetParameter
+    expect(summary.calls.reads).toBe(7);
+    // TagRole, boundary, 2 attaches, trust, constrained tag, status parameter, status notice
+    expect(summary.calls.writes).toBe(8);
   });
 });
 

@@ -16,7 +16,7 @@ function noticesFor(value: string): [Notice, string[]][] {
   return [
     [denialNotice({ roleArn: value, action: value, resource: value }), ['Role:     ', 'Action:   ', 'Resource: ']],
     [repairNotice(value, [value], value), ['Role:  ', 'Found: ', 'Changed by: ']],
-    [failureNotice([{ roleName: value, error: value, locked: true }]), ['']],
+    [failureNotice([{ roleName: value, error: value, locked: true, inert: false }]), ['']],
   ];
 }
 

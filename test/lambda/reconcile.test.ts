@@ -1,4 +1,4 @@
-import { APPROVAL_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
+import { APPROVAL_TAG, CONSTRAINED_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { RoleSnapshot } from '../../lambda/shared/agent-roles';
@@ -12,7 +12,12 @@ import {
   trustPolicy,
 } from '../support/guard-fixture';
 
-const LOCKED: DesiredRole = { locked: true, boundaryArn: BOUNDARY_ARN, guardPolicyArns: GUARD_POLICY_ARNS };
+const LOCKED: DesiredRole = {
+  locked: true,
+  boundaryArn: BOUNDARY_ARN,
+  guardPolicyArns: GUARD_POLICY_ARNS,
+  managedPoliciesPerRole: 10,
+};
 const OPEN: DesiredRole = { ...LOCKED, locked: false };
 
 function snapshot(overrides: Partial<RoleSnapshot> & { state?: string } = {}): RoleSnapshot {
@@ -20,7 +25,11 @@ function snapshot(overrides: Partial<RoleSnapshot> & { state?: string } = {}): R
   return {
     name: 'agent-a',
     arn: roleArn('agent-a'),
-    tags: { 'agent-guard:agent': 'true', ...(state === undefined ? {} : { [STATE_TAG]: state }) },
+    tags: {
+      'agent-guard:agent': 'true',
+      [CONSTRAINED_TAG]: 'true',
+      ...(state === undefined ? {} : { [STATE_TAG]: state }),
+    },
     boundaryArn: BOUNDARY_ARN,
     attachedPolicyArns: [...GUARD_POLICY_ARNS],
     trustPolicy: JSON.stringify(trustPolicy(true)),
@@ -29,15 +38,20 @@ function snapshot(overrides: Partial<RoleSnapshot> & { state?: string } = {}): R
 }
 
 const NEW_ROLE = snapshot({
+  tags: { 'agent-guard:agent': 'true' },
   boundaryArn: undefined,
   attachedPolicyArns: [],
   trustPolicy: JSON.stringify(trustPolicy(false)),
 });
 
+/** What a new role needs: every guard part, a read-back of them, then the constrained tag. */
+const CONSTRAIN_NEW = ['boundary', 'attach', 'attach', 'trust', 'verify', 'constrain'];
+
 describe('planRole', () => {
-  it('new role, locked: lock first, then constrain; no repairs (it is new)', () => {
+  it('new role, locked: lock first, then constrain, read back, tag constrained; no repairs (it is new)', () => {
     const plan = planRole(NEW_ROLE, LOCKED);
-    expect(plan.changes.map((c) => c.kind)).toEqual(['lock', 'boundary', 'attach', 'attach', 'trust']);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['lock', ...CONSTRAIN_NEW]);
+    expect(plan.changes[5]).toEqual({ kind: 'verify', boundaryArn: BOUNDARY_ARN, policyArns: GUARD_POLICY_ARNS });
     expect(plan.changes[1]).toEqual({ kind: 'boundary', boundaryArn: BOUNDARY_ARN });
     expect(plan.changes.slice(2, 4)).toEqual(GUARD_POLICY_ARNS.map((policyArn) => ({ kind: 'attach', policyArn })));
     expect(plan.repairs).toEqual([]);
@@ -46,7 +60,7 @@ describe('planRole', () => {
 
   it('new role, open: constrain first, open last', () => {
     const plan = planRole(NEW_ROLE, OPEN);
-    expect(plan.changes.map((c) => c.kind)).toEqual(['boundary', 'attach', 'attach', 'trust', 'open']);
+    expect(plan.changes.map((c) => c.kind)).toEqual([...CONSTRAIN_NEW, 'open']);
   });
 
   it.each<[string | undefined, DesiredRole, string[]]>([
@@ -62,7 +76,11 @@ describe('planRole', () => {
   });
 
   it('reads the state tag without regard to key case, as IAM does', () => {
-    const tags = (key: string, value: string) => ({ 'agent-guard:agent': 'true', [key]: value });
+    const tags = (key: string, value: string) => ({
+      'agent-guard:agent': 'true',
+      'Agent-Guard:Constrained': 'true',
+      [key]: value,
+    });
     expect(planRole(snapshot({ tags: tags('Agent-Guard:State', 'locked') }), LOCKED).changes).toEqual([]);
     expect(planRole(snapshot({ tags: tags('AGENT-GUARD:STATE', 'open') }), LOCKED).changes).toEqual([{ kind: 'lock' }]);
     expect(planRole(snapshot({ tags: tags('agent-guard:State', 'open') }), OPEN).changes).toEqual([]);
@@ -76,7 +94,16 @@ describe('planRole', () => {
       trustPolicy: JSON.stringify(trustPolicy(false)),
     });
     const plan = planRole(role, LOCKED);
-    expect(plan.changes.map((c) => c.kind)).toEqual(['lock', 'boundary', 'attach', 'trust']);
+    // the constrained tag goes first: until the repairs read back, the role can do nothing
+    expect(plan.changes.map((c) => c.kind)).toEqual([
+      'unconstrain',
+      'lock',
+      'boundary',
+      'attach',
+      'trust',
+      'verify',
+      'constrain',
+    ]);
     expect(plan.repairs).toEqual([
       'boundary replaced by arn:aws:iam::111122223333:policy/Other',
       `guard policy ${GUARD_POLICY_ARNS[0]} detached`,
@@ -89,10 +116,51 @@ describe('planRole', () => {
     ['missing', undefined, /^trust policy unreadable \(the trust policy is missing\)$/],
     ['JSON null', 'null', /^trust policy unreadable \(/],
     ['without statements', '{"Version":"2012-10-17"}', /^trust policy unreadable \(/],
-  ])('a trust policy that is %s keeps the role locked, whatever the signals', (_name, trust, problem) => {
-    const plan = planRole(snapshot({ state: 'open', trustPolicy: trust }), OPEN);
-    expect(plan.problems).toEqual([expect.stringMatching(problem)]);
-    expect(plan.changes.map((c) => c.kind)).toEqual(['lock']);
+  ])(
+    'a trust policy that is %s leaves the role unconstrained and locked, whatever the signals',
+    (_name, trust, problem) => {
+      const plan = planRole(snapshot({ state: 'open', trustPolicy: trust }), OPEN);
+      expect(plan.problems).toEqual([expect.stringMatching(problem)]);
+      expect(plan.changes.map((c) => c.kind)).toEqual(['unconstrain', 'lock']);
+    },
+  );
+
+  const others = (n: number) => Array.from({ length: n }, (_, i) => `arn:aws:iam::aws:policy/Other${i}`);
+
+  it('a role without room for a missing guard policy is left unconstrained and locked, attaching nothing', () => {
+    // IAM-1: 10 managed policies per role by default; 9 others and one guard policy leave no room
+    const role = snapshot({ state: 'open', attachedPolicyArns: [...others(9), GUARD_POLICY_ARNS[1]] });
+    const plan = planRole(role, OPEN);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['unconstrain', 'lock']);
+    expect(plan.problems).toEqual([
+      'no room for 1 guard policies: 10 of the 10 managed policies a role may hold are attached',
+    ]);
+    expect(plan.verified).toBe(false);
+  });
+
+  it('a raised quota makes room', () => {
+    const role = snapshot({ state: 'locked', attachedPolicyArns: [...others(9), GUARD_POLICY_ARNS[1]] });
+    const plan = planRole(role, { ...LOCKED, managedPoliciesPerRole: 11 });
+    expect(plan.problems).toEqual([]);
+    expect(plan.changes.map((c) => c.kind)).toEqual(['unconstrain', 'attach', 'verify', 'constrain']);
+  });
+
+  it('a role without room still gets the boundary back: untagged, the boundary allows it nothing', () => {
+    const role = snapshot({
+      tags: { 'agent-guard:agent': 'true' },
+      boundaryArn: undefined,
+      attachedPolicyArns: others(10),
+    });
+    const plan = planRole(role, OPEN);
+    expect(plan.changes).toEqual([{ kind: 'lock' }, { kind: 'boundary', boundaryArn: BOUNDARY_ARN }]);
+  });
+
+  it('a complete role without the constrained tag gets it from the snapshot, which is a read', () => {
+    const role = snapshot({ tags: { 'agent-guard:agent': 'true', [STATE_TAG]: 'locked' } });
+    const plan = planRole(role, LOCKED);
+    expect(plan.changes).toEqual([{ kind: 'constrain' }]);
+    expect(plan.verified).toBe(false);
+    expect(planRole(snapshot({ state: 'locked' }), LOCKED)).toMatchObject({ changes: [], verified: true });
   });
 
   it('never plans open before any constraining change, in any case', () => {
@@ -107,8 +175,13 @@ describe('planRole', () => {
             for (const desired of [LOCKED, OPEN]) {
               const role = snapshot({ state, boundaryArn, attachedPolicyArns, trustPolicy: JSON.stringify(trust) });
               const kinds = planRole(role, desired).changes.map((c) => c.kind);
-              // lock, if any, comes first; open, if any, comes last; never both
-              if (kinds.includes('lock')) expect(kinds[0]).toBe('lock');
+              // unconstrain, then lock, come first; open, if any, comes last; never both
+              if (kinds.includes('unconstrain')) expect(kinds[0]).toBe('unconstrain');
+              if (kinds.includes('lock')) expect(kinds.indexOf('lock')).toBe(kinds.includes('unconstrain') ? 1 : 0);
+              // the constrained tag only after a read-back of any repair
+              if (kinds.includes('constrain') && kinds.some((k) => ['boundary', 'attach', 'trust'].includes(k))) {
+                expect(kinds.indexOf('verify')).toBe(kinds.indexOf('constrain') - 1);
+              }
               if (kinds.includes('open')) expect(kinds[kinds.length - 1]).toBe('open');
               expect(kinds.includes('lock') && kinds.includes('open')).toBe(false);
               if (desired.locked) expect(kinds).not.toContain('open');

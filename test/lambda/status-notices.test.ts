@@ -215,10 +215,14 @@ describe('notices', () => {
 
   it('failureNotice lists every role and whether it could be locked', () => {
     const notice = failureNotice([
-      { roleName: 'a', error: 'AccessDenied', locked: true },
-      { roleName: 'b', error: 'Throttling', locked: false },
+      { roleName: 'a', error: 'AccessDenied', locked: true, inert: false },
+      { roleName: 'b', error: 'Throttling', locked: false, inert: false },
+      { roleName: 'c', error: 'LimitExceeded', locked: true, inert: true },
     ]);
-    expect(notice.subject).toBe('agent-guard: 2 agent role(s) could not be reconciled');
-    expect(notice.message).toBe('a: AccessDenied; locked\nb: Throttling; COULD NOT LOCK, check it by hand');
+    expect(notice.subject).toBe('agent-guard: 3 agent role(s) could not be reconciled');
+    expect(notice.message).toBe(
+      'a: AccessDenied; locked\nb: Throttling; COULD NOT LOCK, check it by hand\n' +
+        'c: LimitExceeded; not constrained: it can do nothing until the guard can verify its guard policies',
+    );
   });
 });

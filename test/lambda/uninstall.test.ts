@@ -1,5 +1,12 @@
 import { DeletePolicyCommand } from '@aws-sdk/client-iam';
-import { APPROVAL_TAG, AGENT_TAG, AGENT_TAG_VALUE, STATE_OPEN, STATE_TAG } from '../../lib/core/contract';
+import {
+  APPROVAL_TAG,
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  CONSTRAINED_TAG,
+  STATE_OPEN,
+  STATE_TAG,
+} from '../../lib/core/contract';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { onEvent, PHYSICAL_ID } from '../../lambda/uninstall/handler';
 import { trustWithoutDeny } from '../../lambda/uninstall/uninstall';
@@ -40,6 +47,7 @@ function expectUnguarded(iam: FakeIamAccount, name: string, keptPolicies: string
   expect(role.attached).toEqual(keptPolicies);
   expect(role.tags.has(STATE_TAG)).toBe(false);
   expect(role.tags.has(APPROVAL_TAG)).toBe(false);
+  expect(role.tags.has(CONSTRAINED_TAG)).toBe(false);
   expect(role.tags.get(AGENT_TAG)).toBe(AGENT_TAG_VALUE);
   expect(role.tags.get('team')).toBe('platform');
   expect(iam.trust(name).Statement).toEqual([ASSUME_STATEMENT]);

@@ -14,7 +14,7 @@ import { CarveOut } from '../../lib/core/policy/guard-policies';
 import { NamedPolicy, policySize } from '../../lib/core/iam/policy-document';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ACCOUNT, exampleGuardedRole, PARTITION, REGION } from '../support/guarded-role';
-import { decide, Decision, Principal, Request } from '../support/simulate';
+import { decide, Decision, Principal, Request, VERIFIED_AGENT_TAGS } from '../support/simulate';
 import { ALWAYS_DENIED, DENIED_WHILE_LOCKED } from './escapes';
 
 /*
@@ -46,7 +46,7 @@ const guardPolicyArn = (name: string) => `arn:${PARTITION}:iam::${ACCOUNT}:polic
 const I_ABC = instance('i-0abc');
 const I_DEF = instance('i-0def');
 
-const agentTag = { [`aws:PrincipalTag/${AGENT_TAG}`]: 'true' };
+const agentTag = VERIFIED_AGENT_TAGS;
 const approvedTags = { ...agentTag, [`aws:PrincipalTag/${APPROVAL_TAG}`]: SET };
 const agentRoleResource = { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`aws:ResourceTag/${AGENT_TAG}`]: 'true' };
 

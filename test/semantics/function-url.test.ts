@@ -3,11 +3,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { exampleContext } from '../../examples/example-app';
 import { AgentGuard } from '../../lib';
-import { AGENT_TAG } from '../../lib/core/contract';
 import { boundaryDocument } from '../../lib/core/policy/boundary';
 import { PolicyDocumentJson, policySize } from '../../lib/core/iam/policy-document';
 import { ACCOUNT, exampleGuardedRole, PARTITION, REGION, resolveIntrinsics } from '../support/guarded-role';
-import { decide, Principal, Request, STATES } from '../support/simulate';
+import { decide, Principal, Request, STATES, VERIFIED_AGENT_TAGS } from '../support/simulate';
 
 /*
  * Function URLs created since October 2025 need both `lambda:InvokeFunctionUrl` and
@@ -110,7 +109,7 @@ function principalOf(resources: Resources, roleId: string, tags: Record<string, 
 }
 
 describe.each([
-  ['grantRequest, to an agent role with no other policies', 'Agent', { [`aws:PrincipalTag/${AGENT_TAG}`]: 'true' }],
+  ['grantRequest, to an agent role with no other policies', 'Agent', VERIFIED_AGENT_TAGS],
   ['grantApprove, to an on-call role', 'OnCall', {}],
 ] as const)('%s', (_what, roleId, tags) => {
   const resources = guardStack((stack, guard, agentRole) => {

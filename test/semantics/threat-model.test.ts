@@ -1,5 +1,6 @@
-import { exampleGuardedRole } from '../support/guarded-role';
-import { decide, Principal, STATES } from '../support/simulate';
+import { AGENT_TAG, CONSTRAINED_TAG } from '../../lib/core/contract';
+import { ACCOUNT, exampleGuardedRole } from '../support/guarded-role';
+import { decide, Principal, STATES, VERIFIED_AGENT_TAGS } from '../support/simulate';
 import { ALWAYS_ALLOWED, ALWAYS_DENIED, DENIED_WHILE_LOCKED } from './escapes';
 
 const role = exampleGuardedRole();
@@ -34,12 +35,59 @@ describe('threat model: an agent with AdministratorAccess inside the guard', () 
     },
   );
 
-  test('a role an agent creates with the boundary is inert until the guard tags it', async () => {
-    const created: Principal = { ...agent, identityPolicies: [role.identityPolicies[0]], principalTags: {} };
-    await expect(decide(created, { action: 'ec2:DescribeVpcs', context: STATES.open })).resolves.toBe(
-      'ImplicitlyDenied',
+  test('the agent role the construct constrains at synth carries the agent and constrained tags', () => {
+    expect(role.principalTags).toEqual(VERIFIED_AGENT_TAGS);
+  });
+
+  describe('fail closed in IAM: without the constrained tag the boundary allows nothing (issue 9, item 3)', () => {
+    // AdministratorAccess alone, no guard deny policy: what a failed attach leaves behind
+    const unverified = (tags: Record<string, string>): Principal => ({
+      ...agent,
+      identityPolicies: role.identityPolicies.filter((p) => p.name === 'AdministratorAccess'),
+      principalTags: tags,
+    });
+    const work = [
+      { action: 'ec2:DescribeVpcs' },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::prod-data/key' },
+      { action: 'ssm:GetParameter', resource: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/agent-guard/status` },
+      { action: 'ec2:DeleteVpc' },
+      { action: 'ec2:TerminateInstances' },
+    ];
+    const agentOnly = { [`aws:PrincipalTag/${AGENT_TAG}`]: 'true' };
+
+    test.each(work.map((w) => [w.action, w] as const))(
+      'an agent role with no constrained tag cannot %s, not even open',
+      async (_name, request) => {
+        for (const state of [{}, STATES.open]) {
+          await expect(decide(unverified({ ...agentOnly, ...state }), request)).resolves.toBe('ImplicitlyDenied');
+          await expect(decide(unverified(state), request)).resolves.toBe('ImplicitlyDenied');
+        }
+      },
     );
-    await expect(decide(created, { action: 'ec2:DeleteVpc', context: STATES.open })).resolves.toBe('ImplicitlyDenied');
+
+    test('a constrained tag of another value counts as none', async () => {
+      const tags = { ...agentOnly, [`aws:PrincipalTag/${CONSTRAINED_TAG}`]: 'True', ...STATES.open };
+      await expect(decide(unverified(tags), { action: 'ec2:DescribeVpcs' })).resolves.toBe('ImplicitlyDenied');
+    });
+
+    test('with the tag, the agent gets the ceiling minus the guard denies', async () => {
+      await expect(decide(agent, { action: 'ec2:DescribeVpcs', context: STATES.locked })).resolves.toBe('Allowed');
+      await expect(decide(agent, { action: 'ec2:DeleteVpc', context: STATES.locked })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
+      await expect(decide(agent, { action: 'ec2:DeleteVpc', context: STATES.open })).resolves.toBe('Allowed');
+    });
+
+    test.each([
+      ['iam:TagRole', `arn:aws:iam::${ACCOUNT}:role/Other`],
+      ['iam:TagUser', `arn:aws:iam::${ACCOUNT}:user/other`],
+      ['sts:TagSession', `arn:aws:iam::${ACCOUNT}:role/OtherAgent`],
+    ])('an agent cannot set the constrained tag with %s, in any letter case', async (action, resource) => {
+      for (const key of [CONSTRAINED_TAG, 'Agent-Guard:Constrained']) {
+        const context = { 'aws:TagKeys': [key], [`aws:RequestTag/${key}`]: 'true', ...STATES.open };
+        await expect(decide(agent, { action, resource, context })).resolves.toBe('ExplicitlyDenied');
+      }
+    });
   });
 
   test('the trust policy denies every caller the agent-guard session tags, in any letter case', () => {

@@ -8,25 +8,7 @@ import {
   RemoveTargetsCommand,
   ResourceNotFoundException as EventsResourceNotFound,
 } from '@aws-sdk/client-eventbridge';
-import {
-  AttachRolePolicyCommand,
-  CreatePolicyCommand,
-  DeleteConflictException,
-  DeletePolicyCommand,
-  DetachRolePolicyCommand,
-  EntityAlreadyExistsException,
-  GetRoleCommand,
-  IAMClient,
-  IAMServiceException,
-  LimitExceededException,
-  ListAttachedRolePoliciesCommand,
-  ListEntitiesForPolicyCommand,
-  ListPoliciesCommand,
-  MalformedPolicyDocumentException,
-  NoSuchEntityException,
-  TagRoleCommand,
-  UntagRoleCommand,
-} from '@aws-sdk/client-iam';
+import { IAMClient } from '@aws-sdk/client-iam';
 import {
   ConflictException,
   CreateScheduleCommand,
@@ -42,7 +24,6 @@ import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
   APPROVAL_TAG,
-  MANAGED_POLICY_MAX_CHARS,
   parseApprovalPolicyArn,
 } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
@@ -192,265 +173,9 @@ function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-function iamError<T extends Error>(
-  Type: new (options: { message: string; $metadata: object }) => T,
-  message: string,
-  status = 400,
-): T {
-  return new Type({ message, $metadata: { httpStatusCode: status } });
-}
-
-/** IAM's ValidationError, which the SDK raises as a plain service exception. */
-function iamValidation(message: string): IAMServiceException {
-  return new IAMServiceException({
-    name: 'ValidationError',
-    $fault: 'client',
-    message,
-    $metadata: { httpStatusCode: 400 },
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fake IAM
-// ---------------------------------------------------------------------------------------------
-
-export interface FakeRole {
-  readonly name: string;
-  readonly path: string;
-  readonly arn: string;
-  readonly tags: Map<string, string>;
-  /** Attached managed policy ARNs, in attach order. */
-  attached: string[];
-}
-
-export interface FakePolicy {
-  readonly arn: string;
-  readonly name: string;
-  readonly path: string;
-  readonly document: string;
-  readonly tags: Record<string, string>;
-  readonly local: boolean;
-  /** Sequence number of the call that created it; 0 for policies the account started with. */
-  readonly createdSeq: number;
-}
-
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-
-export class FakeIam {
-  public readonly roles = new Map<string, FakeRole>();
-  public readonly policies = new Map<string, FakePolicy>();
-  /** Managed policies a role may hold (IAM's default quota). */
-  public attachQuota = 10;
-  /** Items per page of List calls. */
-  public pageSize = 100;
-
-  constructor(private readonly seq: () => number) {}
-
-  public addPolicy(
-    arn: string,
-    document: PolicyDocumentJson | string = { Version: '2012-10-17', Statement: [] },
-  ): void {
-    const local = !arn.includes(':iam::aws:');
-    const rest = arn.slice(arn.indexOf(':policy/') + ':policy'.length);
-    const name = rest.slice(rest.lastIndexOf('/') + 1);
-    const path = rest.slice(0, rest.lastIndexOf('/') + 1);
-    const text = typeof document === 'string' ? document : JSON.stringify(document);
-    this.policies.set(arn, { arn, name, path, document: text, tags: {}, local, createdSeq: 0 });
-  }
-
-  public addRole(
-    name: string,
-    options: { tags?: Record<string, string>; policies?: readonly string[]; path?: string } = {},
-  ): FakeRole {
-    const path = options.path ?? '/';
-    const role: FakeRole = {
-      name,
-      path,
-      arn: `arn:aws:iam::${ACCOUNT_ID}:role${path}${name}`,
-      tags: new Map(Object.entries(options.tags ?? {})),
-      attached: [],
-    };
-    for (const arn of options.policies ?? []) {
-      if (!this.policies.has(arn)) this.addPolicy(arn);
-      role.attached.push(arn);
-    }
-    this.roles.set(name, role);
-    return role;
-  }
-
-  public role(name: string): FakeRole {
-    const role = this.roles.get(name);
-    if (!role) throw new Error(`fake IAM: no role ${name}`);
-    return role;
-  }
-
-  /** Approval policies that exist now. */
-  public approvalPolicies(): FakePolicy[] {
-    return [...this.policies.values()].filter((p) => parseApprovalPolicyArn(p.arn));
-  }
-
-  /** The ARNs of the approval policies that exist now, sorted. */
-  public approvalPolicyArns(): string[] {
-    return this.approvalPolicies()
-      .map((p) => p.arn)
-      .sort();
-  }
-
-  public document(arn: string): PolicyDocumentJson {
-    const policy = this.policies.get(arn);
-    if (!policy) throw new Error(`fake IAM: no policy ${arn}`);
-    return JSON.parse(policy.document) as PolicyDocumentJson;
-  }
-
-  private getRole(roleName: string | undefined): FakeRole {
-    if (!roleName || !ROLE_NAME.test(roleName)) {
-      throw iamValidation(
-        `1 validation error detected: Value '${roleName}' at 'roleName' failed to satisfy constraint`,
-      );
-    }
-    const role = this.roles.get(roleName);
-    if (!role) throw iamError(NoSuchEntityException, `The role with name ${roleName} cannot be found.`, 404);
-    return role;
-  }
-
-  private getPolicy(arn: string | undefined): FakePolicy {
-    const policy = arn ? this.policies.get(arn) : undefined;
-    if (!policy) throw iamError(NoSuchEntityException, `Policy ${arn} does not exist or is not attachable.`, 404);
-    return policy;
-  }
-
-  private page<T>(
-    items: readonly T[],
-    marker: string | undefined,
-  ): { items: T[]; IsTruncated: boolean; Marker?: string } {
-    const start = marker === undefined ? 0 : Number(marker);
-    const end = start + this.pageSize;
-    const truncated = end < items.length;
-    return { items: items.slice(start, end), IsTruncated: truncated, Marker: truncated ? String(end) : undefined };
-  }
-
-  public send(command: unknown): unknown {
-    if (command instanceof GetRoleCommand) {
-      const role = this.getRole(command.input.RoleName);
-      return {
-        Role: {
-          RoleName: role.name,
-          RoleId: `AROA${role.name.toUpperCase()}`,
-          Arn: role.arn,
-          Path: role.path,
-          CreateDate: new Date('2026-01-01T00:00:00Z'),
-          Tags: [...role.tags].map(([Key, Value]) => ({ Key, Value })),
-        },
-      };
-    }
-    if (command instanceof ListAttachedRolePoliciesCommand) {
-      const role = this.getRole(command.input.RoleName);
-      const { items, IsTruncated, Marker } = this.page(role.attached, command.input.Marker);
-      return {
-        AttachedPolicies: items.map((arn) => ({ PolicyArn: arn, PolicyName: this.policies.get(arn)?.name })),
-        IsTruncated,
-        Marker,
-      };
-    }
-    if (command instanceof CreatePolicyCommand) {
-      const { PolicyName: name, Path: path = '/', PolicyDocument: document } = command.input;
-      if (!name || !document) throw iamValidation('PolicyName and PolicyDocument are required');
-      if ([...this.policies.values()].some((p) => p.local && p.name === name)) {
-        throw iamError(
-          EntityAlreadyExistsException,
-          `A policy called ${name} already exists. Duplicate names are not allowed.`,
-          409,
-        );
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(document);
-      } catch {
-        throw iamError(MalformedPolicyDocumentException, 'Syntax errors in policy.');
-      }
-      const size = document.replace(/\s/g, '').length;
-      if (size > MANAGED_POLICY_MAX_CHARS) {
-        throw iamError(LimitExceededException, `Cannot exceed quota for PolicySize: ${MANAGED_POLICY_MAX_CHARS}`, 409);
-      }
-      if (typeof parsed !== 'object' || parsed === null || !('Statement' in parsed)) {
-        throw iamError(MalformedPolicyDocumentException, 'Policy document must contain Statement.');
-      }
-      const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${path}${name}`;
-      const tags = Object.fromEntries((command.input.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-      this.policies.set(arn, { arn, name, path, document, tags, local: true, createdSeq: this.seq() });
-      return { Policy: { PolicyName: name, Arn: arn, Path: path, DefaultVersionId: 'v1', AttachmentCount: 0 } };
-    }
-    if (command instanceof DeletePolicyCommand) {
-      const policy = this.getPolicy(command.input.PolicyArn);
-      if (!policy.local) throw iamValidation('AWS managed policies cannot be deleted');
-      const holders = [...this.roles.values()].filter((r) => r.attached.includes(policy.arn));
-      if (holders.length > 0) {
-        throw iamError(DeleteConflictException, 'Cannot delete a policy attached to entities.', 409);
-      }
-      this.policies.delete(policy.arn);
-      return {};
-    }
-    if (command instanceof AttachRolePolicyCommand) {
-      const role = this.getRole(command.input.RoleName);
-      const policy = this.getPolicy(command.input.PolicyArn);
-      if (role.attached.includes(policy.arn)) return {};
-      if (role.attached.length >= this.attachQuota) {
-        throw iamError(LimitExceededException, `Cannot exceed quota for PoliciesPerRole: ${this.attachQuota}`, 409);
-      }
-      role.attached.push(policy.arn);
-      return {};
-    }
-    if (command instanceof DetachRolePolicyCommand) {
-      const role = this.getRole(command.input.RoleName);
-      const arn = command.input.PolicyArn ?? '';
-      if (!role.attached.includes(arn)) {
-        throw iamError(NoSuchEntityException, `Policy ${arn} was not found.`, 404);
-      }
-      role.attached = role.attached.filter((a) => a !== arn);
-      return {};
-    }
-    if (command instanceof TagRoleCommand) {
-      const role = this.getRole(command.input.RoleName);
-      for (const tag of command.input.Tags ?? []) role.tags.set(tag.Key ?? '', tag.Value ?? '');
-      if (role.tags.size > 50) throw iamError(LimitExceededException, 'Cannot exceed quota for TagsPerRole: 50', 409);
-      return {};
-    }
-    if (command instanceof UntagRoleCommand) {
-      const role = this.getRole(command.input.RoleName);
-      for (const key of command.input.TagKeys ?? []) role.tags.delete(key);
-      return {};
-    }
-    if (command instanceof ListPoliciesCommand) {
-      const { Scope: scope = 'All', PathPrefix: prefix = '/' } = command.input;
-      const all = [...this.policies.values()]
-        .filter((p) => (scope === 'All' ? true : scope === 'Local' ? p.local : !p.local))
-        .filter((p) => p.path.startsWith(prefix))
-        .sort((a, b) => a.name.localeCompare(b.name));
-      const { items, IsTruncated, Marker } = this.page(all, command.input.Marker);
-      return {
-        Policies: items.map((p) => ({ PolicyName: p.name, Arn: p.arn, Path: p.path })),
-        IsTruncated,
-        Marker,
-      };
-    }
-    if (command instanceof ListEntitiesForPolicyCommand) {
-      const policy = this.getPolicy(command.input.PolicyArn);
-      const roles = [...this.roles.values()].filter((r) => r.attached.includes(policy.arn));
-      const { items, IsTruncated, Marker } = this.page(
-        command.input.EntityFilter && command.input.EntityFilter !== 'Role' ? [] : roles,
-        command.input.Marker,
-      );
-      return {
-        PolicyRoles: items.map((r) => ({ RoleName: r.name, RoleId: `AROA${r.name.toUpperCase()}` })),
-        PolicyUsers: [],
-        PolicyGroups: [],
-        IsTruncated,
-        Marker,
-      };
-    }
-    throw new Error(`fake IAM does not implement ${(command as object).constructor.name}`);
-  }
-}
+import { FakeIam } from './fake-iam';
+export { FakeIam } from './fake-iam';
+export type { FakePolicy, FakeRole } from './fake-iam';
 
 // ---------------------------------------------------------------------------------------------
 // Fake DynamoDB (DocumentClient)
@@ -1017,16 +742,21 @@ export class ApprovalsFixture {
   /** Takes every role's current state as a settled end of a swap, for the lock watch. */
   public settle(): void {
     for (const role of this.iam.roles.values()) {
-      const state = this.lockState(role);
+      const state = this.lockState(role.attached);
       const ends = new Set([...(state.standard ? ['standard'] : []), ...state.complete]);
       this.settled.set(role.name, { ends, at: this.seq });
     }
   }
 
-  private lockState(role: FakeRole): { standard: boolean; complete: string[]; sets: string[]; standardCount: number } {
-    const standardCount = this.config.guardPolicyArns.filter((a) => role.attached.includes(a)).length;
+  private lockState(attached: readonly string[]): {
+    standard: boolean;
+    complete: string[];
+    sets: string[];
+    standardCount: number;
+  } {
+    const standardCount = this.config.guardPolicyArns.filter((a) => attached.includes(a)).length;
     const bySet = new Map<string, { count: number; indices: Set<number> }>();
-    for (const arn of role.attached) {
+    for (const arn of attached) {
       const parsed = parseApprovalPolicyArn(arn);
       if (!parsed) continue;
       const entry = bySet.get(parsed.setId) ?? { count: parsed.count, indices: new Set() };
@@ -1057,9 +787,10 @@ export class ApprovalsFixture {
     if (!role || role.tags.get(AGENT_TAG) !== AGENT_TAG_VALUE) return;
     const settled = this.settled.get(roleName) ?? { ends: new Set<string>(), at: 0 };
     if (settled.ends.size === 0) return; // never locked: nothing to keep
-    const state = this.lockState(role);
-    const allowed = state.complete.filter((s) => settled.ends.has(s) || this.setCreatedAt(s) > settled.at);
-    if (!state.standard && allowed.length === 0) {
+    // In force means attached and visible to reads: IAM is eventually consistent.
+    const inForce = this.lockState(this.iam.inForce(role));
+    const allowed = inForce.complete.filter((s) => settled.ends.has(s) || this.setCreatedAt(s) > settled.at);
+    if (!inForce.standard && allowed.length === 0) {
       this.violations.push({
         seq: call.seq,
         command: call.command,
@@ -1069,6 +800,7 @@ export class ApprovalsFixture {
       });
     }
     // A settled state is one end of a swap: exactly the standard policies, or exactly one complete set.
+    const state = this.lockState(role.attached);
     if (state.standard && state.sets.length === 0)
       this.settled.set(roleName, { ends: new Set(['standard']), at: call.seq });
     if (state.standardCount === 0 && state.sets.length === 1 && state.complete.length === 1) {

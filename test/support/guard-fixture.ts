@@ -41,12 +41,13 @@ import {
   SSMServiceException,
 } from '@aws-sdk/client-ssm';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { AGENT_TAG, AGENT_TAG_VALUE, STATE_TAG } from '../../lib/core/contract';
+import { AGENT_TAG, AGENT_TAG_VALUE, CONSTRAINED_TAG, CONSTRAINED_TAG_VALUE, STATE_TAG } from '../../lib/core/contract';
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
 import { GuardConfig, TrafficQuery } from '../../lib/core/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
+import { FakeIam } from './fake-iam';
 
 // ---------------------------------------------------------------------------------------------
 // Constants of the fixture account
@@ -94,6 +95,7 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
     },
     boundaryArn: BOUNDARY_ARN,
     guardPolicyArns: [...GUARD_POLICY_ARNS],
+    managedPoliciesPerRole: 10,
     extraProtectedActions: [],
     exemptActions: [],
     statusParameterName: STATUS_PARAMETER,
@@ -141,6 +143,8 @@ export interface RoleSpec {
   readonly agent?: boolean;
   /** The `agent-guard:state` tag; undefined leaves it off (a new role). */
   readonly state?: string;
+  /** Carries `agent-guard:constrained=true`, as the guard leaves a role it has verified. @default false */
+  readonly constrained?: boolean;
   /** The permission boundary; undefined for none. */
   readonly boundaryArn?: string;
   /** Attached managed policies. @default [] */
@@ -161,6 +165,7 @@ function specTags(spec: RoleSpec): { Key: string; Value: string }[] {
   const tags: Record<string, string> = {};
   if (spec.agent ?? true) tags[AGENT_TAG] = AGENT_TAG_VALUE;
   if (spec.state !== undefined) tags[STATE_TAG] = spec.state;
+  if (spec.constrained) tags[CONSTRAINED_TAG] = CONSTRAINED_TAG_VALUE;
   Object.assign(tags, spec.tags ?? {});
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
@@ -188,9 +193,20 @@ export function roleDetail(spec: RoleSpec): RoleDetail {
   };
 }
 
-/** A fully constrained agent role: boundary, both guard policies, the trust deny, and a state tag. */
+/**
+ * A fully constrained agent role: boundary, both guard policies, the trust deny, a state tag, and the
+ * constrained tag the guard writes once it has verified them.
+ */
 export function constrainedRole(name: string, state: string | undefined, extra: Partial<RoleSpec> = {}): RoleSpec {
-  return { name, state, boundaryArn: BOUNDARY_ARN, policyArns: [...GUARD_POLICY_ARNS], trust: true, ...extra };
+  return {
+    name,
+    state,
+    constrained: true,
+    boundaryArn: BOUNDARY_ARN,
+    policyArns: [...GUARD_POLICY_ARNS],
+    trust: true,
+    ...extra,
+  };
 }
 
 /** A new agent role: tagged as an agent, nothing else. */
@@ -397,6 +413,11 @@ export interface GuardFixtureOptions {
    */
   readonly statusParameter?: string;
   readonly retry?: RetryOptions;
+  /**
+   * Back the guard's IAM with this stateful fake instead of the mock (`roles` and `fx.iam` are then
+   * unused): it enforces the managed-policy quota and can delay the visibility of writes.
+   */
+  readonly fakeIam?: FakeIam;
 }
 
 export interface GuardFixture {
@@ -553,9 +574,6 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   mockRoles(iam, details, options.pageSize ?? 1000);
   iam.on(TagRoleCommand).resolves({});
   iam.on(UntagRoleCommand).resolves({});
-  iam.on(AttachRolePolicyCommand).resolves({});
-  iam.on(PutRolePermissionsBoundaryCommand).resolves({});
-  iam.on(UpdateAssumeRolePolicyCommand).resolves({});
 
   const tags = options.accountTags ?? [{ Key: 'environment', Value: 'production' }];
   if (tags instanceof Error) organizations.on(ListTagsForResourceCommand).rejects(tags);
@@ -585,7 +603,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const now = { value: NOW };
   const guard = new Guard({
     config,
-    iam: iamClient,
+    iam: options.fakeIam ? fakeIamClient(options.fakeIam) : iamClient,
     organizations: organizationsClient,
     cloudwatch: (region) => {
       cloudwatchRegions.push(region);
@@ -616,6 +634,15 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   };
 }
 
+/** An IAMClient whose every call goes to the stateful fake, as the SDK would return or throw it. */
+function fakeIamClient(fake: FakeIam): IAMClient {
+  const send = async (command: unknown): Promise<unknown> => {
+    await Promise.resolve();
+    return { $metadata: { httpStatusCode: 200 }, ...(fake.send(command) as object) };
+  };
+  return { send } as unknown as IAMClient;
+}
+
 /** GetAccountAuthorizationDetails over `details`, in pages of `pageSize`; the Marker names the next page. */
 export function rolePager(
   details: readonly RoleDetail[],
@@ -640,7 +667,39 @@ export function rolePager(
  */
 export function mockRoles(iam: AwsClientStub<IAMClient>, details: readonly RoleDetail[], pageSize = 1000): void {
   iam.on(GetAccountAuthorizationDetailsCommand).callsFake(rolePager(details, pageSize));
-  const byName = new Map(details.map((d) => [d.RoleName, d]));
+  const byName = new Map(details.map((d) => [d.RoleName, { ...d }]));
+  // The guard's repairs read back at once through GetRole and ListAttachedRolePolicies (the stateful
+  // FakeIam option models delayed visibility).
+  const update = (name: string | undefined, change: (d: RoleDetail) => RoleDetail) => {
+    const d = name === undefined ? undefined : byName.get(name);
+    if (name !== undefined && d) byName.set(name, change(d));
+    return Promise.resolve({ $metadata: {} });
+  };
+  iam.on(AttachRolePolicyCommand).callsFake(({ RoleName, PolicyArn }: { RoleName?: string; PolicyArn?: string }) =>
+    update(RoleName, (d) => ({
+      ...d,
+      AttachedManagedPolicies: [
+        ...(d.AttachedManagedPolicies ?? []),
+        { PolicyArn, PolicyName: PolicyArn?.split('/').pop() },
+      ],
+    })),
+  );
+  iam
+    .on(PutRolePermissionsBoundaryCommand)
+    .callsFake(({ RoleName, PermissionsBoundary }: { RoleName?: string; PermissionsBoundary?: string }) =>
+      update(RoleName, (d) => ({
+        ...d,
+        PermissionsBoundary: {
+          PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+          PermissionsBoundaryArn: PermissionsBoundary,
+        },
+      })),
+    );
+  iam
+    .on(UpdateAssumeRolePolicyCommand)
+    .callsFake(({ RoleName, PolicyDocument }: { RoleName?: string; PolicyDocument?: string }) =>
+      update(RoleName, (d) => ({ ...d, AssumeRolePolicyDocument: encodePolicy(PolicyDocument ?? '') })),
+    );
   iam.on(GetRoleCommand).callsFake((input: GetRoleCommandInput): Promise<GetRoleCommandOutput> => {
     const d = byName.get(input.RoleName);
     if (!d) return Promise.reject(noSuchEntity(input.RoleName ?? ''));
@@ -695,10 +754,13 @@ export function iamWrites(iam: AwsClientStub<IAMClient>, roleName?: string): Sen
 
 /** The state tag value each TagRole call wrote, by role name, in call order. */
 export function stateTagsWritten(iam: AwsClientStub<IAMClient>): { roleName: string; value: string | undefined }[] {
-  return iam.commandCalls(TagRoleCommand).map((call) => ({
-    roleName: call.args[0].input.RoleName ?? '',
-    value: call.args[0].input.Tags?.find((t) => t.Key === STATE_TAG)?.Value,
-  }));
+  return iam
+    .commandCalls(TagRoleCommand)
+    .filter((call) => call.args[0].input.Tags?.some((t) => t.Key === STATE_TAG))
+    .map((call) => ({
+      roleName: call.args[0].input.RoleName ?? '',
+      value: call.args[0].input.Tags?.find((t) => t.Key === STATE_TAG)?.Value,
+    }));
 }
 
 /** Messages published to SNS. */

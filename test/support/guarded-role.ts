@@ -57,6 +57,8 @@ export interface GuardedRole {
   readonly identityPolicies: { name: string; policy: PolicyDocumentJson }[];
   readonly boundary: { name: string; policy: PolicyDocumentJson };
   readonly trustPolicy: PolicyDocumentJson;
+  /** The role's tags in the template, as `aws:PrincipalTag/...` context. */
+  readonly principalTags: Record<string, string>;
   readonly template: Template;
 }
 
@@ -98,6 +100,11 @@ export function exampleGuardedRole(): GuardedRole {
     identityPolicies: (props.ManagedPolicyArns as string[]).map(lookup),
     boundary: lookup(props.PermissionsBoundary as string),
     trustPolicy: props.AssumeRolePolicyDocument as PolicyDocumentJson,
+    principalTags: Object.fromEntries(
+      (props.Tags as { Key: string; Value: string }[])
+        .filter((t) => t.Key.startsWith('agent-guard:'))
+        .map((t) => [`aws:PrincipalTag/${t.Key}`, t.Value]),
+    ),
     template,
   };
 }

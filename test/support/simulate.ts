@@ -1,5 +1,5 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { AGENT_TAG, STATE_OPEN, STATE_TAG } from '../../lib/core/contract';
+import { AGENT_TAG, CONSTRAINED_TAG, STATE_OPEN, STATE_TAG } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { ACCOUNT } from './guarded-role';
 
@@ -12,10 +12,16 @@ export const STATES = {
   open: { [`aws:PrincipalTag/${STATE_TAG}`]: STATE_OPEN },
 } as const;
 
+/** The tags of an agent role the guard has verified: the agent tag and the constrained tag. */
+export const VERIFIED_AGENT_TAGS: Readonly<Record<string, string>> = {
+  [`aws:PrincipalTag/${AGENT_TAG}`]: 'true',
+  [`aws:PrincipalTag/${CONSTRAINED_TAG}`]: 'true',
+};
+
 export interface Principal {
   readonly identityPolicies: { name: string; policy: PolicyDocumentJson }[];
   readonly boundary?: { name: string; policy: PolicyDocumentJson };
-  /** Tags of the principal, as `aws:PrincipalTag/...` context. @default the agent tag */
+  /** Tags of the principal, as `aws:PrincipalTag/...` context. @default VERIFIED_AGENT_TAGS */
   readonly principalTags?: Record<string, string>;
 }
 
@@ -32,7 +38,7 @@ const DEFAULT_KEY_POLICY = {
 
 /** Runs IAM's evaluation for one request by the given principal; throws on a simulator error. */
 export async function decide(principal: Principal, request: Request): Promise<Decision> {
-  const tags = principal.principalTags ?? { [`aws:PrincipalTag/${AGENT_TAG}`]: 'true' };
+  const tags = principal.principalTags ?? VERIFIED_AGENT_TAGS;
   const result = await runSimulation(
     {
       request: {

@@ -19,7 +19,7 @@ import {
   UntagRoleCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { AGENT_TAG, AGENT_TAG_VALUE, STATE_TAG } from '../../lib/core/contract';
+import { AGENT_TAG, AGENT_TAG_VALUE, CONSTRAINED_TAG, STATE_TAG } from '../../lib/core/contract';
 import { UninstallConfig } from '../../lib/core/config';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
@@ -337,7 +337,13 @@ export function addGuardedRole(
   extra: { state?: string; tags?: Record<string, string>; policies?: string[] } = {},
 ): FakePrincipal {
   return iam.addRole(name, {
-    tags: { [AGENT_TAG]: AGENT_TAG_VALUE, [STATE_TAG]: extra.state ?? 'locked', team: 'platform', ...extra.tags },
+    tags: {
+      [AGENT_TAG]: AGENT_TAG_VALUE,
+      [STATE_TAG]: extra.state ?? 'locked',
+      [CONSTRAINED_TAG]: 'true',
+      team: 'platform',
+      ...extra.tags,
+    },
     policies: extra.policies ?? [ADMIN_POLICY_ARN, ...GUARD_POLICY_ARNS],
     boundary: BOUNDARY_ARN,
     trust: GUARDED_TRUST,

@@ -3,10 +3,11 @@ import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
   APPROVAL_TAG,
-  BOUNDARY_POLICY_NAME,
   CDK_BOOTSTRAP_ROLE_TAG,
   CDK_TAG_KEY_PATTERN,
   COMPONENT_TAG,
+  CONSTRAINED_TAG,
+  CONSTRAINED_TAG_VALUE,
   GUARD_NAME_PREFIX,
   GUARD_PATH,
   GUARD_TAG_KEY_PATTERN,
@@ -39,10 +40,6 @@ const GUARD_SERVICES = [
   'ssm',
 ];
 
-export function boundaryPolicyArn(partition: string, account: string): string {
-  return `arn:${partition}:iam::${account}:policy${GUARD_PATH}${BOUNDARY_POLICY_NAME}`;
-}
-
 /**
  * The permission boundary: the ceiling and the anti-tamper denies (threat model items 1 to 5). It holds
  * no state: every statement applies whether the account is locked or open.
@@ -54,13 +51,18 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
   const agentTagged = { Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'false' } };
   return policyDocument([
     {
-      // Only principals tagged as agents get anything, so a role or user an agent creates with this
-      // boundary is inert until the guard has attached its deny policies and tagged it.
+      // Fail closed in IAM: only agents the guard has verified (boundary, complete deny set, trust-policy
+      // session-tag deny) carry the constrained tag, so any other principal with this boundary is inert.
       Sid: 'Ceiling',
       Effect: 'Allow',
       Action: [...options.ceilingActions],
       Resource: '*',
-      Condition: { StringEquals: { [`aws:PrincipalTag/${AGENT_TAG}`]: AGENT_TAG_VALUE } },
+      Condition: {
+        StringEquals: {
+          [`aws:PrincipalTag/${AGENT_TAG}`]: AGENT_TAG_VALUE,
+          [`aws:PrincipalTag/${CONSTRAINED_TAG}`]: CONSTRAINED_TAG_VALUE,
+        },
+      },
     },
     {
       Sid: 'KeepBoundary',
@@ -69,11 +71,13 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
       Resource: '*',
     },
     {
-      Sid: 'NewPrincipalsGetBoundary',
+      // aws:PrincipalTag merges role and session tags (a session tag wins), and CreateRole cannot be
+      // conditioned on the new trust policy: a role an agent made could trust an identity provider that
+      // supplies the guard's tags as session tags. New principals come through IaC deploy roles.
+      Sid: 'NoNewPrincipals',
       Effect: 'Deny',
       Action: ['iam:CreateRole', 'iam:CreateUser', 'iam:PutRolePermissionsBoundary', 'iam:PutUserPermissionsBoundary'],
       Resource: '*',
-      Condition: { StringNotEquals: { 'iam:PermissionsBoundary': boundaryPolicyArn(p, a) } },
     },
     {
       Sid: 'GuardPoliciesReadOnly',
@@ -122,7 +126,7 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
     {
       Sid: 'NoGuardTags',
       Effect: 'Deny',
-      Action: ['iam:Tag*', 'iam:Untag*', 'iam:CreateRole', 'iam:CreateUser', 'sts:TagSession'],
+      Action: ['iam:Tag*', 'iam:Untag*', 'sts:TagSession'],
       Resource: '*',
       Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': [GUARD_TAG_KEY_PATTERN, CDK_TAG_KEY_PATTERN] } },
     },

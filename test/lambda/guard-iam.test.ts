@@ -1,0 +1,147 @@
+import { AttachRolePolicyCommand, TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
+import { AGENT_TAG, CONSTRAINED_TAG, STATE_TAG } from '../../lib/core/contract';
+import { FakeIam, FakeRole } from '../support/fake-iam';
+import {
+  BOUNDARY_ARN,
+  GUARD_POLICY_ARNS,
+  newGuard,
+  published,
+  scheduledEvent,
+  trustPolicy,
+} from '../support/guard-fixture';
+
+/** An account with the guard's policies, in the stateful IAM fake. */
+function account(): FakeIam {
+  const iam = new FakeIam();
+  for (const arn of [...GUARD_POLICY_ARNS, BOUNDARY_ARN]) iam.addPolicy(arn);
+  return iam;
+}
+
+/** Managed policies of the role's own, beyond the guard's. */
+function own(iam: FakeIam, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const arn = `arn:aws:iam::${iam.account}:policy/Own${i + 1}`;
+    if (!iam.policies.has(arn)) iam.addPolicy(arn);
+    return arn;
+  });
+}
+
+/** A role the guard had set up (constrained, locked), which has since lost `lost` of its guard parts. */
+function guardedRole(
+  iam: FakeIam,
+  options: { policies?: readonly string[]; boundary?: string; constrained?: boolean } = {},
+): FakeRole {
+  return iam.addRole('agent-x', {
+    tags: {
+      [AGENT_TAG]: 'true',
+      [STATE_TAG]: 'locked',
+      ...(options.constrained === false ? {} : { [CONSTRAINED_TAG]: 'true' }),
+    },
+    policies: options.policies ?? GUARD_POLICY_ARNS,
+    boundary: 'boundary' in options ? options.boundary : BOUNDARY_ARN,
+    trustPolicy: trustPolicy(true),
+  });
+}
+
+/** What IAM had in force each time the guard wrote the constrained tag. */
+function watchConstrainedTag(iam: FakeIam, role: FakeRole): { attached: string[]; boundary?: string }[] {
+  const seen: { attached: string[]; boundary?: string }[] = [];
+  const send = iam.send.bind(iam);
+  iam.send = (command: unknown) => {
+    if (command instanceof TagRoleCommand && command.input.Tags?.some((t) => t.Key === CONSTRAINED_TAG)) {
+      seen.push({ attached: iam.inForce(role), boundary: iam.visible(role).boundary });
+    }
+    return send(command);
+  };
+  return seen;
+}
+
+const NOT_CONSTRAINED = 'not constrained: it can do nothing until the guard can verify its guard policies';
+
+describe('the constrained tag follows a read-back of the guard parts (issue 9, items 3 and 6)', () => {
+  test('a repaired role is tagged constrained again only once IAM reads the repairs back', async () => {
+    // GIVEN a constrained role that lost a guard policy and its boundary, in an IAM whose writes show late
+    const iam = account();
+    const role = guardedRole(iam, { policies: [GUARD_POLICY_ARNS[0]], boundary: undefined });
+    iam.visibilityDelayReads = 3;
+    const seen = watchConstrainedTag(iam, role);
+    const fx = newGuard({ fakeIam: iam });
+    // WHEN the sweep runs
+    const summary = await fx.guard.handle(scheduledEvent());
+    // THEN the tag went back on only when both guard policies and the boundary were in force
+    expect(seen).toEqual([{ attached: [...GUARD_POLICY_ARNS], boundary: BOUNDARY_ARN }]);
+    expect(role.tags.get(CONSTRAINED_TAG)).toBe('true');
+    expect(summary).toMatchObject({ rolesRepaired: 1, rolesFailed: 0 });
+  });
+
+  test('the constrained tag comes off before any repair', async () => {
+    const iam = account();
+    const role = guardedRole(iam, { policies: [GUARD_POLICY_ARNS[0]] });
+    const order: string[] = [];
+    const send = iam.send.bind(iam);
+    iam.send = (command: unknown) => {
+      if (command instanceof UntagRoleCommand) order.push(`untag ${command.input.TagKeys?.join()}`);
+      if (command instanceof AttachRolePolicyCommand) order.push('attach');
+      if (command instanceof TagRoleCommand) order.push(`tag ${command.input.Tags?.map((t) => t.Key).join()}`);
+      return send(command);
+    };
+    await newGuard({ fakeIam: iam }).guard.handle(scheduledEvent());
+    expect(order).toEqual([`untag ${CONSTRAINED_TAG}`, 'attach', `tag ${CONSTRAINED_TAG}`]);
+    expect(role.tags.get(CONSTRAINED_TAG)).toBe('true');
+  });
+
+  test('a repair that never reads back leaves the role untagged, and on-call is told it can do nothing', async () => {
+    const iam = account();
+    const role = guardedRole(iam, { policies: [GUARD_POLICY_ARNS[0]] });
+    iam.visibilityDelayReads = 1_000;
+    const fx = newGuard({ fakeIam: iam });
+    const summary = await fx.guard.handle(scheduledEvent());
+    expect(role.tags.has(CONSTRAINED_TAG)).toBe(false);
+    expect(role.tags.get(STATE_TAG)).toBe('locked');
+    expect(summary).toMatchObject({ rolesFailed: 1 });
+    expect(published(fx.sns)).toContainEqual({
+      subject: 'agent-guard: 1 agent role(s) could not be reconciled',
+      message: `agent-x: NotVisibleError; ${NOT_CONSTRAINED}`,
+    });
+  });
+});
+
+describe('the managed-policy quota (IAM-1: 10 per role by default)', () => {
+  test('a role with no room for a guard policy is left untagged, not reported locked', async () => {
+    // GIVEN a constrained role that now holds 9 policies of its own and one guard policy: 10 in all
+    const iam = account();
+    const role = guardedRole(iam, { policies: [...own(iam, 9), GUARD_POLICY_ARNS[0]] });
+    const fx = newGuard({ fakeIam: iam });
+    // WHEN the sweep runs
+    const summary = await fx.guard.handle(scheduledEvent());
+    // THEN the role keeps no constrained tag, so the boundary allows it nothing, and it is locked
+    expect(role.tags.has(CONSTRAINED_TAG)).toBe(false);
+    expect(role.tags.get(STATE_TAG)).toBe('locked');
+    expect(role.attached).toHaveLength(10);
+    // AND the failure is counted and on-call is told the role can do nothing, not that it is locked
+    expect(summary).toMatchObject({ rolesFailed: 1 });
+    expect(published(fx.sns)).toContainEqual({
+      subject: 'agent-guard: 1 agent role(s) could not be reconciled',
+      message:
+        'agent-x: no room for 1 guard policies: 10 of the 10 managed policies a role may hold are attached; ' +
+        NOT_CONSTRAINED,
+    });
+  });
+
+  test('a new agent role with no room gets the boundary, which alone allows it nothing, and no tag', async () => {
+    const iam = account();
+    const role = iam.addRole('agent-new', {
+      tags: { [AGENT_TAG]: 'true' },
+      policies: own(iam, 10),
+      trustPolicy: trustPolicy(false),
+    });
+    const fx = newGuard({ fakeIam: iam });
+    const summary = await fx.guard.handle(scheduledEvent());
+    expect(role.boundary).toBe(BOUNDARY_ARN);
+    expect(role.tags.has(CONSTRAINED_TAG)).toBe(false);
+    expect(summary).toMatchObject({ rolesFailed: 1 });
+    const failure = published(fx.sns).find((p) => p.subject.includes('could not be reconciled'));
+    expect(failure?.message).toMatch(/^agent-new: no room for 2 guard policies: 10 of the 10 /);
+    expect(failure?.message).toContain(NOT_CONSTRAINED);
+  });
+});
