@@ -20,12 +20,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { InvalidParameterException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  AGENT_TAG,
-  AGENT_TAG_VALUE,
-  APPROVAL_TAG,
-  parseApprovalPolicyArn,
-} from '../../lib/core/contract';
+import { AGENT_TAG, AGENT_TAG_VALUE, APPROVAL_TAG, parseApprovalPolicyArn } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { ResolvedCatalog, resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ApiResponse, ApprovalRecord } from '../../lib/core/approval-api';
