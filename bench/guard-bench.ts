@@ -66,6 +66,7 @@ import {
   PutParameterCommandOutput,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 import { loadConfig } from '../lambda/guard/config';
 import { GUARD_CONFIG_ENV, GuardConfig } from '../lib/core/config';
@@ -74,6 +75,8 @@ import { Guard, InvocationSummary } from '../lambda/guard/guard';
 import { trustWithDeny } from '../lambda/guard/reconcile';
 import { buildStatus } from '../lambda/guard/status';
 import { AwsCaller } from '../lambda/shared/aws-caller';
+import { RoleLeases } from '../lambda/shared/role-lease';
+import { FakeLeaseTable } from '../test/support/fake-lease-table';
 import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
@@ -125,6 +128,7 @@ const RAW_CONFIG = {
   statusParameterName: DEFAULT_STATUS_PARAMETER,
   topicArn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:AgentGuardNotices`,
   concurrency: 8,
+  leaseTableName: 'AgentGuardRoleLeases',
 };
 const CONFIG_JSON = JSON.stringify(RAW_CONFIG);
 
@@ -305,6 +309,9 @@ class FakeAws {
   public readonly cloudwatch: CloudWatchClient;
   public readonly ssm: SSMClient;
   public readonly sns: SNSClient;
+  /** The role leases, a DynamoDB table: the guard takes a role's lease only to write the role. */
+  public readonly ddb: DynamoDBDocumentClient;
+  private readonly leaseTable = new FakeLeaseTable(RAW_CONFIG.leaseTableName);
   private counts = new Map<string, number>();
   private inFlight = 0;
   private peak = 0;
@@ -320,6 +327,9 @@ class FakeAws {
     this.cloudwatch = this.client((name, input) => this.cloudwatchCall(name, input)) as unknown as CloudWatchClient;
     this.ssm = this.client((name, input) => this.ssmCall(name, input)) as unknown as SSMClient;
     this.sns = this.client((name, input) => this.snsCall(name, input)) as unknown as SNSClient;
+    this.ddb = this.client((_name, _input, command) =>
+      this.leaseTable.send(command),
+    ) as unknown as DynamoDBDocumentClient;
   }
 
   /** Calls by API since the last take, and the most that were in flight at once. */
@@ -330,7 +340,7 @@ class FakeAws {
     return taken;
   }
 
-  private client(dispatch: (name: string, input: unknown) => unknown): FakeClient {
+  private client(dispatch: (name: string, input: unknown, command: SdkCommand) => unknown): FakeClient {
     return {
       send: async (command) => {
         const name = command.constructor.name;
@@ -340,7 +350,7 @@ class FakeAws {
         this.peak = Math.max(this.peak, this.inFlight);
         try {
           await sleep(this.latencyMs);
-          return dispatch(name, command.input);
+          return await dispatch(name, command.input, command);
         } finally {
           this.inFlight--;
         }
@@ -582,6 +592,7 @@ interface Harness {
 function coldGuard(account: Account, concurrency: number): Harness {
   const fake = new FakeAws(account, LATENCY_MS);
   const log = { warnings: [] as string[], errors: [] as string[] };
+  const caller = new AwsCaller();
   const guard = new Guard({
     config: config(concurrency),
     iam: fake.iam,
@@ -589,7 +600,8 @@ function coldGuard(account: Account, concurrency: number): Harness {
     cloudwatch: () => fake.cloudwatch,
     ssm: fake.ssm,
     sns: fake.sns,
-    caller: new AwsCaller(),
+    caller,
+    leases: new RoleLeases({ ddb: fake.ddb, caller, tableName: RAW_CONFIG.leaseTableName }),
     logger: {
       info: () => undefined,
       warn: (message) => log.warnings.push(message),

@@ -15,6 +15,7 @@ import { applyPlan, approvalsInForce, DesiredRole, lockRole, planRole } from './
 import { GuardStatus } from '../../lib/core/status';
 import { StatusPublisher } from './status';
 import { readTraffic } from './traffic-signal';
+import { RoleLeases } from '../shared/role-lease';
 
 /** Structured logging, as Powertools Logger offers it. */
 export interface GuardLogger {
@@ -37,6 +38,8 @@ export interface GuardDependencies {
   readonly ssm: SSMClient;
   readonly sns: SNSClient;
   readonly caller: AwsCaller;
+  /** Per-role leases: the guard writes a role only while it holds the role's lease. */
+  readonly leases: RoleLeases;
   readonly logger: GuardLogger;
   readonly metrics: GuardMetrics;
   /** @default () => new Date() */
@@ -180,7 +183,7 @@ export class Guard {
   ): Promise<RoleOutcome[]> {
     const desired = this.desired(decision);
     const settled = await settleWithLimit(roles, this.deps.config.concurrency, (role) =>
-      this.reconcileRole(role, desired, actor),
+      this.reconcileLeased(role, desired, actor),
     );
     // reconcileRole catches its own errors; a rejection here would be a bug, and is still a failure.
     const outcomes = settled.map((result, i) =>
@@ -195,6 +198,30 @@ export class Guard {
     const failures = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));
     if (failures.length > 0) await this.notify(failureNotice(failures));
     return outcomes;
+  }
+
+  /**
+   * Reconciles a role under its lease, so no other invocation writes it meanwhile. A role the lease-free
+   * read shows in shape needs no lease. Under the lease the role is read again, since another writer may
+   * have changed it; if another writer held the lease first, so are the signals, so the last writer acts
+   * on the latest decision. A lease that stays held fails the role for this run; the next one retries.
+   */
+  private async reconcileLeased(role: RoleSnapshot, desired: DesiredRole, actor: string | undefined) {
+    if (planRole(role, desired).changes.length === 0) return this.reconcileRole(role, desired, actor);
+    try {
+      return await this.deps.leases.withRoleLease(role.name, async ({ contended }): Promise<RoleOutcome> => {
+        const fresh = await readRole(this.deps.iam, this.deps.caller, role.name);
+        if (!fresh || !isAgentRole(fresh)) return { changed: false, repaired: false };
+        return this.reconcileRole(fresh, contended ? this.desired((await this.evaluate()).decision) : desired, actor);
+      });
+    } catch (error) {
+      this.deps.logger.error('Could not take the lease of an agent role', { role: role.arn, error: errorName(error) });
+      return {
+        changed: false,
+        repaired: false,
+        failure: { roleName: role.name, error: errorName(error), locked: false },
+      };
+    }
   }
 
   private async reconcileRole(

@@ -61,6 +61,8 @@ export interface GuardConfig {
   readonly statusParameterName: string;
   readonly topicArn: string;
   readonly concurrency: number;
+  /** The table of per-role leases that serialise role writes (lambda/shared/role-lease.ts). */
+  readonly leaseTableName: string;
 }
 
 export interface ApprovalsConfig {
@@ -74,6 +76,8 @@ export interface ApprovalsConfig {
   readonly ticketPattern?: string;
   readonly retentionDays: number;
   readonly tableName: string;
+  /** The table of per-role leases that serialise role writes (lambda/shared/role-lease.ts). */
+  readonly leaseTableName: string;
   readonly topicArn: string;
   readonly scheduleGroup: string;
   readonly schedulerRoleArn: string;

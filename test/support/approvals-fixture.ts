@@ -53,6 +53,8 @@ import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/hand
 import { ApprovalService, scheduleName } from '../../lambda/approvals/service';
 import { APPROVALS_STATUS_INDEX } from '../../lib/core/config';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
+import { RoleLeases } from '../../lambda/shared/role-lease';
+import { FakeLeaseTable } from './fake-lease-table';
 
 // ---------------------------------------------------------------------------------------------
 // The fixture account
@@ -114,6 +116,7 @@ export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): Appro
     requestTtlSeconds: 3600,
     retentionDays: 365,
     tableName: 'AgentGuardApprovals',
+    leaseTableName: 'AgentGuardRoleLeases',
     topicArn: TOPIC_ARN,
     scheduleGroup: 'agent-guard',
     schedulerRoleArn: SCHEDULER_ROLE_ARN,
@@ -728,6 +731,8 @@ export class ApprovalsFixture {
   public readonly config: ApprovalsConfig;
   public readonly iam: FakeIam;
   public readonly table: FakeTable;
+  /** The guard's lease table, which the service takes a role's lease in before writing the role. */
+  public readonly leaseTable: FakeLeaseTable;
   public readonly scheduler = new FakeScheduler();
   public readonly events = new FakeEvents();
   public readonly sns: FakeSns;
@@ -756,6 +761,7 @@ export class ApprovalsFixture {
     this.now = options.now ?? NOW;
     this.iam = new FakeIam(() => this.seq);
     this.table = new FakeTable(this.config.tableName);
+    this.leaseTable = new FakeLeaseTable(this.config.leaseTableName);
     this.sns = new FakeSns(this.config.topicArn);
 
     // GIVEN the guard's policies, AdministratorAccess, an agent role with both, and the on-call roles
@@ -794,6 +800,12 @@ export class ApprovalsFixture {
       catalog: CATALOG,
       ...this.clients,
       caller: this.caller,
+      leases: new RoleLeases({
+        ddb: this.leaseTable.client(),
+        caller: this.caller,
+        tableName: this.config.leaseTableName,
+        clock: () => this.now,
+      }),
       functionArn: FUNCTION_ARN,
       clock: () => this.now,
       newId: () => `id${String(++this.ids).padStart(6, '0')}`,

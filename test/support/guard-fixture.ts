@@ -36,6 +36,8 @@ import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
 import { GuardConfig, TrafficQuery } from '../../lib/core/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
+import { RoleLeases } from '../../lambda/shared/role-lease';
+import { FakeLeaseTable } from './fake-lease-table';
 
 // ---------------------------------------------------------------------------------------------
 // Constants of the fixture account
@@ -87,6 +89,7 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
     statusParameterName: STATUS_PARAMETER,
     topicArn: TOPIC_ARN,
     concurrency: 8,
+    leaseTableName: 'AgentGuardRoleLeases',
     ...overrides,
   };
 }
@@ -388,6 +391,8 @@ export interface GuardFixture {
   readonly ssm: AwsClientStub<SSMClient>;
   readonly sns: AwsClientStub<SNSClient>;
   readonly caller: AwsCaller;
+  /** The lease table the guard takes a role's lease in before writing the role. */
+  readonly leaseTable: FakeLeaseTable;
   readonly logger: RecordingLogger;
   readonly metrics: RecordingMetrics;
   /** Regions the guard asked a CloudWatch client for, in order. */
@@ -504,6 +509,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const metrics = new RecordingMetrics();
   const cloudwatchRegions: string[] = [];
   const now = { value: NOW };
+  const leaseTable = new FakeLeaseTable(config.leaseTableName);
   const guard = new Guard({
     config,
     iam: iamClient,
@@ -515,11 +521,32 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     ssm: ssmClient,
     sns: snsClient,
     caller,
+    leases: new RoleLeases({
+      ddb: leaseTable.client(),
+      caller,
+      tableName: config.leaseTableName,
+      clock: () => now.value,
+      sleep: () => Promise.resolve(),
+    }),
     logger,
     metrics,
     clock: () => now.value,
   });
-  return { guard, config, iam, organizations, cloudwatch, ssm, sns, caller, logger, metrics, cloudwatchRegions, now };
+  return {
+    guard,
+    config,
+    iam,
+    organizations,
+    cloudwatch,
+    ssm,
+    sns,
+    caller,
+    leaseTable,
+    logger,
+    metrics,
+    cloudwatchRegions,
+    now,
+  };
 }
 
 /** GetAccountAuthorizationDetails over `details`, in pages of `pageSize`; the Marker names the next page. */
