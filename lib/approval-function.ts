@@ -148,7 +148,7 @@ export class ApprovalFunction extends Construct {
     });
 
     this.grantApprovalPermissions(props, schedulerRole);
-    grantRoleLeases(props.leaseTable, props.encryptionKey, this.role);
+    grantRoleLeases(props.leaseTable, props.encryptionKey, this.role, { lockDecisions: false });
     onCallAlarm(this, 'ErrorAlarm', {
       alarmName: `${GUARD_NAME_PREFIX}ApprovalsErrors`,
       alarmDescription:

@@ -143,7 +143,7 @@ export class GuardFunction extends Construct {
     });
     this.function = fn;
     this.grantGuardPermissions(role, props);
-    grantRoleLeases(this.leaseTable, this.key, role);
+    grantRoleLeases(this.leaseTable, this.key, role, { lockDecisions: true });
 
     this.trafficAlarms = this.createTrafficAlarms(stack, props);
     this.quietWriters.push(role);

@@ -3,9 +3,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { GUARD_NAME_PREFIX } from './core/contract';
+import { GUARD_NAME_PREFIX, LOCK_DECISION_KEY, ROLE_LEASE_PREFIX } from './core/contract';
 
-/** Partition key of the lease table; an item per role, `role#<name>`. */
+/** Partition key of the lease table: an item per role (`role#<name>`), and the lock decision. */
 const LEASE_KEY = 'pk';
 /** Epoch seconds after which a lease is free; DynamoDB's TTL deletes the item some time later. */
 const LEASE_EXPIRY = 'expiresAt';
@@ -31,17 +31,34 @@ export function roleLeaseTable(scope: Construct, id: string, key: kms.IKey): dyn
 
 /**
  * Lets `role` take and release role leases, and nothing else on the table: `PutItem` and `DeleteItem`
- * on role items only (`dynamodb:LeadingKeys`), and the table's key through DynamoDB only.
+ * on role items only (`dynamodb:LeadingKeys`), and the table's key through DynamoDB only. With
+ * `lockDecisions` (the guard), also record and read the latest lock decision.
  */
-export function grantRoleLeases(table: dynamodb.ITable, key: kms.IKey, role: iam.IRole): void {
+export function grantRoleLeases(
+  table: dynamodb.ITable,
+  key: kms.IKey,
+  role: iam.IRole,
+  options: { readonly lockDecisions: boolean },
+): void {
+  const onKeys = (keys: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } });
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'RoleLeases',
       actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
       resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['role#*'] } },
+      conditions: onKeys([`${ROLE_LEASE_PREFIX}*`]),
     }),
   );
+  if (options.lockDecisions) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'LockDecisions',
+        actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        resources: [table.tableArn],
+        conditions: onKeys([LOCK_DECISION_KEY]),
+      }),
+    );
+  }
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'RoleLeasesKey',

@@ -62,6 +62,8 @@ export interface InvocationSummary {
 
 interface Evaluation {
   readonly decision: Decision;
+  /** When the signals were read: a later lock decision of another evaluation outranks this one. */
+  readonly decidedAt: Date;
   readonly production: ProductionSignal;
   readonly traffic: TrafficSignal;
 }
@@ -139,7 +141,22 @@ export class Guard {
     this.deps.metrics.count('Evaluations', 1);
     this.deps.metrics.count('Locked', decision.locked ? 1 : 0);
     this.deps.metrics.count('Protected', decision.protected ? 1 : 0);
-    return { decision, production, traffic };
+    if (decision.locked) await this.recordLockDecision(now);
+    return { decision, production, traffic, decidedAt: now };
+  }
+
+  /**
+   * Tells evaluations still under way that this one decided to lock, before it reads a role: one that
+   * decided to open earlier then locks a role instead of opening it (see `reconcileLeased`). Not
+   * fatal: this evaluation still locks every role it reads.
+   */
+  private async recordLockDecision(decidedAt: Date): Promise<void> {
+    try {
+      await this.deps.leases.recordLockDecision(decidedAt);
+    } catch (error) {
+      this.deps.metrics.count('Errors', 1);
+      this.deps.logger.error('Could not record the lock decision', { error: errorName(error) });
+    }
   }
 
   private desired(decision: Decision): DesiredRole {
@@ -151,15 +168,15 @@ export class Guard {
   }
 
   private async sweep(trigger: string): Promise<InvocationSummary> {
-    // Independent reads, so one round trip instead of three.
-    const [evaluation, roles] = await Promise.all([
-      this.evaluate(),
+    // The roles are read after the decision is recorded, so an opening writer it overtakes sees it.
+    const evaluation = await this.evaluate();
+    const [roles] = await Promise.all([
       listAgentRoles(this.deps.iam, this.deps.caller),
       this.status.current().catch(() => undefined),
     ]);
     // Counted before the reconcile: a half-done swap it repairs was not in force.
     this.deps.metrics.count('ApprovalsInForce', approvalsInForce(roles, this.deps.config.guardPolicyArns));
-    const outcomes = await this.reconcileRoles(roles, evaluation.decision, undefined);
+    const outcomes = await this.reconcileRoles(roles, evaluation, undefined, false);
     await this.publishStatus(evaluation);
     return this.summarise('sweep', trigger, evaluation, roles.length, outcomes);
   }
@@ -171,19 +188,23 @@ export class Guard {
     }
     // Signals are read only for agent roles; most IAM events are about other roles.
     const evaluation = await this.evaluate();
-    const outcomes = await this.reconcileRoles([role], evaluation.decision, actor);
+    // The role was read before the decision was recorded: it is read again under its lease.
+    const outcomes = await this.reconcileRoles([role], evaluation, actor, true);
     await this.publishStatus(evaluation);
     return this.summarise('role-changed', roleName, evaluation, 1, outcomes);
   }
 
   private async reconcileRoles(
     roles: readonly RoleSnapshot[],
-    decision: Decision,
+    evaluation: Evaluation,
     actor: string | undefined,
+    alwaysLease: boolean,
   ): Promise<RoleOutcome[]> {
-    const desired = this.desired(decision);
+    const desired = this.desired(evaluation.decision);
     const settled = await settleWithLimit(roles, this.deps.config.concurrency, (role) =>
-      this.reconcileLeased(role, desired, actor),
+      alwaysLease || planRole(role, desired).changes.length > 0
+        ? this.reconcileLeased(role.name, role.arn, desired, evaluation.decidedAt, actor)
+        : this.reconcileRole(role, desired, actor),
     );
     // reconcileRole catches its own errors; a rejection here would be a bug, and is still a failure.
     const outcomes = settled.map((result, i) =>
@@ -201,26 +222,39 @@ export class Guard {
   }
 
   /**
-   * Reconciles a role under its lease, so no other invocation writes it meanwhile. A role the lease-free
-   * read shows in shape needs no lease. Under the lease the role is read again, since another writer may
-   * have changed it; if another writer held the lease first, so are the signals, so the last writer acts
-   * on the latest decision. A lease that stays held fails the role for this run; the next one retries.
+   * Reconciles a role under its lease, so no other invocation writes it meanwhile (a role the lease-free
+   * read shows in shape needs none). Under the lease the role is read again, since another writer may
+   * have changed it. An evaluation that decided to open yields to any later one that decided to lock:
+   * it checks before opening, and again after, since that one may have read the role just before.
+   * A lease that stays held fails the role for this run; the next evaluation tries again.
    */
-  private async reconcileLeased(role: RoleSnapshot, desired: DesiredRole, actor: string | undefined) {
-    if (planRole(role, desired).changes.length === 0) return this.reconcileRole(role, desired, actor);
+  private async reconcileLeased(
+    roleName: string,
+    roleArn: string,
+    desired: DesiredRole,
+    decidedAt: Date,
+    actor: string | undefined,
+  ): Promise<RoleOutcome> {
+    const { leases } = this.deps;
     try {
-      return await this.deps.leases.withRoleLease(role.name, async ({ contended }): Promise<RoleOutcome> => {
-        const fresh = await readRole(this.deps.iam, this.deps.caller, role.name);
-        if (!fresh || !isAgentRole(fresh)) return { changed: false, repaired: false };
-        return this.reconcileRole(fresh, contended ? this.desired((await this.evaluate()).decision) : desired, actor);
+      return await leases.withRoleLease(roleName, async () => {
+        const role = await readRole(this.deps.iam, this.deps.caller, roleName);
+        if (!role || !isAgentRole(role)) return { changed: false, repaired: false };
+        const overtaken = !desired.locked && (await leases.lockDecidedSince(decidedAt));
+        const wanted = overtaken ? { ...desired, locked: true } : desired;
+        const opens = planRole(role, wanted).changes.some((change) => change.kind === 'open');
+        const outcome = await this.reconcileRole(role, wanted, actor);
+        if (opens && !outcome.failure && (await leases.lockDecidedSince(decidedAt))) {
+          await lockRole(this.deps.iam, this.deps.caller, roleName);
+        }
+        return outcome;
       });
     } catch (error) {
-      this.deps.logger.error('Could not take the lease of an agent role', { role: role.arn, error: errorName(error) });
-      return {
-        changed: false,
-        repaired: false,
-        failure: { roleName: role.name, error: errorName(error), locked: false },
-      };
+      this.deps.logger.error('Could not reconcile an agent role under its lease', {
+        role: roleArn,
+        error: errorName(error),
+      });
+      return { changed: false, repaired: false, failure: { roleName, error: errorName(error), locked: false } };
     }
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCK_DECISION_KEY, ROLE_LEASE_PREFIX } from '../../lib/core/contract';
 import { AwsCaller, errorName } from './aws-caller';
 
 /**
@@ -20,18 +21,12 @@ const LEASE_POLL_MAX_MS = 2_000;
 
 /** The lease item's key, one per role; the name of the lease table's partition key is `pk`. */
 export function roleLeaseKey(roleName: string): string {
-  return `role#${roleName}`;
+  return `${ROLE_LEASE_PREFIX}${roleName}`;
 }
 
 /** Another writer held the role's lease for the whole wait: nothing was written to the role. */
 export class LeaseUnavailable extends Error {
   public override readonly name = 'LeaseUnavailable';
-}
-
-/** What the work learns of its lease. */
-export interface HeldLease {
-  /** True when another writer held the lease first: the role may have changed since it was read. */
-  readonly contended: boolean;
 }
 
 export interface RoleLeasesOptions {
@@ -75,18 +70,49 @@ export class RoleLeases {
    * Runs `work` while holding `roleName`'s lease, and releases it after, whatever `work` did. Throws
    * {@link LeaseUnavailable}, without running `work`, when the lease stays held for the whole wait.
    */
-  public async withRoleLease<T>(roleName: string, work: (lease: HeldLease) => Promise<T>): Promise<T> {
+  public async withRoleLease<T>(roleName: string, work: () => Promise<T>): Promise<T> {
     const owner = this.newOwner();
-    const { expiresAt, contended } = await this.acquire(roleName, owner);
+    const expiresAt = await this.acquire(roleName, owner);
     try {
-      return await work({ contended });
+      return await work();
     } finally {
       if (this.epochSeconds() >= expiresAt) this.options.onLost?.(roleName, 'the lease expired before its work ended');
       await this.release(roleName, owner);
     }
   }
 
-  private async acquire(roleName: string, owner: string): Promise<{ expiresAt: number; contended: boolean }> {
+  /**
+   * Records that an evaluation decided, at `decidedAt`, to lock, unless a later lock decision is
+   * recorded already. Opening a role is safe only while no later evaluation decided to lock.
+   */
+  public async recordLockDecision(decidedAt: Date): Promise<void> {
+    try {
+      await this.options.caller.call('dynamodb:PutItem', () =>
+        this.options.ddb.send(
+          new PutCommand({
+            TableName: this.options.tableName,
+            Item: { pk: LOCK_DECISION_KEY, decidedAt: decidedAt.getTime() },
+            ConditionExpression: 'attribute_not_exists(pk) OR decidedAt < :at',
+            ExpressionAttributeValues: { ':at': decidedAt.getTime() },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
+  /** Whether an evaluation decided to lock after `decidedAt` (a consistent read). */
+  public async lockDecidedSince(decidedAt: Date): Promise<boolean> {
+    const { Item } = await this.options.caller.call('dynamodb:GetItem', () =>
+      this.options.ddb.send(
+        new GetCommand({ TableName: this.options.tableName, Key: { pk: LOCK_DECISION_KEY }, ConsistentRead: true }),
+      ),
+    );
+    return typeof Item?.decidedAt === 'number' && Item.decidedAt > decidedAt.getTime();
+  }
+
+  private async acquire(roleName: string, owner: string): Promise<number> {
     let waitedMs = 0;
     for (let poll = 0; ; poll++) {
       const now = this.epochSeconds();
@@ -102,7 +128,7 @@ export class RoleLeases {
             }),
           ),
         );
-        return { expiresAt, contended: poll > 0 };
+        return expiresAt;
       } catch (error) {
         if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
       }

@@ -57,9 +57,8 @@ describe('RoleLeases', () => {
     const table = new FakeLeaseTable();
     const clock = { now: NOW };
     let during: Record<string, unknown> | undefined;
-    const result = await leases(table, clock, 'owner-1').withRoleLease('agent', async ({ contended }) => {
+    const result = await leases(table, clock, 'owner-1').withRoleLease('agent', async () => {
       during = table.items.get(roleLeaseKey('agent'));
-      expect(contended).toBe(false);
       return 'done';
     });
     expect(result).toBe('done');
@@ -85,14 +84,14 @@ describe('RoleLeases', () => {
       order.push('first ends');
     });
     const slept: number[] = [];
-    const second = leases(table, clock, 'second', slept).withRoleLease('agent', async ({ contended }) => {
-      order.push(`second runs (contended ${contended})`);
+    const second = leases(table, clock, 'second', slept).withRoleLease('agent', async () => {
+      order.push('second runs');
     });
     // Let the second writer fail a few polls, then let the first finish.
     while (slept.length < 3) await new Promise((resolve) => setImmediate(resolve));
     release();
     await Promise.all([first, second]);
-    expect(order).toEqual(['first starts', 'first ends', 'second runs (contended true)']);
+    expect(order).toEqual(['first starts', 'first ends', 'second runs']);
     // Full jitter (random 0.5) under a ceiling that doubles from 200 ms.
     expect(slept.slice(0, 3)).toEqual([100, 200, 400]);
   });

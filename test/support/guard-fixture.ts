@@ -380,6 +380,12 @@ export interface GuardFixtureOptions {
   /** The status parameter's current value; undefined means ParameterNotFound. */
   readonly statusParameter?: string;
   readonly retry?: RetryOptions;
+  /** An IAM client to use instead of the mocked one (then `roles` and `fx.iam` are not used). */
+  readonly iamClient?: IAMClient;
+  /** A lease table shared with other writers. @default a new one */
+  readonly leaseTable?: FakeLeaseTable;
+  /** How the guard waits between polls of a held lease. @default one turn of the event loop */
+  readonly leaseSleep?: (ms: number) => Promise<void>;
 }
 
 export interface GuardFixture {
@@ -509,10 +515,10 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const metrics = new RecordingMetrics();
   const cloudwatchRegions: string[] = [];
   const now = { value: NOW };
-  const leaseTable = new FakeLeaseTable(config.leaseTableName);
+  const leaseTable = options.leaseTable ?? new FakeLeaseTable(config.leaseTableName);
   const guard = new Guard({
     config,
-    iam: iamClient,
+    iam: options.iamClient ?? iamClient,
     organizations: organizationsClient,
     cloudwatch: (region) => {
       cloudwatchRegions.push(region);
@@ -526,7 +532,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
       caller,
       tableName: config.leaseTableName,
       clock: () => now.value,
-      sleep: () => Promise.resolve(),
+      sleep: options.leaseSleep ?? (() => new Promise((resolve) => setImmediate(resolve))),
     }),
     logger,
     metrics,
