@@ -57,9 +57,9 @@ describe('RoleLeases', () => {
     const table = new FakeLeaseTable();
     const clock = { now: NOW };
     let during: Record<string, unknown> | undefined;
-    const result = await leases(table, clock, 'owner-1').withRoleLease('agent', async () => {
+    const result = await leases(table, clock, 'owner-1').withRoleLease('agent', () => {
       during = table.items.get(roleLeaseKey('agent'));
-      return 'done';
+      return Promise.resolve('done');
     });
     expect(result).toBe('done');
     expect(during).toEqual({ pk: 'role#agent', owner: 'owner-1', expiresAt: epoch(NOW) + LEASE_SECONDS });
@@ -84,8 +84,9 @@ describe('RoleLeases', () => {
       order.push('first ends');
     });
     const slept: number[] = [];
-    const second = leases(table, clock, 'second', slept).withRoleLease('agent', async () => {
+    const second = leases(table, clock, 'second', slept).withRoleLease('agent', () => {
       order.push('second runs');
+      return Promise.resolve();
     });
     // Let the second writer fail a few polls, then let the first finish.
     while (slept.length < 3) await new Promise((resolve) => setImmediate(resolve));
@@ -119,8 +120,9 @@ describe('RoleLeases', () => {
     // A holder that crashed: it never released, and its lease ran out a second ago.
     table.items.set('role#agent', { pk: 'role#agent', owner: 'crashed', expiresAt: epoch(NOW) - 1 });
     const owners: unknown[] = [];
-    await leases(table, clock, 'next').withRoleLease('agent', async () => {
+    await leases(table, clock, 'next').withRoleLease('agent', () => {
       owners.push(table.items.get('role#agent')?.owner);
+      return Promise.resolve();
     });
     expect(owners).toEqual(['next']);
   });
@@ -140,8 +142,9 @@ describe('RoleLeases', () => {
     await slow.withRoleLease('agent', async () => {
       // The slow holder outlives its lease, and another writer takes the role over.
       clock.now = new Date(NOW.getTime() + (LEASE_SECONDS + 1) * 1000);
-      await leases(table, clock, 'fast').withRoleLease('agent', async () => {
+      await leases(table, clock, 'fast').withRoleLease('agent', () => {
         expect(table.items.get('role#agent')?.owner).toBe('fast');
+        return Promise.resolve();
       });
       table.items.set('role#agent', { pk: 'role#agent', owner: 'third', expiresAt: epoch(clock.now) + 50 });
     });

@@ -139,7 +139,7 @@ export class FakeLeaseTable {
   /** Awaited before each call; replace to slow calls down or to hold them. */
   public delay: (command: string, pk: string) => Promise<void> = () => Promise.resolve();
 
-  constructor(public readonly tableName = 'AgentGuardLeases') {}
+  constructor(public readonly tableName = 'AgentGuardRoleLeases') {}
 
   /** A DynamoDB document client whose calls reach this table. */
   public client(): DynamoDBDocumentClient {
