@@ -580,6 +580,8 @@ interface Run {
   readonly peakInFlight: number;
   readonly reads: { signal: number; status: number; list: number; role: number; total: number };
   readonly writes: number;
+  /** Calls to the role lease table (DynamoDB): leases taken and released, the lock decision. */
+  readonly lease: number;
 }
 
 interface Harness {
@@ -622,6 +624,11 @@ function check(ok: boolean, message: string): void {
 const fmt = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => `${fmt(Math.round(n))} ms`;
 
+/** Writes beyond the lease table's: a steady sweep must make none. */
+function roleWrites(run: Run): number {
+  return run.writes - (run.calls.get('Put') ?? 0) - (run.calls.get('Delete') ?? 0);
+}
+
 async function invoke(label: string, harness: Harness, event: unknown): Promise<Run> {
   harness.fake.take();
   harness.log.warnings.length = 0;
@@ -642,7 +649,8 @@ async function invoke(label: string, harness: Harness, event: unknown): Promise<
       reads.total += n;
     } else writes += n;
   }
-  const run: Run = { label, wallMs, cpuMs, summary, calls, peakInFlight, reads, writes };
+  const lease = ['Put', 'Delete', 'Get'].reduce((sum, api) => sum + (calls.get(api) ?? 0), 0);
+  const run: Run = { label, wallMs, cpuMs, summary, calls, peakInFlight, reads, writes, lease };
   const byApi = [...calls].map(([api, n]) => `${api} ${fmt(n)}`).join(', ');
   console.log(
     `${label}: ${fmt(reads.total)} reads, ${fmt(writes)} writes, ${summary.calls.retries} retries, ${ms(wallMs)} ` +
@@ -772,7 +780,7 @@ async function main(): Promise<void> {
   const steadyAccount = new Account('locked', statusValue(true, true));
   const bCold = await invoke('B steady sweep, cold start', coldGuard(steadyAccount, 8), scheduled);
   runs.push(bWarm, bCold);
-  steadyWrites += bWarm.writes + bCold.writes;
+  steadyWrites += roleWrites(bWarm) + roleWrites(bCold);
 
   // C: lock flip. Each run: a warm container on open roles (its steady sweep must write nothing), then traffic.
   const flips = new Map<number, Run>();
@@ -781,7 +789,7 @@ async function main(): Promise<void> {
     flipAccount.requestsPerMinute = 0;
     const harness = coldGuard(flipAccount, concurrency);
     const openSweep = await invoke(`C open steady sweep (c=${concurrency}, warm-up)`, harness, scheduled);
-    steadyWrites += openSweep.writes;
+    steadyWrites += roleWrites(openSweep);
     flipAccount.requestsPerMinute = LIVE_TRAFFIC;
     const flip = await invoke(`C lock flip (c=${concurrency})`, harness, alarm);
     check((flip.calls.get('TagRole') ?? 0) === AGENT_ROLES, `lock flip wrote ${flip.calls.get('TagRole')} TagRole`);
@@ -804,7 +812,20 @@ async function main(): Promise<void> {
   const figures = await bundle();
 
   // The compact table.
-  const header = ['scenario', 'calls', 'reads', 'signal', 'status', 'list', 'role', 'writes', 'retries', 'wall', 'cpu'];
+  const header = [
+    'scenario',
+    'calls',
+    'reads',
+    'signal',
+    'status',
+    'list',
+    'role',
+    'writes',
+    'lease',
+    'retries',
+    'wall',
+    'cpu',
+  ];
   const rows = runs.map((r) => [
     r.label,
     fmt(r.reads.total + r.writes),
@@ -814,6 +835,7 @@ async function main(): Promise<void> {
     fmt(r.reads.list),
     fmt(r.reads.role),
     fmt(r.writes),
+    fmt(r.lease),
     fmt(r.summary.calls.retries),
     ms(r.wallMs),
     ms(r.cpuMs),
@@ -827,10 +849,11 @@ async function main(): Promise<void> {
   console.log(
     'reads: signal = GetMetricData + Organizations ListTagsForResource; status = SSM GetParameter;\n' +
       '       list = GetAccountAuthorizationDetails pages (1,000 roles a page); role = GetRole + ListAttachedRolePolicies\n' +
+      'lease: calls to the role lease table (PutItem/DeleteItem per role written, the lock decision), in reads and writes\n' +
       'cpu:   CPU time of this process during the invocation, the fakes included',
   );
 
-  console.log(`\nwrites when steady: ${steadyWrites}`);
+  console.log(`\nwrites when steady (the lease table's aside): ${steadyWrites}`);
   const base = flips.get(8)?.wallMs ?? NaN;
   const ratios = [...flips].map(([c, r]) => `c=${c} ${(r.wallMs / base).toFixed(2)}x`).join(', ');
   console.log(`lock flip wall time relative to concurrency 8: ${ratios}`);

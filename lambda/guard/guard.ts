@@ -203,7 +203,7 @@ export class Guard {
     const desired = this.desired(evaluation.decision);
     const settled = await settleWithLimit(roles, this.deps.config.concurrency, (role) =>
       alwaysLease || planRole(role, desired).changes.length > 0
-        ? this.reconcileLeased(role.name, role.arn, desired, evaluation.decidedAt, actor)
+        ? this.reconcileLeased(role, desired, evaluation.decidedAt, actor)
         : this.reconcileRole(role, desired, actor),
     );
     // reconcileRole catches its own errors; a rejection here would be a bug, and is still a failure.
@@ -226,19 +226,21 @@ export class Guard {
    * read shows in shape needs none). Under the lease the role is read again, since another writer may
    * have changed it. An evaluation that decided to open yields to any later one that decided to lock:
    * it checks before opening, and again after, since that one may have read the role just before.
-   * A lease that stays held fails the role for this run; the next evaluation tries again.
+   * A plan that only locks needs no second read: locking is right whatever else changed. A lease that
+   * stays held fails the role for this run; the next evaluation tries again.
    */
   private async reconcileLeased(
-    roleName: string,
-    roleArn: string,
+    snapshot: RoleSnapshot,
     desired: DesiredRole,
     decidedAt: Date,
     actor: string | undefined,
   ): Promise<RoleOutcome> {
     const { leases } = this.deps;
+    const roleName = snapshot.name;
+    const lockOnly = planRole(snapshot, desired).changes.every((change) => change.kind === 'lock');
     try {
       return await leases.withRoleLease(roleName, async () => {
-        const role = await readRole(this.deps.iam, this.deps.caller, roleName);
+        const role = desired.locked && lockOnly ? snapshot : await readRole(this.deps.iam, this.deps.caller, roleName);
         if (!role || !isAgentRole(role)) return { changed: false, repaired: false };
         const overtaken = !desired.locked && (await leases.lockDecidedSince(decidedAt));
         const wanted = overtaken ? { ...desired, locked: true } : desired;
@@ -251,7 +253,7 @@ export class Guard {
       });
     } catch (error) {
       this.deps.logger.error('Could not reconcile an agent role under its lease', {
-        role: roleArn,
+        role: snapshot.arn,
         error: errorName(error),
       });
       return { changed: false, repaired: false, failure: { roleName, error: errorName(error), locked: false } };
