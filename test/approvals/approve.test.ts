@@ -12,6 +12,7 @@ import {
   BOB,
   CATALOG,
   expectNoLockViolations,
+  expectNothingWritten,
   FUNCTION_ARN,
   GUARD_POLICY_ARNS,
   INSTANCE_ARN,
@@ -473,5 +474,18 @@ describe('racing approvals on one role', () => {
     const kept = fx.record(second.approvalId);
     expect(fx.setsOn()).toEqual([kept.policySetId]);
     expect(deniedEverywhere(attachedDocuments(fx), 'ec2:TerminateInstances')).toBe(false);
+  });
+});
+
+describe('a role whose lease another writer keeps', () => {
+  test('refuses the approval with nothing written: the guard or another approval is writing the role', async () => {
+    const fx = newFixture();
+    const epoch = Math.floor(fx.now.getTime() / 1000);
+    fx.leaseTable.items.set('role#agent', { pk: 'role#agent', owner: 'the guard', expiresAt: epoch + 30 });
+    const reply = await fx.call(approveBody());
+    expect(reply).toMatchObject({ statusCode: 403, body: { ok: false, refused: true } });
+    expect(reply.body.message).toMatch(/being changed by the guard or another approval; try again/);
+    fx.leaseTable.items.clear();
+    expectNothingWritten(fx);
   });
 });

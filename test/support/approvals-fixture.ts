@@ -805,6 +805,8 @@ export class ApprovalsFixture {
         caller: this.caller,
         tableName: this.config.leaseTableName,
         clock: () => this.now,
+        // A wait for a held lease takes one turn of the event loop, not real time.
+        sleep: () => new Promise((resolve) => setImmediate(resolve)),
       }),
       functionArn: FUNCTION_ARN,
       clock: () => this.now,
