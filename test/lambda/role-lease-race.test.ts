@@ -124,6 +124,39 @@ describe('two guard evaluations never write one role at once', () => {
     expect(account.overlaps()).toEqual([]);
   });
 
+  test('an evaluation that opened a role just as a later one decided to lock (and skipped it) locks it again', async () => {
+    // GIVEN a constrained, locked agent role
+    const account = newAccount();
+    account.addRole('agent', { tags: { [AGENT_TAG]: 'true', [STATE_TAG]: STATE_LOCKED }, ...constrained });
+    const leaseTable = new FakeLeaseTable();
+    const opener = guardOn(account, leaseTable, 'opener', NONE);
+    const locker = guardOn(account, leaseTable, 'locker', LIVE);
+    locker.now.value = new Date(NOW.getTime() + 1000);
+    // The opener's TagRole (open) is held until the later sweep is done.
+    let releaseOpen!: () => void;
+    const openHeld = new Promise<void>((resolve) => (releaseOpen = resolve));
+    let holding = false;
+    account.hold = async (writer, command) => {
+      if (writer === 'opener' && command === 'TagRole' && !holding) {
+        holding = true;
+        await openHeld;
+      }
+    };
+
+    // WHEN the opener has checked for later lock decisions and is writing "open", a later sweep decides to
+    // lock, reads the role (still locked) and so leaves it alone
+    const opening = opener.guard.handle(scheduledEvent());
+    await until(() => holding);
+    const locked = await locker.guard.handle(scheduledEvent());
+    expect(locked.rolesChanged).toBe(0);
+    releaseOpen();
+    await opening;
+
+    // THEN the opener, seeing the later lock decision after its write, locks the role again
+    expect(account.role('agent').tags.get(STATE_TAG)).toBe(STATE_LOCKED);
+    expect(account.overlaps()).toEqual([]);
+  });
+
   test('a role whose lease another writer keeps is reported failed and not written', async () => {
     const account = newAccount();
     account.addRole('agent', { tags: { [AGENT_TAG]: 'true' } });

@@ -50,6 +50,9 @@ export class SharedIamAccount {
   public readonly roles = new Map<string, SharedRole>();
   public readonly policies = new Map<string, string>();
   public readonly writes: WriteSpan[] = [];
+  /** Awaited before each call applies; replace to hold one writer's call while others run. */
+  public hold: (writer: string, command: string, input: Record<string, unknown>) => Promise<void> = () =>
+    Promise.resolve();
   private seq = 0;
 
   public addRole(
@@ -115,6 +118,7 @@ export class SharedIamAccount {
       ? { writer, role: input.RoleName!, command: name, start: ++this.seq, end: 0 }
       : undefined;
     await tick();
+    await this.hold(writer, name, input);
     try {
       return { $metadata: { httpStatusCode: 200 }, ...this.apply(command) };
     } finally {
