@@ -6,6 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -16,6 +17,7 @@ import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
   GUARD_NAME_PREFIX,
+  GUARD_PATH,
   GUARD_SCHEDULE_RULE_NAME,
   GUARD_SERVICE_NAME,
   METRICS_NAMESPACE,
@@ -32,6 +34,32 @@ import { GUARD_CONFIG_ENV, GuardConfig, GuardModeName, TrafficQuery } from './co
 
 /** Regions where CloudTrail delivers the events of IAM, a global service, to EventBridge. */
 export const IAM_EVENT_REGIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];
+
+/** Concurrent denial batches at most: the least `MaximumConcurrency` an SQS event source takes (LAM-5). */
+const DENIAL_CONCURRENCY = 2;
+/** How long a denial may wait in its queue before SQS deletes it. */
+const DENIAL_RETENTION = Duration.hours(1);
+
+/**
+ * The AccessDenied rule's pattern. CloudTrail events only (an `aws.` source, which `PutEvents` cannot
+ * write, EB-2), of assumed-role sessions, whose error message names a policy under the guard path:
+ * IAM names the denying policy's ARN in the message (IAM-39). EC2 answers with an encoded message that
+ * names no policy (IAM-40), so its denials match on the error code, and the function checks the
+ * action against the catalog.
+ */
+function accessDeniedPattern(): events.EventPattern {
+  return {
+    source: events.Match.prefix('aws.'),
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      userIdentity: { type: ['AssumedRole'] },
+      $or: [
+        { errorCode: [...ACCESS_DENIED_CODES], errorMessage: [{ wildcard: `*:policy${GUARD_PATH}*` }] },
+        { eventSource: ['ec2.amazonaws.com'], errorCode: ['Client.UnauthorizedOperation'] },
+      ],
+    },
+  };
+}
 
 export interface GuardFunctionProps {
   readonly boundary: iam.ManagedPolicy;
@@ -65,6 +93,8 @@ export class GuardFunction extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The per-role leases that serialise the writes of the guard and the approval function to a role. */
   public readonly leaseTable: dynamodb.Table;
+  /** Denials wait here for the guard function, apart from the events that lock roles. */
+  public readonly denialQueue: sqs.Queue;
   public readonly trafficAlarms: cloudwatch.Alarm[];
   public readonly errorAlarm: cloudwatch.Alarm;
   /** Roles whose IAM writes the role-change rule ignores: the guard's own, which would only call it back. */
@@ -147,7 +177,9 @@ export class GuardFunction extends Construct {
 
     this.trafficAlarms = this.createTrafficAlarms(stack, props);
     this.quietWriters.push(role);
+    this.denialQueue = this.createDenialQueue();
     this.wireTriggers(props.schedule);
+    this.wireDenials();
 
     this.errorAlarm = onCallAlarm(this, 'ErrorAlarm', {
       alarmName: `${GUARD_NAME_PREFIX}Errors`,
@@ -306,16 +338,47 @@ export class GuardFunction extends Construct {
         },
       },
     });
-    rule('AccessDenied', {
-      ruleName: `${GUARD_NAME_PREFIX}AccessDenied`,
-      description: 'agent-guard: tell on-call when an agent role is denied a protected action',
-      eventPattern: {
-        // Any AWS service's CloudTrail events; PutEvents cannot write an `aws.` source, so none is forged.
-        source: events.Match.prefix('aws.'),
-        detailType: ['AWS API Call via CloudTrail'],
-        detail: { errorCode: [...ACCESS_DENIED_CODES], userIdentity: { type: ['AssumedRole'] } },
-      },
+  }
+
+  /**
+   * Denials get their own path: the rule fills a queue that the function drains through an event source
+   * mapping of at most {@link DENIAL_CONCURRENCY} concurrent batches, so a flood of denials waits (or is
+   * shed) there and cannot take the invocations that lock roles. No reserved concurrency is needed.
+   */
+  private createDenialQueue(): sqs.Queue {
+    return new sqs.Queue(this, 'Denials', {
+      queueName: `${GUARD_NAME_PREFIX}Denials`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // A backlog older than this is deleted unread (SQS-2): a flood is shed, not queued for days.
+      retentionPeriod: DENIAL_RETENTION,
+      // Lambda's advice for an SQS event source: six times the function timeout (LAM-7).
+      visibilityTimeout: Duration.seconds(this.function.timeout!.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 3 },
     });
+  }
+
+  private wireDenials(): void {
+    new events.Rule(this, 'AccessDenied', {
+      ruleName: `${GUARD_NAME_PREFIX}AccessDenied`,
+      description: 'agent-guard: tell on-call when a guard policy denies an agent role',
+      eventPattern: accessDeniedPattern(),
+      targets: [
+        new targets.SqsQueue(this.denialQueue, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 4,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
+    });
+    this.function.addEventSource(
+      new SqsEventSource(this.denialQueue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(20),
+        maxConcurrency: DENIAL_CONCURRENCY,
+        reportBatchItemFailures: true,
+      }),
+    );
   }
 
   private grantGuardPermissions(role: iam.Role, props: GuardFunctionProps): void {

@@ -5,6 +5,7 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
   RemoveTargetsCommand,
+  ResourceNotFoundException as EventsResourceNotFound,
 } from '@aws-sdk/client-eventbridge';
 import {
   IAMClient,
@@ -32,7 +33,7 @@ import { CarveOut } from '../../lib/core/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
 import { isAgentRole, tagValue } from '../shared/agent-roles';
-import { publish } from '../shared/notices';
+import { oneLine, publish, subject } from '../shared/notices';
 import { LeaseUnavailable, RoleLeases } from '../shared/role-lease';
 import {
   ApiRequest,
@@ -682,6 +683,11 @@ export class ApprovalService {
     }
   }
 
+  /**
+   * A rule that calls the function back at the approval's first use. It matches only `aws.` sources,
+   * which `PutEvents` cannot write (EB-2), so a forged event cannot use an approval up. It receives
+   * read-only management events too (EB-9): an approved action may be a read, such as a custom group's.
+   */
   private async watchFirstUse(record: ApprovalRecord): Promise<void> {
     const name = useRuleName(record.approvalId);
     await this.deps.caller.call('events:PutRule', () =>
@@ -689,7 +695,9 @@ export class ApprovalService {
         new PutRuleCommand({
           Name: name,
           Description: `agent-guard: ends single-use approval ${record.approvalId} at its first use`,
+          State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
           EventPattern: JSON.stringify({
+            source: [{ prefix: 'aws.' }],
             'detail-type': ['AWS API Call via CloudTrail'],
             detail: {
               eventName: cloudTrailEventNameMatchers(record.actions),
@@ -700,13 +708,13 @@ export class ApprovalService {
         }),
       ),
     );
-    await this.deps.caller.call('events:PutTargets', () =>
+    const added = await this.deps.caller.call('events:PutTargets', () =>
       this.deps.events.send(
         new PutTargetsCommand({
           Rule: name,
           Targets: [
             {
-              Id: 'approvals',
+              Id: USE_TARGET_ID,
               Arn: this.deps.functionArn,
               Input: JSON.stringify({ op: 'used', approvalId: record.approvalId }),
             },
@@ -714,18 +722,34 @@ export class ApprovalService {
         }),
       ),
     );
+    // PutTargets succeeds even when the entry failed (EB-5): a rule without its target watches nothing.
+    if ((added.FailedEntryCount ?? 0) > 0) {
+      await this.deps.caller
+        .call('events:DeleteRule', () => this.deps.events.send(new DeleteRuleCommand({ Name: name })))
+        .catch(() => undefined);
+      throw new Error(`PutTargets failed: ${added.FailedEntries?.map((e) => e.ErrorCode).join(', ')}`);
+    }
   }
 
+  /** Removes the first-use rule; one that stays is harmless, but on-call is told to delete it. */
   private async unwatchFirstUse(approvalId: string): Promise<void> {
     const name = useRuleName(approvalId);
-    await this.deps.caller
-      .call('events:RemoveTargets', () =>
-        this.deps.events.send(new RemoveTargetsCommand({ Rule: name, Ids: ['approvals'] })),
-      )
-      .catch(() => undefined);
-    await this.deps.caller
-      .call('events:DeleteRule', () => this.deps.events.send(new DeleteRuleCommand({ Name: name })))
-      .catch(() => undefined);
+    try {
+      const removed = await this.deps.caller.call('events:RemoveTargets', () =>
+        this.deps.events.send(new RemoveTargetsCommand({ Rule: name, Ids: [USE_TARGET_ID] })),
+      );
+      // RemoveTargets succeeds even when the entry failed (EB-6); DeleteRule would then be refused.
+      if ((removed.FailedEntryCount ?? 0) > 0) throw new Error('RemoveTargets failed for the target');
+      await this.deps.caller.call('events:DeleteRule', () =>
+        this.deps.events.send(new DeleteRuleCommand({ Name: name })),
+      );
+    } catch (error) {
+      if (error instanceof EventsResourceNotFound) return;
+      await this.notify(`agent-guard: first-use rule of ${approvalId} is left`, [
+        `Removing the EventBridge rule ${name} failed (${errorName(error)}). It only calls the approval`,
+        `function for an approval that has ended; delete it by hand (targets first, then the rule).`,
+      ]);
+    }
   }
 
   private async approvalPolicies(): Promise<string[]> {
@@ -773,10 +797,11 @@ export class ApprovalService {
     ];
   }
 
-  private async notify(subject: string, lines: string[]): Promise<void> {
+  /** Publishes a notice; each line stays one line, whatever the request put in it (C2, SNS-1). */
+  private async notify(title: string, lines: string[]): Promise<void> {
     await publish(this.deps.sns, this.deps.caller, this.deps.config.topicArn, {
-      subject: subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
-      message: lines.join('\n'),
+      subject: subject(title),
+      message: lines.map(oneLine).join('\n'),
     }).catch(() => undefined);
   }
 }
@@ -793,6 +818,9 @@ function carveOutOf(record: ApprovalRecord): CarveOut {
 export function scheduleName(approvalId: string): string {
   return `${EXPIRY_SCHEDULE_PREFIX}${approvalId}`;
 }
+
+/** The first-use rule's one target: the approval function. */
+const USE_TARGET_ID = 'approvals';
 
 export function useRuleName(approvalId: string): string {
   return `AgentGuardUse-${approvalId}`;

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { iamOperationOf } from '../../lib/core/cloudtrail/event-names';
 import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from '../../lib/core/guard-events';
 
 export { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES };
@@ -76,7 +77,8 @@ export function classify(event: unknown): GuardEvent {
       kind: 'access-denied',
       roleArn: issuer.arn,
       roleName: issuer.userName,
-      action: `${prefix}:${d.eventName}`,
+      // Lambda logs `DeleteFunction20150331` for `lambda:DeleteFunction` (CT-1).
+      action: `${prefix}:${iamOperationOf(d.eventSource, d.eventName)}`,
       resource,
       errorMessage: d.errorMessage,
     };
@@ -92,4 +94,48 @@ export function classify(event: unknown): GuardEvent {
     }
   }
   return { kind: 'sweep', trigger: 'unrecognised' };
+}
+
+/** One record of an SQS batch from the denials queue, classified. */
+export interface QueuedEvent {
+  readonly messageId: string;
+  /** When SQS received the message (its `SentTimestamp`), if it says. */
+  readonly sentAt?: Date;
+  readonly event: GuardEvent;
+}
+
+/** Any batch whose records all come from SQS; each record is then read on its own. */
+const sqsBatch = z.object({ Records: z.array(z.object({ eventSource: z.literal('aws:sqs') })).check(z.minLength(1)) });
+
+const sqsRecord = z.object({
+  messageId: z.string(),
+  body: z.string(),
+  attributes: z.optional(z.object({ SentTimestamp: z.optional(z.string().check(z.regex(/^\d{1,15}$/))) })),
+});
+
+/**
+ * The records of an SQS batch from the denials queue (the EventBridge events they hold, classified),
+ * or `undefined` when `event` is not an SQS batch. A record that cannot be read, or whose body is not
+ * JSON, is an unrecognised event, so one bad record never turns the batch into a sweep.
+ */
+export function queuedEvents(event: unknown): QueuedEvent[] | undefined {
+  if (!sqsBatch.safeParse(event).success) return undefined;
+  return (event as { Records: unknown[] }).Records.map((raw) => {
+    const record = sqsRecord.safeParse(raw);
+    if (!record.success) return { messageId: '', event: { kind: 'sweep', trigger: 'unrecognised' } };
+    const sent = record.data.attributes?.SentTimestamp;
+    return {
+      messageId: record.data.messageId,
+      sentAt: sent === undefined ? undefined : new Date(Number(sent)),
+      event: classify(parseJson(record.data.body)),
+    };
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@ import { AwsCaller, CallCounts, errorName, settleWithLimit } from '../shared/aws
 import { isAgentRole, listAgentRoles, readRole, RoleSnapshot } from '../shared/agent-roles';
 import { GuardConfig } from '../../lib/core/config';
 import { decide, Decision, ProductionSignal, TrafficSignal } from './decide';
-import { classify, GuardEvent } from './events';
+import { classify, GuardEvent, QueuedEvent } from './events';
 import { denialNotice, failureNotice, Notice, publish, repairNotice, statusNotice } from '../shared/notices';
 import { ProductionReader } from './production-signal';
 import { ProtectedActions } from './protected-actions';
@@ -59,6 +59,19 @@ export interface InvocationSummary {
   readonly rolesFailed: number;
   readonly calls: CallCounts;
 }
+
+/** What Lambda reads back from an SQS batch: the records to deliver again (partial batch response). */
+export interface BatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+/**
+ * A denial older than this gets no notice: the agent has moved on, and under a flood the stale
+ * backlog is shed at the cost of a clock read, not worked through (the queue's retention bounds it).
+ */
+export const DENIAL_MAX_AGE_MS = 15 * 60 * 1000;
+
+type AccessDenied = Extract<GuardEvent, { kind: 'access-denied' }>;
 
 interface Evaluation {
   readonly decision: Decision;
@@ -125,7 +138,8 @@ export class Guard {
       case 'role-changed':
         return this.reconcileOne(event.roleName, event.actor);
       case 'access-denied':
-        return this.noticeDenial(event);
+        await this.noticeDenial(event);
+        return this.summarise('access-denied', event.action, undefined, 0, []);
     }
   }
 
@@ -289,20 +303,69 @@ export class Guard {
     return { changed: plan.changes.length > 0, repaired: plan.repairs.length > 0 };
   }
 
-  private async noticeDenial(event: Extract<GuardEvent, { kind: 'access-denied' }>): Promise<InvocationSummary> {
-    const counts = (): InvocationSummary => this.summarise('access-denied', event.action, undefined, 0, []);
-    if (!this.protectedActions.deniedByGuard(event.action, event.errorMessage)) return counts();
-    const role = await readRole(this.deps.iam, this.deps.caller, event.roleName);
-    if (!role || !isAgentRole(role)) return counts();
-    let status: GuardStatus | undefined;
-    try {
-      status = await this.status.current();
-    } catch (error) {
-      this.deps.logger.warn('Could not read the status for a denial notice', { error: errorName(error) });
+  /**
+   * A batch from the denials queue: one notice per role and action, fresh denials only. Records whose
+   * notice could not be decided (a failed IAM read) are returned for SQS to deliver again; the others
+   * are done, including those skipped or shed.
+   */
+  public async handleDenials(records: readonly QueuedEvent[]): Promise<BatchResponse> {
+    this.deps.caller.takeCounts();
+    const now = this.clock().getTime();
+    const groups = new Map<string, { denial: AccessDenied; messageIds: string[] }>();
+    let skipped = 0;
+    let shed = 0;
+    for (const record of records) {
+      if (record.event.kind !== 'access-denied') skipped++;
+      else if (record.sentAt && now - record.sentAt.getTime() > DENIAL_MAX_AGE_MS) shed++;
+      else {
+        const key = `${record.event.roleArn} ${record.event.action}`;
+        const group = groups.get(key) ?? { denial: record.event, messageIds: [] };
+        group.messageIds.push(record.messageId);
+        groups.set(key, group);
+      }
     }
+    if (skipped > 0) this.deps.logger.warn('Records in the denials queue that are not denials', { skipped });
+    let status: Promise<GuardStatus | undefined> | undefined;
+    const readStatus = () => (status ??= this.readStatusForNotice());
+    const failed: string[] = [];
+    for (const { denial, messageIds } of groups.values()) {
+      try {
+        await this.noticeDenial(denial, readStatus);
+      } catch (error) {
+        this.deps.logger.error('Could not handle a denial; SQS delivers it again', { error: errorName(error) });
+        failed.push(...messageIds);
+      }
+    }
+    this.deps.metrics.count('DenialsSkipped', skipped);
+    this.deps.metrics.count('DenialsShed', shed);
+    this.deps.metrics.count('DenialsDeduplicated', records.length - skipped - shed - groups.size);
+    if (failed.length > 0) this.deps.metrics.count('Errors', 1);
+    this.recordCalls(this.deps.caller.takeCounts());
+    this.deps.logger.info('Denial batch done', { records: records.length, notices: groups.size, skipped, shed });
+    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  }
+
+  /** Tells on-call of a denial that the guard caused to an agent role. */
+  private async noticeDenial(
+    event: AccessDenied,
+    readStatus: () => Promise<GuardStatus | undefined> = () => this.readStatusForNotice(),
+  ): Promise<void> {
+    if (!this.protectedActions.deniedByGuard(event.action, event.errorMessage)) return;
+    const role = await readRole(this.deps.iam, this.deps.caller, event.roleName);
+    if (!role || !isAgentRole(role)) return;
+    const status = await readStatus();
     await this.notify(denialNotice({ roleArn: event.roleArn, action: event.action, resource: event.resource, status }));
     this.deps.metrics.count('DenialNotices', 1);
-    return counts();
+  }
+
+  /** The status a denial notice quotes; a notice without it still goes out. */
+  private async readStatusForNotice(): Promise<GuardStatus | undefined> {
+    try {
+      return await this.status.current();
+    } catch (error) {
+      this.deps.logger.warn('Could not read the status for a denial notice', { error: errorName(error) });
+      return undefined;
+    }
   }
 
   private async publishStatus(evaluation: Evaluation): Promise<void> {

@@ -12,6 +12,7 @@ import { GUARD_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/core/contract';
 import { AwsCaller } from '../shared/aws-caller';
 import { RoleLeases } from '../shared/role-lease';
 import { loadConfig } from './config';
+import { queuedEvents } from './events';
 import { Guard } from './guard';
 import { organizationsRegion } from './production-signal';
 
@@ -52,9 +53,11 @@ const guard = new Guard({
   metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
 });
 
+/** EventBridge events directly; denials as SQS batches from their own queue (a partial batch response). */
 export const handler = async (event: unknown): Promise<unknown> => {
   try {
-    return await guard.handle(event);
+    const queued = queuedEvents(event);
+    return await (queued ? guard.handleDenials(queued) : guard.handle(event));
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -12,16 +12,22 @@ export const MAX_SUBJECT_LENGTH = 99;
 /** The longest an event field may be in a notice; a longer one is cut and marked. */
 export const MAX_FIELD_LENGTH = 512;
 
-function subject(text: string): string {
+/** A notice subject: printable ASCII, cut to {@link MAX_SUBJECT_LENGTH}. */
+export function subject(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT_LENGTH);
 }
 
 /**
- * An event field as a notice may show it: control characters, line and paragraph separators become
- * `?`, so a field cannot start a line of its own, and it is cut to {@link MAX_FIELD_LENGTH}.
+ * Text kept on one line: control characters, line and paragraph separators become `?`, so no part of
+ * it can start a line of its own in a notice.
  */
+export function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
+}
+
+/** An event field as a notice may show it: on {@link oneLine}, and cut to {@link MAX_FIELD_LENGTH}. */
 export function field(text: string): string {
-  const clean = text.replace(/[\p{Cc}\u2028\u2029]/gu, '?');
+  const clean = oneLine(text);
   const chars = Array.from(clean);
   return chars.length <= MAX_FIELD_LENGTH ? clean : `${chars.slice(0, MAX_FIELD_LENGTH - 3).join('')}...`;
 }

@@ -1,4 +1,5 @@
 import { cloudTrailEventNameMatchers, iamOperationOf } from '../../lib/core/cloudtrail/event-names';
+import { AGENT_TAG, AGENT_TAG_VALUE } from '../../lib/core/contract';
 import {
   ACCOUNT_ID,
   ADMIN_POLICY_ARN,
@@ -7,6 +8,7 @@ import {
   approveBody,
   BOB,
   expectNoLockViolations,
+  GUARD_POLICY_ARNS,
   instanceArn,
   newFixture,
   periodicEvent,
@@ -136,5 +138,36 @@ describe('single use of Lambda actions (issue 9, item 9)', () => {
     expect(fx.record(approval.approvalId).status).toBe('used');
     expect(fx.isStandard()).toBe(true);
     expect(fx.events.rules.size).toBe(0);
+  });
+});
+
+describe('approval notices fit SNS (SNS-1, ledger C2)', () => {
+  /** An agent role with the longest name IAM allows (64 characters, IAM-6). */
+  function longAgent(fx: ReturnType<typeof newFixture>): string {
+    const name = 'a'.repeat(64);
+    fx.iam.addRole(name, {
+      tags: { [AGENT_TAG]: AGENT_TAG_VALUE },
+      policies: [ADMIN_POLICY_ARN, ...GUARD_POLICY_ARNS],
+    });
+    fx.settle();
+    return fx.iam.role(name).arn;
+  }
+
+  test('a break-glass approval for a role with a 64-character name still tells on-call', async () => {
+    const fx = newFixture();
+    const roleArn = longAgent(fx);
+    const reply = await fx.call(approveBody({ roleArn, breakGlass: true, durationSeconds: 900 }));
+    expect(reply.statusCode).toBe(200);
+    expect(fx.sns.notices).toHaveLength(1);
+    expect(fx.sns.notices[0].subject).toMatch(/^agent-guard: BREAK-GLASS approval in force for a+$/);
+  });
+
+  test('a reason with line breaks cannot add lines of its own to the notice', async () => {
+    const fx = newFixture();
+    await fx.approve({ reason: 'fix the node\nApproved by: the security team\u2028Expires:  never' });
+    const lines = fx.sns.notices[0].message.split('\n');
+    expect(lines.filter((l) => l.startsWith('Approved by:'))).toEqual([`Approved by: ${ALICE}`]);
+    expect(lines.filter((l) => l.startsWith('Expires:'))).toHaveLength(1);
+    expect(fx.sns.notices[0].message).not.toMatch(/[\u2028\u2029]/);
   });
 });

@@ -1,5 +1,6 @@
 import { APPROVAL_TAG } from '../../lib/core/contract';
 import {
+  ACCOUNT_ID,
   ADMIN_POLICY_ARN,
   AGENT,
   AGENT_ARN,
@@ -427,7 +428,9 @@ describe('single use', () => {
     // THEN a rule matches the role's successful calls of the approved actions
     const putRule = fx.calls.find((c) => c.command === 'PutRule');
     expect(putRule?.input.Name).toBe(rule);
+    expect(putRule?.input.State).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
     expect(JSON.parse(String(putRule?.input.EventPattern))).toEqual({
+      source: [{ prefix: 'aws.' }],
       'detail-type': ['AWS API Call via CloudTrail'],
       detail: {
         eventName: ['StopInstances', 'TerminateInstances'],
@@ -466,6 +469,50 @@ describe('single use', () => {
     expect(fx.events.rules.size).toBe(0);
     expect(fx.scheduler.schedules.size).toBe(0);
     expect(fx.sns.notices.map((n) => n.subject)).toEqual([`agent-guard: approval ${approval.approvalId} used`]);
+  });
+
+  test('a forged event (a custom source, as PutEvents writes it) does not use up the approval', async () => {
+    const fx = newFixture();
+    const approval = await fx.approve({ uses: 1 });
+    for (const source of ['custom.x', 'ec2', 'awsx.ec2']) {
+      expect(await fx.cloudTrail(AGENT, 'TerminateInstances', undefined, 'ec2', { source })).toBe(0);
+    }
+    expect(fx.record(approval.approvalId).status).toBe('active');
+    expect(await fx.cloudTrail(AGENT, 'TerminateInstances')).toBe(1);
+    expect(fx.record(approval.approvalId).status).toBe('used');
+  });
+
+  test('a read-only action approved for single use: its first use reaches the rule (EB-9)', async () => {
+    const fx = newFixture({
+      config: { customGroups: [{ name: 'secrets', actions: ['secretsmanager:GetSecretValue'] }] },
+    });
+    const secret = `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:db-AbCdEf`;
+    const approval = await fx.approve({ uses: 1, actions: ['secretsmanager:GetSecretValue'], resources: [secret] });
+    expect(await fx.cloudTrail(AGENT, 'GetSecretValue', undefined, 'secretsmanager')).toBe(1);
+    expect(fx.record(approval.approvalId).status).toBe('used');
+  });
+
+  test('EventBridge fails to add the target (a partial failure): on-call is told, and no rule is left', async () => {
+    const fx = newFixture();
+    fx.events.refusedTargets.add('approvals');
+    const approval = await fx.approve({ uses: 1 });
+    expect(fx.sns.notices.map((n) => n.subject)).toContain(
+      `agent-guard: single use of ${approval.approvalId} is not watched`,
+    );
+    expect(fx.events.rules.size).toBe(0);
+    // the approval still ends at its expiry
+    expect(fx.record(approval.approvalId).status).toBe('active');
+  });
+
+  test('EventBridge fails to remove the target (a partial failure): on-call is told the rule is left', async () => {
+    const fx = newFixture();
+    const approval = await fx.approve({ uses: 1 });
+    fx.events.refusedTargets.add('approvals');
+    fx.resetCalls();
+    await fx.call({ op: 'revoke', approvalId: approval.approvalId });
+    expect(fx.record(approval.approvalId).status).toBe('revoked');
+    const notice = fx.sns.notices.find((n) => n.subject.includes('first-use rule'));
+    expect(notice?.message).toContain(`AgentGuardUse-${approval.approvalId}`);
   });
 
   test('a used event routed straight to the function ends it', async () => {

@@ -41,7 +41,12 @@ function matchesOne(alternative: unknown, value: unknown): boolean {
   }
 }
 
+/**
+ * EventBridge's `wildcard`: `*` matches zero or more characters (EB-12). Escapes (a backslash) are
+ * not implemented, so a pattern with one throws rather than matching by accident.
+ */
 function wildcard(pattern: string): RegExp {
+  if (pattern.includes('\\')) throw new Error(`unsupported wildcard escape in ${pattern}`);
   const escaped = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${escaped.join('.*')}$`, 's');
 }

@@ -77,3 +77,65 @@ describe('forged events: a custom source with a real-looking detail-type', () =>
     }
   });
 });
+
+describe('the AccessDenied rule: denials that name a guard policy (IAM-39)', () => {
+  const pattern = patternFor('AgentGuardAccessDenied');
+  const session = `arn:aws:sts::111122223333:assumed-role/agent-a/agent`;
+  const fn = 'arn:aws:lambda:us-east-1:111122223333:function:orders';
+  /** Lambda refuses DeleteFunction; the message is IAM's, naming the denying policy. */
+  const lambdaDenied = (policyText: string) =>
+    accessDeniedEvent({
+      roleName: 'agent-a',
+      errorCode: 'AccessDeniedException',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'DeleteFunction20150331',
+      errorMessage: `User: ${session} is not authorized to perform: lambda:DeleteFunction on resource: ${fn} ${policyText}`,
+    });
+
+  test.each([
+    ['an identity-based policy', 'with an explicit deny in an identity-based policy'],
+    ['the permissions boundary', 'with an explicit deny in a permissions boundary'],
+  ])('a denial by a guard policy as %s matches', (_kind, phrase) => {
+    const policy = phrase.endsWith('boundary') ? 'AgentGuardBoundary' : 'AgentGuardDeny1';
+    expect(matches(pattern, lambdaDenied(`${phrase}: arn:aws:iam::111122223333:policy/agent-guard/${policy}`))).toBe(
+      true,
+    );
+  });
+
+  test.each([
+    [
+      'another customer policy',
+      'with an explicit deny in an identity-based policy: arn:aws:iam::111122223333:policy/team/NoDeletes',
+    ],
+    [
+      'a guard-like name outside the guard path',
+      'with an explicit deny in an identity-based policy: arn:aws:iam::111122223333:policy/AgentGuardDeny1',
+    ],
+    [
+      'a service control policy',
+      'with an explicit deny in a service control policy: arn:aws:organizations::999988887777:policy/o-abcd/service_control_policy/p-abcd',
+    ],
+    ['no policy at all (implicit deny)', 'because no identity-based policy allows the lambda:DeleteFunction action'],
+  ])('a denial by %s does not match', (_kind, text) => {
+    expect(matches(pattern, lambdaDenied(text))).toBe(false);
+  });
+
+  test('a guard-policy denial forged with a custom source does not match', () => {
+    const real = lambdaDenied(
+      'with an explicit deny in an identity-based policy: arn:aws:iam::111122223333:policy/agent-guard/AgentGuardDeny1',
+    );
+    expect(matches(pattern, real)).toBe(true);
+    expect(matches(pattern, { ...real, source: 'custom.x' })).toBe(false);
+  });
+
+  test('EC2, whose messages are encoded and name no policy, matches on its error code only', () => {
+    const ec2 = accessDeniedEvent({
+      roleName: 'agent-a',
+      errorMessage: 'You are not authorized to perform this operation. Encoded authorization failure message: AbC',
+    });
+    expect(matches(pattern, ec2)).toBe(true);
+    expect(matches(pattern, { ...ec2, detail: { ...(ec2.detail as object), eventSource: 's3.amazonaws.com' } })).toBe(
+      false,
+    );
+  });
+});

@@ -142,18 +142,42 @@ describe('the guard function and its wiring', () => {
     });
   });
 
-  test('AccessDenied results of assumed roles', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      Name: 'AgentGuardAccessDenied',
-      EventPattern: {
-        source: [{ prefix: 'aws.' }],
-        'detail-type': ['AWS API Call via CloudTrail'],
-        detail: {
-          errorCode: ['AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation'],
-          userIdentity: { type: ['AssumedRole'] },
-        },
-      },
+  test('denials go to their own queue, drained by an event source mapping of bounded concurrency', () => {
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    const denied = Object.values(resources).find(
+      (r) => r.Type === 'AWS::Events::Rule' && r.Properties.Name === 'AgentGuardAccessDenied',
+    )!;
+    // the rule's one target is the denials queue, never the function itself
+    expect(denied.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [expect.stringMatching(/Denials/), 'Arn'] } }),
+    ]);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'AgentGuardDenials',
+      SqsManagedSseEnabled: true,
+      // SQS-2: a backlog older than an hour is deleted, so a flood is shed
+      MessageRetentionPeriod: 3600,
+      // LAM-7: at least the function timeout (300 s), as Lambda advises six times it
+      VisibilityTimeout: 1800,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } },
     });
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('Denials'), 'Arn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('GuardLiveFunction') },
+      BatchSize: 10,
+      // LAM-5: 2 is the least MaximumConcurrency an SQS event source takes
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // the function is invoked directly by the schedule, alarm and role rules only
+    const lambdaTargets = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule')
+      .filter((r) => JSON.stringify(r.Properties.Targets ?? []).includes('GuardLiveFunction'))
+      .map((r) => r.Properties.Name);
+    expect(lambdaTargets.sort()).toEqual(['AgentGuardAlarmChanges', 'AgentGuardRoleChanges', 'AgentGuardSchedule']);
   });
 
   test('every rule target has a dead-letter queue and retries; the function has an on-failure destination', () => {

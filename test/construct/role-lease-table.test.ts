@@ -41,7 +41,7 @@ function rolePolicies(functionName: string) {
 
 describe('no guard function reserves concurrency', () => {
   // Lambda keeps 100 executions of an account unreserved and new accounts have lower quotas
-  // (AWS-BEHAVIOUR LAM-5, LAM-6): any reservation fails the deploy in a fresh account.
+  // (AWS-BEHAVIOUR LAM-8, LAM-9): any reservation fails the deploy in a fresh account.
   test('no AWS::Lambda::Function has ReservedConcurrentExecutions', () => {
     const reserving = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && 'ReservedConcurrentExecutions' in r.Properties)

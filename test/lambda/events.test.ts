@@ -53,6 +53,16 @@ const DENIED = accessDeniedEvent({
 });
 
 describe('classify: recognised events', () => {
+  it('a Lambda call refused to an agent role names the IAM action, without the version suffix (CT-1)', () => {
+    const denied = accessDeniedEvent({
+      roleName: 'agent-a',
+      errorCode: 'AccessDeniedException',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+    });
+    expect(classify(denied)).toMatchObject({ kind: 'access-denied', action: 'lambda:UpdateFunctionCode' });
+  });
+
   it('a scheduled event is a scheduled sweep', () => {
     expect(classify(scheduledEvent())).toEqual({ kind: 'sweep', trigger: 'schedule' });
   });

@@ -985,15 +985,27 @@ describe('Guard: approval seam', () => {
 });
 
 describe('Guard: access-denied events', () => {
-  /** agent-a refused s3:PutObject (AccessDenied), with `errorMessage` as CloudTrail records it. */
-  function putObjectDenied(errorMessage: string): Record<string, unknown> {
-    return accessDeniedEvent({
-      roleName: 'agent-a',
-      errorCode: 'AccessDenied',
-      eventSource: 's3.amazonaws.com',
-      eventName: 'PutObject',
-      errorMessage,
-    });
+  /** A call CloudTrail records as refused: its source, its name and the error code. */
+  interface RefusedCall {
+    readonly eventSource: string;
+    readonly eventName: string;
+    readonly errorCode: string;
+  }
+  const PUT_OBJECT: RefusedCall = {
+    eventSource: 's3.amazonaws.com',
+    eventName: 'PutObject',
+    errorCode: 'AccessDenied',
+  };
+  /** Lambda names the call DeleteFunction20150331 (CT-1), and refuses with AccessDeniedException. */
+  const DELETE_FUNCTION: RefusedCall = {
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'DeleteFunction20150331',
+    errorCode: 'AccessDeniedException',
+  };
+
+  /** agent-a refused `call`, with `errorMessage` as CloudTrail records it. */
+  function denied(call: RefusedCall, errorMessage: string): Record<string, unknown> {
+    return accessDeniedEvent({ roleName: 'agent-a', ...call, errorMessage });
   }
 
   const instanceArn = `arn:aws:ec2:us-east-1:${ACCOUNT_ID}:instance/i-0123456789abcdef0`;
@@ -1039,7 +1051,7 @@ describe('Guard: access-denied events', () => {
 
   it('a non-protected action without a guard policy in the message: no notice, no lookups', async () => {
     const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
-    await fx.guard.handle(putObjectDenied('Access Denied'));
+    await fx.guard.handle(denied(PUT_OBJECT, 'Access Denied'));
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
     expect(fx.iam).not.toHaveReceivedCommand(GetRoleCommand);
   });
@@ -1047,7 +1059,8 @@ describe('Guard: access-denied events', () => {
   it('any action denied by a guard policy named in the message: a notice', async () => {
     const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
     await fx.guard.handle(
-      putObjectDenied(
+      denied(
+        PUT_OBJECT,
         `User: x is not authorized to perform: s3:PutObject with an explicit deny in an identity-based policy: ${GUARD_POLICY_ARNS[0]}`,
       ),
     );
@@ -1060,6 +1073,29 @@ describe('Guard: access-denied events', () => {
     await fx.guard.handle(accessDeniedEvent({ roleName: 'app-role', errorCode: 'AccessDenied' }));
     expect(fx.iam).toHaveReceivedCommandWith(GetRoleCommand, { RoleName: 'app-role' });
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('a Lambda call denied by a guard policy: the notice names the IAM action, not the CloudTrail name', async () => {
+    const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
+    await fx.guard.handle(
+      denied(
+        DELETE_FUNCTION,
+        `User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/agent-a/agent is not authorized to perform: ` +
+          `lambda:DeleteFunction on resource: arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:orders ` +
+          `with an explicit deny in an identity-based policy: ${GUARD_POLICY_ARNS[0]}`,
+      ),
+    );
+    const [notice] = published(fx.sns);
+    expect(notice.subject).toBe('agent-guard: denied lambda:DeleteFunction to an agent role');
+    expect(notice.message).toContain("--actions 'lambda:DeleteFunction'");
+    expect(notice.message).not.toContain('20150331');
+  });
+
+  it('a Lambda call denied without a policy ARN in the message: recognised as protected through the catalog', async () => {
+    const fx = newGuard({ roles: [constrainedRole('agent-a', 'locked')] });
+    await fx.guard.handle(denied(DELETE_FUNCTION, 'User: x is not authorized to perform: lambda:DeleteFunction'));
+    expect(fx.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(published(fx.sns)[0].message).toContain("--actions 'lambda:DeleteFunction'");
   });
 
   it('an exempt action is not protected', async () => {

@@ -55,6 +55,9 @@ import { APPROVALS_STATUS_INDEX } from '../../lib/core/config';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
 import { RoleLeases } from '../../lambda/shared/role-lease';
 import { FakeLeaseTable } from './fake-lease-table';
+// EventBridge's pattern matching, the same matcher the construct's rules are tested with: it throws on
+// an operator it does not implement, so a rule that grows new syntax fails its test.
+import { matches } from '../construct/event-pattern';
 
 // ---------------------------------------------------------------------------------------------
 // The fixture account
@@ -608,31 +611,40 @@ export interface FakeTarget {
 
 export interface FakeRule {
   readonly pattern: Record<string, unknown>;
+  readonly state: string;
   readonly targets: Map<string, FakeTarget>;
 }
 
-/** EventBridge's pattern matching, for the parts the approval function uses. */
-export function matchesPattern(pattern: unknown, event: unknown): boolean {
-  if (Array.isArray(pattern)) {
-    return pattern.some((p) => {
-      if (typeof p === 'object' && p !== null && 'exists' in p)
-        return (event !== undefined) === (p as { exists: boolean }).exists;
-      if (typeof p === 'object' && p !== null && 'prefix' in p) {
-        const prefix = (p as { prefix: string }).prefix;
-        return typeof event === 'string' && event.startsWith(prefix);
-      }
-      return Array.isArray(event) ? event.includes(p) : event === p;
-    });
-  }
-  if (typeof pattern === 'object' && pattern !== null) {
-    const fields = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
-    return Object.entries(pattern).every(([key, sub]) => matchesPattern(sub, fields[key]));
-  }
-  return false;
+/** What `PutRule` may set as `State`; a rule without one is `ENABLED` (EB-3). */
+const RULE_STATES = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
+
+/** A `PutTargets` / `RemoveTargets` answer: the call succeeds and lists the entries that failed (EB-5, EB-6). */
+function partialFailure(ids: readonly string[]): unknown {
+  return {
+    FailedEntryCount: ids.length,
+    FailedEntries: ids.map((TargetId) => ({
+      TargetId,
+      ErrorCode: 'ConcurrentModificationException',
+      ErrorMessage: 'fake EventBridge: this entry failed',
+    })),
+  };
 }
 
 export class FakeEvents {
   public readonly rules = new Map<string, FakeRule>();
+  /** Target ids that `PutTargets` and `RemoveTargets` report as failed entries, while the call succeeds. */
+  public readonly refusedTargets = new Set<string>();
+
+  /**
+   * The rules an event reaches: enabled rules whose pattern matches, where a read-only management event
+   * from CloudTrail reaches only rules in state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` (EB-9).
+   */
+  public rulesFor(event: { detail?: { readOnly?: boolean } }): FakeRule[] {
+    const states = event.detail?.readOnly
+      ? ['ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS']
+      : ['ENABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
+    return [...this.rules.values()].filter((rule) => states.includes(rule.state) && matches(rule.pattern, event));
+  }
 
   public send(command: unknown): unknown {
     if (command instanceof PutRuleCommand) {
@@ -640,18 +652,25 @@ export class FakeEvents {
       if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(name)) throw new Error(`fake EventBridge: bad rule name ${name}`);
       const pattern = JSON.parse(command.input.EventPattern ?? 'null') as Record<string, unknown>;
       if (typeof pattern !== 'object' || pattern === null) throw new Error('fake EventBridge: a rule needs a pattern');
-      this.rules.set(name, { pattern, targets: this.rules.get(name)?.targets ?? new Map<string, FakeTarget>() });
+      const state = command.input.State ?? 'ENABLED';
+      if (!RULE_STATES.includes(state)) throw new Error(`fake EventBridge: bad rule state ${state}`);
+      const targets = this.rules.get(name)?.targets ?? new Map<string, FakeTarget>();
+      this.rules.set(name, { pattern, state, targets });
       return { RuleArn: `arn:aws:events:us-east-1:${ACCOUNT_ID}:rule/${name}` };
     }
     if (command instanceof PutTargetsCommand) {
       const rule = this.existingRule(command.input.Rule);
-      for (const t of command.input.Targets ?? []) rule.targets.set(t.Id ?? '', { Arn: t.Arn ?? '', Input: t.Input });
-      return { FailedEntryCount: 0, FailedEntries: [] };
+      const failed = (command.input.Targets ?? []).filter((t) => this.refusedTargets.has(t.Id ?? ''));
+      for (const t of command.input.Targets ?? []) {
+        if (!this.refusedTargets.has(t.Id ?? '')) rule.targets.set(t.Id ?? '', { Arn: t.Arn ?? '', Input: t.Input });
+      }
+      return partialFailure(failed.map((t) => t.Id ?? ''));
     }
     if (command instanceof RemoveTargetsCommand) {
       const rule = this.existingRule(command.input.Rule);
-      for (const id of command.input.Ids ?? []) rule.targets.delete(id);
-      return { FailedEntryCount: 0, FailedEntries: [] };
+      const failed = (command.input.Ids ?? []).filter((id) => this.refusedTargets.has(id));
+      for (const id of command.input.Ids ?? []) if (!this.refusedTargets.has(id)) rule.targets.delete(id);
+      return partialFailure(failed);
     }
     if (command instanceof DeleteRuleCommand) {
       const rule = this.rules.get(command.input.Name ?? '');
@@ -695,7 +714,10 @@ export class FakeSns {
       const invalid = (message: string) =>
         new InvalidParameterException({ message, $metadata: { httpStatusCode: 400 } });
       if (TopicArn !== this.topicArn) throw invalid(`Topic ${TopicArn} does not exist`);
-      if (Subject.length > 100 || /[^\x20-\x7e]/.test(Subject)) throw invalid('Subject: invalid');
+      // SNS-1: "no line breaks or control characters, and less than 100 characters long".
+      if (Array.from(Subject).length >= 100 || /[\p{Cc}\u2028\u2029]/u.test(Subject)) {
+        throw invalid('Subject: invalid');
+      }
       if (Message === '' || Buffer.byteLength(Message) > 256 * 1024) throw invalid('Message: invalid length');
       this.notices.push({ subject: Subject, message: Message });
       return { MessageId: `message-${this.notices.length}` };
@@ -797,7 +819,8 @@ export class ApprovalsFixture {
     };
     this.service = new ApprovalService({
       config: this.config,
-      catalog: CATALOG,
+      catalog:
+        this.config.customGroups.length > 0 ? resolveCatalog({ customGroups: this.config.customGroups }) : CATALOG,
       ...this.clients,
       caller: this.caller,
       leases: new RoleLeases({
@@ -872,15 +895,26 @@ export class ApprovalsFixture {
     return this.invoke(JSON.parse(schedule.Target?.Input ?? '{}'));
   }
 
-  /** A CloudTrail event for a call made by `roleName`'s session; invokes the targets of every matching rule. */
-  public async cloudTrail(roleName: string, eventName: string, errorCode?: string, service = 'ec2'): Promise<number> {
+  /**
+   * A CloudTrail event for a call made by `roleName`'s session; invokes the targets of every rule it
+   * reaches. `source` forges the event's source, as `PutEvents` could; `readOnly` defaults to what
+   * CloudTrail records for `Get`, `List` and `Describe` calls.
+   */
+  public async cloudTrail(
+    roleName: string,
+    eventName: string,
+    errorCode?: string,
+    service = 'ec2',
+    options: { readonly source?: string; readonly readOnly?: boolean } = {},
+  ): Promise<number> {
     const role = this.iam.role(roleName);
     const event = {
-      source: `aws.${service}`,
+      source: options.source ?? `aws.${service}`,
       'detail-type': 'AWS API Call via CloudTrail',
       detail: {
         eventSource: `${service}.amazonaws.com`,
         eventName,
+        readOnly: options.readOnly ?? /^(Get|List|Describe)[A-Z]/.test(eventName),
         ...(errorCode ? { errorCode } : {}),
         userIdentity: {
           type: 'AssumedRole',
@@ -890,8 +924,7 @@ export class ApprovalsFixture {
       },
     };
     let invoked = 0;
-    for (const rule of [...this.events.rules.values()]) {
-      if (!matchesPattern(rule.pattern, event)) continue;
+    for (const rule of this.events.rulesFor(event)) {
       for (const target of rule.targets.values()) {
         if (target.Arn !== FUNCTION_ARN) continue;
         invoked++;
