@@ -53,6 +53,33 @@ function newAccount(): SharedIamAccount {
   return account;
 }
 
+/** Holds the first call it is shown until `release()`; later calls pass. */
+function gate() {
+  let release!: () => void;
+  const opened = new Promise<void>((resolve) => (release = resolve));
+  const state = {
+    holding: false,
+    release: () => release(),
+    pass: async (hold: boolean) => {
+      if (!hold || state.holding) return;
+      state.holding = true;
+      await opened;
+    },
+  };
+  return state;
+}
+
+/** Two evaluations on one constrained, locked agent role: `first` sees no traffic, `later` sees live traffic a second later. */
+function lockedRoleAndTwoGuards(first: string, later: string) {
+  const account = newAccount();
+  account.addRole('agent', { tags: { [AGENT_TAG]: 'true', [STATE_TAG]: STATE_LOCKED }, ...constrained });
+  const leaseTable = new FakeLeaseTable();
+  const opener = guardOn(account, leaseTable, first, NONE);
+  const locker = guardOn(account, leaseTable, later, LIVE);
+  locker.now.value = new Date(NOW.getTime() + 1000);
+  return { account, leaseTable, opener, locker };
+}
+
 async function until(condition: () => boolean): Promise<void> {
   for (let turn = 0; !condition(); turn++) {
     if (turn > 10_000) throw new Error('the condition never held');
@@ -93,29 +120,16 @@ describe('two guard evaluations never write one role at once', () => {
   });
 
   test('an evaluation that decided to open before another decided to lock does not open the role after it', async () => {
-    // GIVEN a constrained, locked agent role
-    const account = newAccount();
-    account.addRole('agent', { tags: { [AGENT_TAG]: 'true', [STATE_TAG]: STATE_LOCKED }, ...constrained });
-    const leaseTable = new FakeLeaseTable();
-    const sweep = guardOn(account, leaseTable, 'sweep', NONE);
-    const event = guardOn(account, leaseTable, 'event', LIVE);
-    event.now.value = new Date(NOW.getTime() + 1000);
-    // The sweep's first lease request is held until the role event is done.
-    let releaseSweep!: () => void;
-    const sweepHeld = new Promise<void>((resolve) => (releaseSweep = resolve));
-    let held = false;
-    leaseTable.delay = async (command, pk) => {
-      if (command === 'Put' && pk === 'role#agent' && !held) {
-        held = true;
-        await sweepHeld;
-      }
-    };
+    // GIVEN a constrained, locked agent role, and the sweep's first lease request held until the event is done
+    const { account, leaseTable, opener: sweep, locker: event } = lockedRoleAndTwoGuards('sweep', 'event');
+    const held = gate();
+    leaseTable.delay = (command, pk) => held.pass(command === 'Put' && pk === 'role#agent');
 
     // WHEN the sweep decides to open (no traffic), then traffic starts and a role event decides to lock
     const sweeping = sweep.guard.handle(scheduledEvent());
-    await until(() => held);
+    await until(() => held.holding);
     await event.guard.handle(roleChangedEvent('TagRole', 'agent'));
-    releaseSweep();
+    held.release();
     await sweeping;
 
     // THEN the sweep, overtaken by a later lock decision, leaves the role locked
@@ -125,31 +139,18 @@ describe('two guard evaluations never write one role at once', () => {
   });
 
   test('an evaluation that opened a role just as a later one decided to lock (and skipped it) locks it again', async () => {
-    // GIVEN a constrained, locked agent role
-    const account = newAccount();
-    account.addRole('agent', { tags: { [AGENT_TAG]: 'true', [STATE_TAG]: STATE_LOCKED }, ...constrained });
-    const leaseTable = new FakeLeaseTable();
-    const opener = guardOn(account, leaseTable, 'opener', NONE);
-    const locker = guardOn(account, leaseTable, 'locker', LIVE);
-    locker.now.value = new Date(NOW.getTime() + 1000);
-    // The opener's TagRole (open) is held until the later sweep is done.
-    let releaseOpen!: () => void;
-    const openHeld = new Promise<void>((resolve) => (releaseOpen = resolve));
-    let holding = false;
-    account.hold = async (writer, command) => {
-      if (writer === 'opener' && command === 'TagRole' && !holding) {
-        holding = true;
-        await openHeld;
-      }
-    };
+    // GIVEN a constrained, locked agent role, and the opener's TagRole (open) held until the later sweep is done
+    const { account, opener, locker } = lockedRoleAndTwoGuards('opener', 'locker');
+    const held = gate();
+    account.hold = (writer, command) => held.pass(writer === 'opener' && command === 'TagRole');
 
     // WHEN the opener has checked for later lock decisions and is writing "open", a later sweep decides to
     // lock, reads the role (still locked) and so leaves it alone
     const opening = opener.guard.handle(scheduledEvent());
-    await until(() => holding);
+    await until(() => held.holding);
     const locked = await locker.guard.handle(scheduledEvent());
     expect(locked.rolesChanged).toBe(0);
-    releaseOpen();
+    held.release();
     await opening;
 
     // THEN the opener, seeing the later lock decision after its write, locks the role again
