@@ -67,6 +67,7 @@ import {
   PutParameterCommandOutput,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 import { loadConfig } from '../lambda/guard/config';
 import { GUARD_CONFIG_ENV, GuardConfig } from '../lib/core/config';
@@ -75,6 +76,8 @@ import { Guard, InvocationSummary } from '../lambda/guard/guard';
 import { trustWithDeny } from '../lambda/guard/reconcile';
 import { buildStatus } from '../lambda/guard/status';
 import { AwsCaller } from '../lambda/shared/aws-caller';
+import { RoleLeases } from '../lambda/shared/role-lease';
+import { FakeLeaseTable } from '../test/support/fake-lease-table';
 import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
@@ -127,6 +130,7 @@ const RAW_CONFIG = {
   statusParameterName: DEFAULT_STATUS_PARAMETER,
   topicArn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:AgentGuardNotices`,
   concurrency: 8,
+  leaseTableName: 'AgentGuardRoleLeases',
 };
 const CONFIG_JSON = JSON.stringify(RAW_CONFIG);
 
@@ -308,6 +312,9 @@ class FakeAws {
   public readonly cloudwatch: CloudWatchClient;
   public readonly ssm: SSMClient;
   public readonly sns: SNSClient;
+  /** The role leases, a DynamoDB table: the guard takes a role's lease only to write the role. */
+  public readonly ddb: DynamoDBDocumentClient;
+  private readonly leaseTable = new FakeLeaseTable(RAW_CONFIG.leaseTableName);
   private counts = new Map<string, number>();
   private inFlight = 0;
   private peak = 0;
@@ -323,6 +330,9 @@ class FakeAws {
     this.cloudwatch = this.client((name, input) => this.cloudwatchCall(name, input)) as unknown as CloudWatchClient;
     this.ssm = this.client((name, input) => this.ssmCall(name, input)) as unknown as SSMClient;
     this.sns = this.client((name, input) => this.snsCall(name, input)) as unknown as SNSClient;
+    this.ddb = this.client((_name, _input, command) =>
+      this.leaseTable.send(command),
+    ) as unknown as DynamoDBDocumentClient;
   }
 
   /** Calls by API since the last take, and the most that were in flight at once. */
@@ -333,7 +343,7 @@ class FakeAws {
     return taken;
   }
 
-  private client(dispatch: (name: string, input: unknown) => unknown): FakeClient {
+  private client(dispatch: (name: string, input: unknown, command: SdkCommand) => unknown): FakeClient {
     return {
       send: async (command) => {
         const name = command.constructor.name;
@@ -343,7 +353,7 @@ class FakeAws {
         this.peak = Math.max(this.peak, this.inFlight);
         try {
           await sleep(this.latencyMs);
-          return dispatch(name, command.input);
+          return await dispatch(name, command.input, command);
         } finally {
           this.inFlight--;
         }
@@ -573,6 +583,8 @@ interface Run {
   readonly peakInFlight: number;
   readonly reads: { signal: number; status: number; list: number; role: number; total: number };
   readonly writes: number;
+  /** Calls to the role lease table (DynamoDB): leases taken and released, the lock decision. */
+  readonly lease: number;
 }
 
 interface Harness {
@@ -585,6 +597,7 @@ interface Harness {
 function coldGuard(account: Account, concurrency: number): Harness {
   const fake = new FakeAws(account, LATENCY_MS);
   const log = { warnings: [] as string[], errors: [] as string[] };
+  const caller = new AwsCaller();
   const guard = new Guard({
     config: config(concurrency),
     iam: fake.iam,
@@ -592,7 +605,8 @@ function coldGuard(account: Account, concurrency: number): Harness {
     cloudwatch: () => fake.cloudwatch,
     ssm: fake.ssm,
     sns: fake.sns,
-    caller: new AwsCaller(),
+    caller,
+    leases: new RoleLeases({ ddb: fake.ddb, caller, tableName: RAW_CONFIG.leaseTableName }),
     logger: {
       info: () => undefined,
       warn: (message) => log.warnings.push(message),
@@ -612,6 +626,14 @@ function check(ok: boolean, message: string): void {
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => `${fmt(Math.round(n))} ms`;
+
+/** Writes beyond the lease table's: a steady sweep must make none. */
+/** Writes to roles: every write but the status heartbeat and the lease table's. */
+function roleWrites(run: Run): number {
+  return (
+    run.writes - (run.calls.get('PutParameter') ?? 0) - (run.calls.get('Put') ?? 0) - (run.calls.get('Delete') ?? 0)
+  );
+}
 
 async function invoke(label: string, harness: Harness, event: unknown): Promise<Run> {
   harness.fake.take();
@@ -633,7 +655,8 @@ async function invoke(label: string, harness: Harness, event: unknown): Promise<
       reads.total += n;
     } else writes += n;
   }
-  const run: Run = { label, wallMs, cpuMs, summary, calls, peakInFlight, reads, writes };
+  const lease = ['Put', 'Delete', 'Get'].reduce((sum, api) => sum + (calls.get(api) ?? 0), 0);
+  const run: Run = { label, wallMs, cpuMs, summary, calls, peakInFlight, reads, writes, lease };
   const byApi = [...calls].map(([api, n]) => `${api} ${fmt(n)}`).join(', ');
   console.log(
     `${label}: ${fmt(reads.total)} reads, ${fmt(writes)} writes, ${summary.calls.retries} retries, ${ms(wallMs)} ` +
@@ -743,10 +766,6 @@ const median = (values: number[]) => {
 // ---------------------------------------------------------------------------------------------------
 
 /** Writes of a run other than the status parameter, which every evaluation rewrites (its heartbeat). */
-function beyondHeartbeat(run: Run): number {
-  return run.writes - (run.calls.get('PutParameter') ?? 0);
-}
-
 async function main(): Promise<void> {
   console.log(
     `agent-guard benchmark: 1 account, ${fmt(AGENT_ROLES)} agent roles + ${OTHER_ROLES} other roles, ` +
@@ -768,7 +787,7 @@ async function main(): Promise<void> {
   const steadyAccount = new Account('locked', statusValue(true, true));
   const bCold = await invoke('B steady sweep, cold start', coldGuard(steadyAccount, 8), scheduled);
   runs.push(bWarm, bCold);
-  steadyWrites += beyondHeartbeat(bWarm) + beyondHeartbeat(bCold);
+  steadyWrites += roleWrites(bWarm) + roleWrites(bCold);
 
   // C: lock flip. Each run: a warm container on open roles (its steady sweep must write nothing), then traffic.
   const flips = new Map<number, Run>();
@@ -777,7 +796,7 @@ async function main(): Promise<void> {
     flipAccount.requestsPerMinute = 0;
     const harness = coldGuard(flipAccount, concurrency);
     const openSweep = await invoke(`C open steady sweep (c=${concurrency}, warm-up)`, harness, scheduled);
-    steadyWrites += beyondHeartbeat(openSweep);
+    steadyWrites += roleWrites(openSweep);
     flipAccount.requestsPerMinute = LIVE_TRAFFIC;
     const flip = await invoke(`C lock flip (c=${concurrency})`, harness, alarm);
     check((flip.calls.get('TagRole') ?? 0) === AGENT_ROLES, `lock flip wrote ${flip.calls.get('TagRole')} TagRole`);
@@ -800,7 +819,20 @@ async function main(): Promise<void> {
   const figures = await bundle();
 
   // The compact table.
-  const header = ['scenario', 'calls', 'reads', 'signal', 'status', 'list', 'role', 'writes', 'retries', 'wall', 'cpu'];
+  const header = [
+    'scenario',
+    'calls',
+    'reads',
+    'signal',
+    'status',
+    'list',
+    'role',
+    'writes',
+    'lease',
+    'retries',
+    'wall',
+    'cpu',
+  ];
   const rows = runs.map((r) => [
     r.label,
     fmt(r.reads.total + r.writes),
@@ -810,6 +842,7 @@ async function main(): Promise<void> {
     fmt(r.reads.list),
     fmt(r.reads.role),
     fmt(r.writes),
+    fmt(r.lease),
     fmt(r.summary.calls.retries),
     ms(r.wallMs),
     ms(r.cpuMs),
@@ -823,10 +856,11 @@ async function main(): Promise<void> {
   console.log(
     'reads: signal = GetMetricData + Organizations ListTagsForResource; status = SSM GetParameter;\n' +
       '       list = GetAccountAuthorizationDetails pages (1,000 roles a page); role = GetRole + ListAttachedRolePolicies\n' +
+      'lease: calls to the role lease table (PutItem/DeleteItem per role written, the lock decision), in reads and writes\n' +
       'cpu:   CPU time of this process during the invocation, the fakes included',
   );
 
-  console.log(`\nwrites when steady, beyond the status heartbeat: ${steadyWrites}`);
+  console.log(`\nwrites when steady, beyond the status heartbeat and the lease table: ${steadyWrites}`);
   const base = flips.get(8)?.wallMs ?? NaN;
   const ratios = [...flips].map(([c, r]) => `c=${c} ${(r.wallMs / base).toFixed(2)}x`).join(', ');
   console.log(`lock flip wall time relative to concurrency 8: ${ratios}`);

@@ -396,6 +396,7 @@ export class AgentGuard extends Construct {
         auditRetention: validateRetention(props.auditRetention ?? Duration.days(365)),
         customGroups,
         exemptActions: props.exemptActions ?? [],
+        leaseTable: live.leaseTable,
         encryptionKey: live.key,
         logRetention,
       });

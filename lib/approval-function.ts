@@ -22,6 +22,7 @@ import {
 } from './core/contract';
 import { APPROVALS_CONFIG_ENV, ApprovalsConfig, APPROVALS_STATUS_INDEX, EXPIRY_SCHEDULE_PREFIX } from './core/config';
 import { guardNodejsFunction } from './guard-nodejs-function';
+import { grantRoleLeases } from './role-lease-table';
 import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 
 export interface ApprovalFunctionProps {
@@ -36,6 +37,8 @@ export interface ApprovalFunctionProps {
   readonly auditRetention: Duration;
   readonly customGroups: readonly { name: string; actions: string[] }[];
   readonly exemptActions: readonly string[];
+  /** The guard's per-role leases; the approval function writes a role only while it holds its lease. */
+  readonly leaseTable: dynamodb.ITable;
   /** Encrypts the audit table and the log group. */
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
@@ -100,6 +103,7 @@ export class ApprovalFunction extends Construct {
           ticketPattern: props.ticketPattern,
           retentionDays: props.auditRetention.toDays(),
           tableName: this.table.tableName,
+          leaseTableName: props.leaseTable.tableName,
           topicArn: props.topic.topicArn,
           scheduleGroup: SCHEDULE_GROUP,
           schedulerRoleArn: schedulerRole.roleArn,
@@ -144,6 +148,7 @@ export class ApprovalFunction extends Construct {
     });
 
     this.grantApprovalPermissions(props, schedulerRole);
+    grantRoleLeases(props.leaseTable, props.encryptionKey, this.role, { lockDecisions: false });
     onCallAlarm(this, 'ErrorAlarm', {
       alarmName: `${GUARD_NAME_PREFIX}ApprovalsErrors`,
       alarmDescription:

@@ -1,6 +1,7 @@
 import { Aws, CfnRule, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,6 +29,7 @@ import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from './core/guard-events';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { guardNodejsFunction } from './guard-nodejs-function';
+import { grantRoleLeases, roleLeaseTable } from './role-lease-table';
 import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 import { TrafficMetric } from './traffic-metric';
 import { isGuardRegion, metricRegions, trafficQueries } from './traffic-plan';
@@ -101,6 +103,8 @@ export class GuardFunction extends Construct {
   public readonly key: kms.IKey;
   public readonly statusParameter: ssm.StringParameter;
   public readonly deadLetterQueue: sqs.Queue;
+  /** The per-role leases that serialise the writes of the guard and the approval function to a role. */
+  public readonly leaseTable: dynamodb.Table;
   /** Denials wait here for the guard function, apart from the events that lock roles. */
   public readonly denialQueue: sqs.Queue;
   public readonly trafficAlarms: cloudwatch.Alarm[];
@@ -145,6 +149,8 @@ export class GuardFunction extends Construct {
       });
     }
 
+    this.leaseTable = roleLeaseTable(this, 'RoleLeases', this.key);
+
     const queries = trafficQueries(props.trafficMetrics, props.trafficRegions);
     const { function: fn, role } = guardNodejsFunction(this, 'Function', {
       functionName: `${GUARD_NAME_PREFIX}Evaluator`,
@@ -175,6 +181,7 @@ export class GuardFunction extends Construct {
           statusParameterName: props.statusParameterName,
           topicArn: this.topic.topicArn,
           concurrency: 8,
+          leaseTableName: this.leaseTable.tableName,
         } satisfies GuardConfig),
         POWERTOOLS_SERVICE_NAME: GUARD_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -182,6 +189,7 @@ export class GuardFunction extends Construct {
     });
     this.function = fn;
     this.grantGuardPermissions(role, props);
+    grantRoleLeases(this.leaseTable, this.key, role, { lockDecisions: true });
 
     this.trafficAlarms = this.createTrafficAlarms(stack, props);
     this.quietWriters.push(role);

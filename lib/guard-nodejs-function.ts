@@ -26,7 +26,9 @@ export interface GuardNodejsFunctionProps {
 /**
  * A guard handler as a Lambda function, from the bundle that `npm run build` made when the package
  * was built (SDK included, so its version is pinned): a consumer's synth bundles nothing, so it needs
- * neither esbuild nor Docker. One invocation at a time, so two never write one role at once.
+ * neither esbuild nor Docker. No reserved concurrency: Lambda keeps 100 executions of an account
+ * unreserved, and new accounts may have fewer in all, so reserving any fails the deploy there; the
+ * handlers serialise their writes to a role with a lease instead (lambda/shared/role-lease.ts).
  * Its role sits under the guard path and its log group carries the guard name, so the boundary
  * keeps agents off both; the caller grants the role what the handler needs.
  */
@@ -56,7 +58,6 @@ export function guardNodejsFunction(
     architecture: lambda.Architecture.ARM_64,
     memorySize: 512,
     timeout: props.timeout,
-    reservedConcurrentExecutions: 1,
     role,
     logGroup,
     onFailure: props.onFailure,

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { Exactly, loadEnvConfig } from '../shared/env-config';
+import { Exactly, loadEnvConfig, tableName } from '../shared/env-config';
 import { APPROVALS_CONFIG_ENV, ApprovalsConfig } from '../../lib/core/config';
 
 const arn = z.string().check(z.regex(/^arn:aws[a-z-]*:/, 'must be an ARN'));
@@ -16,6 +16,7 @@ export const approvalsConfigSchema = z.object({
   ticketPattern: z.optional(z.string()),
   retentionDays: z.int().check(z.gte(1), z.lte(3650)),
   tableName: z.string().check(z.minLength(1)),
+  leaseTableName: tableName,
   topicArn: arn,
   scheduleGroup: z.string().check(z.minLength(1)),
   schedulerRoleArn: arn,

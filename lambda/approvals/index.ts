@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller } from '../shared/aws-caller';
+import { RoleLeases } from '../shared/role-lease';
 import { loadApprovalsConfig } from './config';
 import { route } from './handler';
 import { ApprovalService } from './service';
@@ -17,16 +18,24 @@ const config = loadApprovalsConfig(process.env);
 const logger = new Logger({ serviceName: 'agent-guard-approvals' });
 const region = process.env.AWS_REGION ?? 'us-east-1';
 const partition = config.topicArn.split(':')[1];
+const ddb = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), { marshallOptions: { removeUndefinedValues: true } });
+const caller = new AwsCaller();
 
 const service = new ApprovalService({
   config,
   catalog: resolveCatalog({ customGroups: config.customGroups, exemptActions: config.exemptActions }),
   iam: new IAMClient(sdk),
-  ddb: DynamoDBDocumentClient.from(new DynamoDBClient(sdk), { marshallOptions: { removeUndefinedValues: true } }),
+  ddb,
   scheduler: new SchedulerClient(sdk),
   events: new EventBridgeClient(sdk),
   sns: new SNSClient(sdk),
-  caller: new AwsCaller(),
+  caller,
+  leases: new RoleLeases({
+    ddb,
+    caller,
+    tableName: config.leaseTableName,
+    onLost: (role, why) => logger.error('Role lease lost', { role, why }),
+  }),
   functionArn: `arn:${partition}:lambda:${region}:${config.accountId}:function:${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
 });
 

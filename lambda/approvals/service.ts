@@ -34,6 +34,7 @@ import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
 import { isAgentRole, tagValue } from '../shared/agent-roles';
 import { oneLine, publish, subject } from '../shared/notices';
+import { LeaseUnavailable, RoleLeases } from '../shared/role-lease';
 import {
   ApiRequest,
   ApprovalKind,
@@ -60,6 +61,8 @@ export interface ApprovalServiceDependencies {
   readonly events: EventBridgeClient;
   readonly sns: SNSClient;
   readonly caller: AwsCaller;
+  /** Per-role leases: the function writes a role only while it holds the role's lease. */
+  readonly leases: RoleLeases;
   /** This function's ARN: the target of expiry schedules and single-use rules. */
   readonly functionArn: string;
   /** @default () => new Date() */
@@ -167,14 +170,16 @@ export class ApprovalService {
       const setId = parseApprovalPolicyArn(policyArn)!.setId;
       if (activeSets.has(setId)) continue;
       for (const roleName of await this.rolesAttachedTo(policyArn)) {
-        const role = await this.roles.read(roleName);
-        if (!role) continue;
-        const inForce = tagValue(role, APPROVAL_TAG);
-        if (inForce && activeSets.has(inForce) && completeApprovalSet(role.attachedPolicyArns, inForce)) {
-          await this.roles.detach(role.name, policyArn);
-        } else {
-          await this.roles.swap(role, { kind: 'standard' });
-        }
+        await this.underLease(roleName, async () => {
+          const role = await this.roles.read(roleName);
+          if (!role) return;
+          const inForce = tagValue(role, APPROVAL_TAG);
+          if (inForce && activeSets.has(inForce) && completeApprovalSet(role.attachedPolicyArns, inForce)) {
+            await this.roles.detach(role.name, policyArn);
+          } else {
+            await this.roles.swap(role, { kind: 'standard' });
+          }
+        });
       }
       await this.roles.deletePolicies([policyArn]);
       orphansRemoved++;
@@ -427,8 +432,8 @@ export class ApprovalService {
     return Math.floor(from.getTime() / 1000) + this.deps.config.retentionDays * 86400 + 31 * 86400;
   }
 
-  /** Puts an approval in force: the role's new policy set holds it and every other active one. */
-  private async activate(
+  /** Swaps the role's policy set and records the approval in force; runs under the role's lease. */
+  private async putInForce(
     record: ApprovalRecord,
     caller: Caller,
     storedStatus: ApprovalStatus | undefined,
@@ -476,6 +481,18 @@ export class ApprovalService {
     if (storedStatus) await this.store.update(active, storedStatus);
     else await this.store.create(active);
     for (const other of others) await this.store.update({ ...other, policySetId: setId }, 'active');
+    return active;
+  }
+
+  /** Puts an approval in force: the role's new policy set holds it and every other active one. */
+  private async activate(
+    record: ApprovalRecord,
+    caller: Caller,
+    storedStatus: ApprovalStatus | undefined,
+  ): Promise<ApprovalRecord> {
+    const active = await this.underLease(roleNameOf(record.roleArn), () =>
+      this.putInForce(record, caller, storedStatus),
+    );
     await this.scheduleExpiry(active);
     if (active.uses === 1) {
       await this.watchFirstUse(active).catch((error: unknown) =>
@@ -527,15 +544,13 @@ export class ApprovalService {
     ]);
   }
 
-  /** Ends an approval and puts the role's remaining approvals, or the standard policies, back. */
-  private async end(
+  /** Puts the role's remaining approvals, or the standard policies, back and records the end; under the lease. */
+  private async putBack(
     record: ApprovalRecord,
     status: 'revoked' | 'expired' | 'used',
     by: string,
     reason?: string,
   ): Promise<ApprovalRecord> {
-    if (record.status === 'pending')
-      return this.finish(record, status === 'revoked' ? 'revoked' : 'lapsed', by, reason);
     const now = this.clock();
     const role = await this.roles.read(roleNameOf(record.roleArn));
     const remaining = role
@@ -556,6 +571,19 @@ export class ApprovalService {
     }
     const ended = await this.finish(record, status, by, reason);
     for (const other of remaining) await this.store.update({ ...other, policySetId: setId }, 'active');
+    return ended;
+  }
+
+  /** Ends an approval and puts the role's remaining approvals, or the standard policies, back. */
+  private async end(
+    record: ApprovalRecord,
+    status: 'revoked' | 'expired' | 'used',
+    by: string,
+    reason?: string,
+  ): Promise<ApprovalRecord> {
+    if (record.status === 'pending')
+      return this.finish(record, status === 'revoked' ? 'revoked' : 'lapsed', by, reason);
+    const ended = await this.underLease(roleNameOf(record.roleArn), () => this.putBack(record, status, by, reason));
     await this.deps.caller
       .call('scheduler:DeleteSchedule', () =>
         this.deps.scheduler.send(
@@ -609,6 +637,21 @@ export class ApprovalService {
     const candidates = (await this.store.byStatus('active')).filter(inForce);
     const current = await Promise.all(candidates.map((r) => this.store.get(r.approvalId)));
     return current.filter(inForce);
+  }
+
+  /**
+   * Runs `work` while holding the role's lease, so the guard never writes the role meanwhile. A lease
+   * that stays held is a refusal, with nothing written.
+   */
+  private async underLease<T>(roleName: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.deps.leases.withRoleLease(roleName, work);
+    } catch (error) {
+      if (!(error instanceof LeaseUnavailable)) throw error;
+      throw new Refusal(`Role ${roleName} is being changed by the guard or another approval; try again in a minute.`, {
+        cause: error,
+      });
+    }
   }
 
   private async scheduleExpiry(record: ApprovalRecord): Promise<void> {

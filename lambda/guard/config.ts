@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { Exactly, loadEnvConfig } from '../shared/env-config';
+import { Exactly, loadEnvConfig, tableName } from '../shared/env-config';
 import {
   GUARD_CONFIG_ENV,
   GuardConfig,
@@ -61,6 +61,7 @@ export const guardConfigSchema = z.object({
   statusParameterName: z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]+$/)),
   topicArn: arn,
   concurrency: z.int().check(z.gte(1), z.lte(64)),
+  leaseTableName: tableName,
 });
 
 // The schema checks exactly the interface the construct fills: neither may drift from the other.

@@ -26,6 +26,7 @@ import { GuardStatus } from '../../lib/core/status';
 import { StatusPublisher } from './status';
 import { readTraffic } from './traffic-signal';
 import { holdTraffic, TrafficMemory } from './traffic-hold';
+import { LeaseUnavailable, RoleLeases } from '../shared/role-lease';
 
 /** Structured logging, as Powertools Logger offers it. */
 export interface GuardLogger {
@@ -48,6 +49,8 @@ export interface GuardDependencies {
   readonly ssm: SSMClient;
   readonly sns: SNSClient;
   readonly caller: AwsCaller;
+  /** Per-role leases: the guard writes a role only while it holds the role's lease. */
+  readonly leases: RoleLeases;
   readonly logger: GuardLogger;
   readonly metrics: GuardMetrics;
   /** @default () => new Date() */
@@ -85,6 +88,8 @@ type AccessDenied = Extract<GuardEvent, { kind: 'access-denied' }>;
 
 interface Evaluation {
   readonly decision: Decision;
+  /** When the signals were read: a later lock decision of another evaluation outranks this one. */
+  readonly decidedAt: Date;
   readonly production: ProductionSignal;
   readonly traffic: TrafficSignal;
   readonly trafficMemory: TrafficMemory;
@@ -184,7 +189,22 @@ export class Guard {
       );
     }
     const before = previous.readable ? previous.status : undefined;
-    return { decision, production, traffic, trafficMemory: memory, previous: before };
+    if (decision.locked) await this.recordLockDecision(now);
+    return { decision, decidedAt: now, production, traffic, trafficMemory: memory, previous: before };
+  }
+
+  /**
+   * Tells evaluations still under way that this one decided to lock, before it reads a role: one that
+   * decided to open earlier then locks a role instead of opening it (see `reconcileLeased`). Not
+   * fatal: this evaluation still locks every role it reads.
+   */
+  private async recordLockDecision(decidedAt: Date): Promise<void> {
+    try {
+      await this.deps.leases.recordLockDecision(decidedAt);
+    } catch (error) {
+      this.deps.metrics.count('Errors', 1);
+      this.deps.logger.error('Could not record the lock decision', { error: errorName(error) });
+    }
   }
 
   private desired(decision: Decision): DesiredRole {
@@ -197,11 +217,12 @@ export class Guard {
   }
 
   private async sweep(trigger: string): Promise<InvocationSummary> {
-    // Independent reads, so one round trip instead of two.
-    const [evaluation, roles] = await Promise.all([this.evaluate(), listAgentRoles(this.deps.iam, this.deps.caller)]);
+    // The roles are read after the lock decision is recorded, so an opening writer it overtakes sees it.
+    const evaluation = await this.evaluate();
+    const roles = await listAgentRoles(this.deps.iam, this.deps.caller);
     // Counted before the reconcile: a half-done swap it repairs was not in force.
     this.deps.metrics.count('ApprovalsInForce', approvalsInForce(roles, this.deps.config.guardPolicyArns));
-    const outcomes = await this.reconcileRoles(roles, evaluation.decision, undefined);
+    const outcomes = await this.reconcileRoles(roles, evaluation, undefined, false);
     await this.publishStatus(evaluation);
     return this.summarise('sweep', trigger, evaluation, roles.length, outcomes);
   }
@@ -213,19 +234,23 @@ export class Guard {
     }
     // Signals are read only for agent roles; most IAM events are about other roles.
     const evaluation = await this.evaluate();
-    const outcomes = await this.reconcileRoles([role], evaluation.decision, actor);
+    // The role was read before the decision was recorded: it is read again under its lease.
+    const outcomes = await this.reconcileRoles([role], evaluation, actor, true);
     await this.publishStatus(evaluation);
     return this.summarise('role-changed', roleName, evaluation, 1, outcomes);
   }
 
   private async reconcileRoles(
     roles: readonly RoleSnapshot[],
-    decision: Decision,
+    evaluation: Evaluation,
     actor: string | undefined,
+    alwaysLease: boolean,
   ): Promise<RoleOutcome[]> {
-    const desired = this.desired(decision);
+    const desired = this.desired(evaluation.decision);
     const settled = await settleWithLimit(roles, this.deps.config.concurrency, (role) =>
-      this.reconcileRole(role, desired, actor),
+      alwaysLease || planRole(role, desired).changes.length > 0
+        ? this.reconcileLeased(role, desired, evaluation.decidedAt, actor)
+        : this.reconcileRole(role, desired, actor),
     );
     // reconcileRole catches its own errors; a rejection here would be a bug, and is still a failure.
     const outcomes = settled.map((result, i) =>
@@ -240,6 +265,50 @@ export class Guard {
     const failures = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));
     if (failures.length > 0) await this.notify(failureNotice(failures));
     return outcomes;
+  }
+
+  /**
+   * Reconciles a role under its lease, so no other invocation writes it meanwhile (a role the lease-free
+   * read shows in shape needs none). Under the lease the role is read again, since another writer may
+   * have changed it. An evaluation that decided to open yields to any later one that decided to lock:
+   * it checks before opening, and again after, since that one may have read the role just before.
+   * A plan that only locks needs no second read: locking is right whatever else changed. A lease that
+   * stays held fails the role for this run; the next evaluation tries again.
+   */
+  private async reconcileLeased(
+    snapshot: RoleSnapshot,
+    desired: DesiredRole,
+    decidedAt: Date,
+    actor: string | undefined,
+  ): Promise<RoleOutcome> {
+    const { leases } = this.deps;
+    const roleName = snapshot.name;
+    const lockOnly = planRole(snapshot, desired).changes.every((change) => change.kind === 'lock');
+    try {
+      return await leases.withRoleLease(roleName, async () => {
+        const role = desired.locked && lockOnly ? snapshot : await readRole(this.deps.iam, this.deps.caller, roleName);
+        if (!role || !isAgentRole(role)) return { changed: false, repaired: false };
+        const overtaken = !desired.locked && (await leases.lockDecidedSince(decidedAt));
+        const wanted = overtaken ? { ...desired, locked: true } : desired;
+        const opens = planRole(role, wanted).changes.some((change) => change.kind === 'open');
+        const outcome = await this.reconcileRole(role, wanted, actor);
+        if (opens && !outcome.failure && (await leases.lockDecidedSince(decidedAt))) {
+          await lockRole(this.deps.iam, this.deps.caller, roleName);
+        }
+        return outcome;
+      });
+    } catch (error) {
+      this.deps.logger.error('Could not reconcile an agent role under its lease', {
+        role: snapshot.arn,
+        error: errorName(error),
+      });
+      const busy = error instanceof LeaseUnavailable;
+      return {
+        changed: false,
+        repaired: false,
+        failure: { roleName, error: errorName(error), locked: false, inert: false, busy },
+      };
+    }
   }
 
   private async reconcileRole(

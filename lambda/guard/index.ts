@@ -1,4 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -8,6 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GUARD_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/core/contract';
 import { AwsCaller } from '../shared/aws-caller';
+import { RoleLeases } from '../shared/role-lease';
 import { loadConfig } from './config';
 import { queuedEvents } from './events';
 import { Guard } from './guard';
@@ -20,6 +23,7 @@ const logger = new Logger({ serviceName: GUARD_SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: GUARD_SERVICE_NAME });
 const orgRole = config.production.source === 'fixed' ? undefined : config.production.roleArn;
 const cloudwatchByRegion = new Map<string, CloudWatchClient>();
+const caller = new AwsCaller();
 
 const guard = new Guard({
   config,
@@ -38,7 +42,13 @@ const guard = new Guard({
   },
   ssm: new SSMClient(sdk),
   sns: new SNSClient(sdk),
-  caller: new AwsCaller(),
+  caller,
+  leases: new RoleLeases({
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient(sdk)),
+    caller,
+    tableName: config.leaseTableName,
+    onLost: (role, why) => logger.error('Role lease lost', { role, why }),
+  }),
   logger,
   metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
 });

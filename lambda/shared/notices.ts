@@ -130,15 +130,19 @@ export interface RoleFailure {
   readonly locked: boolean;
   /** The constrained tag is off, so the boundary allows the role nothing at all. */
   readonly inert: boolean;
+  /** Another writer held the role's lease throughout: this run wrote nothing to it. */
+  readonly busy?: boolean;
 }
 
 export function failureNotice(failures: readonly RoleFailure[]): Notice {
   const outcome = (f: RoleFailure): string =>
-    f.inert
-      ? 'not constrained: it can do nothing until the guard can verify its guard policies'
-      : f.locked
-        ? 'locked'
-        : 'COULD NOT LOCK, check it by hand';
+    f.busy
+      ? 'left to the writer that holds its lease; the next evaluation checks it again'
+      : f.inert
+        ? 'not constrained: it can do nothing until the guard can verify its guard policies'
+        : f.locked
+          ? 'locked'
+          : 'COULD NOT LOCK, check it by hand';
   return {
     subject: subject(`agent-guard: ${failures.length} agent role(s) could not be reconciled`),
     message: failures.map((f) => `${field(f.roleName)}: ${field(f.error)}; ${outcome(f)}`).join('\n'),

@@ -69,6 +69,8 @@ export interface GuardConfig {
   readonly statusParameterName: string;
   readonly topicArn: string;
   readonly concurrency: number;
+  /** The table of per-role leases that serialise role writes (lambda/shared/role-lease.ts). */
+  readonly leaseTableName: string;
 }
 
 export interface ApprovalsConfig {
@@ -82,6 +84,8 @@ export interface ApprovalsConfig {
   readonly ticketPattern?: string;
   readonly retentionDays: number;
   readonly tableName: string;
+  /** The table of per-role leases that serialise role writes (lambda/shared/role-lease.ts). */
+  readonly leaseTableName: string;
   readonly topicArn: string;
   readonly scheduleGroup: string;
   readonly schedulerRoleArn: string;

@@ -101,3 +101,8 @@ export const DEFAULT_STATUS_PARAMETER = `${GUARD_PATH}status`;
 export const APPROVALS_URL_PARAMETER = `${GUARD_PATH}approvals-url`;
 /** EventBridge Scheduler group of the approvals' one-shot expiry schedules. */
 export const SCHEDULE_GROUP = 'agent-guard';
+
+/** Key prefix of a role's item in the lease table: `role#<role name>`. */
+export const ROLE_LEASE_PREFIX = 'role#';
+/** The lease table's item that records the latest lock decision of any guard evaluation. */
+export const LOCK_DECISION_KEY = 'decision#lock';

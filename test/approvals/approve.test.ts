@@ -12,6 +12,7 @@ import {
   BOB,
   CATALOG,
   expectNoLockViolations,
+  expectNothingWritten,
   FUNCTION_ARN,
   GUARD_POLICY_ARNS,
   INSTANCE_ARN,
@@ -450,27 +451,41 @@ describe('how many approvals fit on one role', () => {
 });
 
 describe('racing approvals on one role', () => {
-  test('current behaviour: two approvals at once leave two sets, each denying the other (fail closed)', async () => {
-    // Neither sees the other as active when it builds its set, so each set carves out only its own
-    // approval; together they deny both. The next revoke or expiry composes them again. See the report.
+  test('two approvals at once take the role one after the other (its lease): the second composes both', async () => {
+    // Before role leases, neither saw the other as active when it built its set, so two sets each
+    // denied the other's approval. Now the second waits for the role's lease and reads the first.
     const fx = newFixture();
     const [a, b] = await Promise.all([
       fx.call(approveBody({ resources: [instanceArn(1)] })),
       fx.call(approveBody({ resources: [instanceArn(2)] }), BOB),
     ]);
     expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
-    const first = a.body.ok ? a.body.approvals![0] : undefined;
-    const second = b.body.ok ? b.body.approvals![0] : undefined;
-    expect(fx.setsOn().sort()).toEqual([first!.policySetId, second!.policySetId].sort());
-    const documents = attachedDocuments(fx);
-    // each set's "outside" deny covers the other's resource
-    const outside = statements(documents).filter((s) => s.Sid?.startsWith('ApprovalOutside'));
-    expect(outside.map((s) => s.NotResource)).toEqual(expect.arrayContaining([[instanceArn(1)], [instanceArn(2)]]));
+    const idOf = (reply: typeof a) => (reply.body.ok ? reply.body.approvals![0].approvalId : '');
+    const first = fx.record(idOf(a));
+    const second = fx.record(idOf(b));
+    expect(fx.setsOn()).toHaveLength(1);
+    expect([first.policySetId, second.policySetId]).toEqual([fx.setsOn()[0], fx.setsOn()[0]]);
+    const outside = statements(attachedDocuments(fx)).filter((s) => s.Sid?.startsWith('ApprovalOutside'));
+    expect(outside.flatMap((s) => s.NotResource)).toEqual(expect.arrayContaining([instanceArn(1), instanceArn(2)]));
+    expect(fx.leaseTable.items.size).toBe(0);
 
     // revoking one composes the other alone again
-    await fx.call({ op: 'revoke', approvalId: first!.approvalId });
-    const kept = fx.record(second!.approvalId);
+    await fx.call({ op: 'revoke', approvalId: first.approvalId });
+    const kept = fx.record(second.approvalId);
     expect(fx.setsOn()).toEqual([kept.policySetId]);
     expect(deniedEverywhere(attachedDocuments(fx), 'ec2:TerminateInstances')).toBe(false);
+  });
+});
+
+describe('a role whose lease another writer keeps', () => {
+  test('refuses the approval with nothing written: the guard or another approval is writing the role', async () => {
+    const fx = newFixture();
+    const epoch = Math.floor(fx.now.getTime() / 1000);
+    fx.leaseTable.items.set('role#agent', { pk: 'role#agent', owner: 'the guard', expiresAt: epoch + 30 });
+    const reply = await fx.call(approveBody());
+    expect(reply).toMatchObject({ statusCode: 403, body: { ok: false, refused: true } });
+    expect(reply.body.message).toMatch(/being changed by the guard or another approval; try again/);
+    fx.leaseTable.items.clear();
+    expectNothingWritten(fx);
   });
 });

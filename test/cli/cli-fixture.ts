@@ -24,6 +24,8 @@ import { ApprovalsConfig } from '../../lib/core/config';
 import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/handler';
 import { ApprovalService } from '../../lambda/approvals/service';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
+import { RoleLeases } from '../../lambda/shared/role-lease';
+import { FakeLeaseTable } from '../support/fake-lease-table';
 import { CliDeps, run } from '../../bin/cli/cli';
 import { HttpReply, Transport } from '../../bin/cli/transport';
 import type { GuardStatus } from '../../lib/core/status';
@@ -73,6 +75,7 @@ export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): Appro
     requestTtlSeconds: 3600,
     retentionDays: 90,
     tableName: 'AgentGuardApprovals',
+    leaseTableName: 'AgentGuardRoleLeases',
     topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:AgentGuardNotices`,
     scheduleGroup: 'AgentGuard',
     schedulerRoleArn: `arn:aws:iam::${ACCOUNT}:role/agent-guard/AgentGuardScheduler`,
@@ -203,15 +206,22 @@ export class ApprovalsHarness {
     this.events.onAnyCommand().resolves({});
     this.sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
 
+    const caller = new AwsCaller({ sleep: () => Promise.resolve() });
+    const config = approvalsConfig(options.config);
     this.service = new ApprovalService({
-      config: approvalsConfig(options.config),
+      config,
       catalog: resolveCatalog(),
       iam: iamClient,
       ddb: ddbClient,
       scheduler: schedulerClient,
       events: eventsClient,
       sns: snsClient,
-      caller: new AwsCaller({ sleep: () => Promise.resolve() }),
+      caller,
+      leases: new RoleLeases({
+        ddb: new FakeLeaseTable(config.leaseTableName).client(),
+        caller,
+        tableName: config.leaseTableName,
+      }),
       functionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:AgentGuardApprovals`,
       clock: () => NOW,
       newId: options.newId ?? idSequence('svc'),

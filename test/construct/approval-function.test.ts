@@ -23,12 +23,11 @@ describe('the approval function', () => {
   const t = Template.fromStack(createExampleApp().stack);
   const resources = t.toJSON().Resources as Resources;
 
-  test('sits behind a function URL with IAM auth, one invocation at a time', () => {
+  test('sits behind a function URL with IAM auth', () => {
     t.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
     t.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'AgentGuardApprovals',
       Runtime: 'nodejs24.x',
-      ReservedConcurrentExecutions: 1,
     });
     t.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/agent-guard/approvals-url',
@@ -195,7 +194,7 @@ describe('approval props', () => {
   test('without approvers there is no approval function', () => {
     const t = template({});
     t.resourcePropertiesCountIs('AWS::Lambda::Function', { FunctionName: 'AgentGuardApprovals' }, 0);
-    t.resourceCountIs('AWS::DynamoDB::Table', 0);
+    t.resourcePropertiesCountIs('AWS::DynamoDB::Table', { TableName: 'AgentGuardApprovals' }, 0);
   });
 
   test('limits and ticket pattern reach the function', () => {

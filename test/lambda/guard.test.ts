@@ -78,6 +78,10 @@ const CONSTRAIN = [
   'ListAttachedRolePoliciesCommand',
   'TagRoleCommand',
 ];
+/** A role with writes to make is read again once the guard holds its lease (lambda/shared/role-lease.ts). */
+const REREAD = ['GetRoleCommand', 'ListAttachedRolePoliciesCommand'];
+/** Writes of the lease table per role written: the lease taken, then released. */
+const LEASE_WRITES = 2;
 
 function statusWritten(fx: GuardFixture, index = -1): GuardStatus {
   const calls = fx.ssm.commandCalls(PutParameterCommand);
@@ -146,7 +150,7 @@ describe('Guard: scheduled sweep', () => {
       rolesFailed: 0,
     });
     // AND the new role is locked before it is constrained
-    expect(commands(fx, 'agent-new')).toEqual(['TagRoleCommand', ...CONSTRAIN]);
+    expect(commands(fx, 'agent-new')).toEqual([...REREAD, 'TagRoleCommand', ...CONSTRAIN]);
     // AND the signals were read as configured
     expect(fx.organizations).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceId: ACCOUNT_ID });
     expect(fx.cloudwatchRegions).toEqual(['us-east-1']);
@@ -169,7 +173,7 @@ describe('Guard: scheduled sweep', () => {
     );
     expect(summary).toMatchObject({ locked: false, protected: false });
     // AND the new role gets boundary, both guard policies and the trust deny BEFORE the open tag
-    expect(commands(fx, 'agent-new')).toEqual([...CONSTRAIN, 'TagRoleCommand']);
+    expect(commands(fx, 'agent-new')).toEqual([...REREAD, ...CONSTRAIN, 'TagRoleCommand']);
     const writes = iamWrites(fx.iam, 'agent-new');
     expect(writes[0].input).toEqual({ RoleName: 'agent-new', PermissionsBoundary: BOUNDARY_ARN });
     expect(writes.slice(1, 3).map((w) => w.input.PolicyArn)).toEqual([...GUARD_POLICY_ARNS]);
@@ -179,7 +183,7 @@ describe('Guard: scheduled sweep', () => {
     const trust = JSON.parse(writes[3].input.PolicyDocument as string) as PolicyDocumentJson;
     expect(trust).toEqual({ Version: '2012-10-17', Statement: [ASSUME_STATEMENT, TRUST_DENY_STATEMENT] });
     // AND the constrained role only needed its tag
-    expect(commands(fx, 'agent-x')).toEqual(['TagRoleCommand']);
+    expect(commands(fx, 'agent-x')).toEqual([...REREAD, 'TagRoleCommand']);
   });
 
   it.each([
@@ -556,9 +560,11 @@ describe('Guard: scale', () => {
     // AND at most `concurrency` roles were in flight at once
     expect(peak).toBeLessThanOrEqual(8);
     expect(peak).toBeGreaterThan(1);
-    // AND the reads were: 4 pages, 1 Organizations, 1 CloudWatch, 1 status
+    // AND the reads were: 4 pages, 1 Organizations, 1 CloudWatch, 1 status (a plan that only locks
+    // needs no second read of the role under its lease)
     expect(summary.calls.reads).toBe(7);
-    expect(summary.calls.writes).toBe(2000 + 1 + 1); // TagRole per role, status parameter, status notice
+    // TagRole and the lease per role, the lock decision, status parameter, status notice
+    expect(summary.calls.writes).toBe(2000 * (1 + LEASE_WRITES) + 1 + 1 + 1);
   });
 });
 
@@ -590,6 +596,8 @@ describe('Guard: steady state', () => {
     expect(fx.iam).not.toHaveReceivedCommand(UpdateAssumeRolePolicyCommand);
     expect(fx.ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1); // the heartbeat
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
+    // AND no role's lease is taken; the only write is the lock decision, for evaluations under way
+    expect(fx.leaseTable.log.map((c) => `${c.command} ${c.pk}`)).toEqual(['Put decision#lock']);
     expect(summary.calls.writes).toBe(1);
     expect(fx.metrics.total('StateChanges')).toBe(0);
   });
@@ -649,7 +657,7 @@ describe('Guard: monitor mode', () => {
       ]),
     );
     expect(stateTagsWritten(fx.iam).some((t) => t.value === 'locked')).toBe(false);
-    expect(commands(fx, 'agent-new')).toEqual([...CONSTRAIN, 'TagRoleCommand']);
+    expect(commands(fx, 'agent-new')).toEqual([...REREAD, ...CONSTRAIN, 'TagRoleCommand']);
     // AND the status tells agents what would happen
     const status = statusWritten(fx);
     expect(status).toMatchObject({ mode: 'MONITOR', locked: false, protected: true });
@@ -677,6 +685,7 @@ describe('Guard: partial failure', () => {
     const summary = await fx.guard.handle(scheduledEvent());
     // THEN agent-b stopped at the failed attach, was left without the constrained tag and tagged locked, never open
     expect(commands(fx, 'agent-b')).toEqual([
+      ...REREAD,
       'PutRolePermissionsBoundaryCommand',
       'AttachRolePolicyCommand',
       'UntagRoleCommand',
@@ -694,7 +703,8 @@ describe('Guard: partial failure', () => {
     // AND the refused call was not retried
     expect(fx.iam.commandCalls(AttachRolePolicyCommand, { RoleName: 'agent-b' })).toHaveLength(1);
     // AND the other roles were constrained and opened
-    for (const name of ['agent-a', 'agent-c']) expect(commands(fx, name)).toEqual([...CONSTRAIN, 'TagRoleCommand']);
+    for (const name of ['agent-a', 'agent-c'])
+      expect(commands(fx, name)).toEqual([...REREAD, ...CONSTRAIN, 'TagRoleCommand']);
     expect(stateTagsWritten(fx.iam)).toEqual(
       expect.arrayContaining([
         { roleName: 'agent-a', value: 'open' },
@@ -722,6 +732,7 @@ describe('Guard: partial failure', () => {
     fx.iam.on(TagRoleCommand, { RoleName: 'agent-b' }).rejects(accessDenied('no tagging'));
     await fx.guard.handle(scheduledEvent());
     expect(commands(fx, 'agent-b')).toEqual([
+      ...REREAD,
       'PutRolePermissionsBoundaryCommand',
       'AttachRolePolicyCommand',
       'UntagRoleCommand',
@@ -776,6 +787,7 @@ describe('Guard: role-changed events', () => {
       expect(commands(fx, 'agent-new')).toEqual([
         'GetRoleCommand',
         'ListAttachedRolePoliciesCommand',
+        ...REREAD,
         'TagRoleCommand',
         ...CONSTRAIN,
       ]);
@@ -814,6 +826,7 @@ describe('Guard: role-changed events', () => {
     expect(commands(fx, 'agent-new')).toEqual([
       'GetRoleCommand',
       'ListAttachedRolePoliciesCommand',
+      ...REREAD,
       ...CONSTRAIN,
       'TagRoleCommand',
     ]);
@@ -1164,6 +1177,7 @@ describe('Guard: status parameter', () => {
     // AND Organizations is not read again (cached), but the status is (another invocation may have written it)
     expect(fx.organizations).toHaveReceivedCommandTimes(ListTagsForResourceCommand, 1);
     expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+    expect(second.calls.writes).toBe(2); // the heartbeat and the lock decision
   });
 
   it('rewrites the status, with a new "since", when the outcome changes', async () => {
@@ -1299,14 +1313,19 @@ describe('Guard: API call budget', () => {
       .callsFake(slow('status', () => ({ Parameter: { Name: STATUS_PARAMETER, Value: statusParameter } })));
     // WHEN the sweep runs
     await fx.guard.handle(scheduledEvent());
-    // THEN every read started before the first one ended
+    // THEN the signals are read first, since a lock decision is recorded before any role is read;
+    // then the role listing and the status start together
     const firstEnd = timeline.findIndex((t) => t.startsWith('end'));
-    expect(timeline.slice(0, firstEnd).sort()).toEqual(['start organizations', 'start roles', 'start status']);
+    expect(timeline.slice(0, firstEnd)).toEqual(['start organizations']);
+    const rolesStart = timeline.indexOf('start roles');
+    const rolesEnd = timeline.indexOf('end roles');
+    expect(timeline.indexOf('end organizations')).toBeLessThan(rolesStart);
+    expect(timeline.indexOf('start status')).toBeLessThan(rolesEnd);
     // AND the status was read once, not again when it was published
     expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
   });
 
-  it('a steady sweep reads at most 3 times plus one per role page, and writes the heartbeat only', async () => {
+  it('a steady sweep reads at most 3 times plus one per role page, and writes the heartbeat and the lock decision only', async () => {
     // GIVEN 3 pages of constrained, locked roles and a current status
     const statusParameter = await settledStatus({});
     const roles = Array.from({ length: 30 }, (_, i) => constrainedRole(`agent-${i}`, 'locked'));
@@ -1316,22 +1335,23 @@ describe('Guard: API call budget', () => {
     // THEN: Organizations, CloudWatch and SSM once each, plus 3 pages
     expect(fx.iam).toHaveReceivedCommandTimes(GetAccountAuthorizationDetailsCommand, 3);
     expect(first.calls).toEqual({ reads: 3 + 3, writes: 1, retries: 0, failures: 0 });
-    // AND a warm sweep costs the CloudWatch and status reads plus the pages
+    // AND a warm sweep costs the CloudWatch and status reads plus the pages; it writes the heartbeat and the lock decision
     fx.now.value = new Date(NOW.getTime() + 5 * 60000);
     const second = await fx.guard.handle(scheduledEvent());
-    expect(second.calls).toEqual({ reads: 2 + 3, writes: 1, retries: 0, failures: 0 });
+    expect(second.calls).toEqual({ reads: 2 + 3, writes: 2, retries: 0, failures: 0 });
     // AND the metrics report the same figures
     expect(fx.metrics.total('ApiReads')).toBe(6 + 5);
     expect(fx.metrics.total('ApiWrites')).toBe(2);
   });
 
-  it('counts what a role-changed event costs: 2 role reads, the signals, and the writes', async () => {
+  it('counts what a role-changed event costs: 2 role reads, the signals, the role again under its lease, and the writes', async () => {
     const fx = newGuard({ roles: [newAgentRole('agent-new')] });
     const summary = await fx.guard.handle(roleChangedEvent('CreateRole', 'agent-new'));
-    // GetRole, ListAttachedRolePolicies (twice: the event, and the read-back), Organizations, CloudWatch, GetParameter
-    expect(summary.calls.reads).toBe(7);
-    // TagRole, boundary, 2 attaches, trust, constrained tag, status parameter, status notice
-    expect(summary.calls.writes).toBe(8);
+    // GetRole, ListAttachedRolePolicies (twice: the event, and the read-back), Organizations, CloudWatch, GetParameter,
+    // and the re-read under the lease
+    expect(summary.calls.reads).toBe(7 + REREAD.length);
+    // TagRole, boundary, 2 attaches, trust, constrained tag, status parameter, status notice; the lock decision and the lease
+    expect(summary.calls.writes).toBe(8 + 1 + LEASE_WRITES);
   });
 });
 

@@ -29,6 +29,8 @@ import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/hand
 import { ApprovalService, scheduleName } from '../../lambda/approvals/service';
 import { APPROVALS_STATUS_INDEX } from '../../lib/core/config';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
+import { RoleLeases } from '../../lambda/shared/role-lease';
+import { FakeLeaseTable } from './fake-lease-table';
 // EventBridge's pattern matching, the same matcher the construct's rules are tested with: it throws on
 // an operator it does not implement, so a rule that grows new syntax fails its test.
 import { matches } from '../construct/event-pattern';
@@ -93,6 +95,7 @@ export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): Appro
     requestTtlSeconds: 3600,
     retentionDays: 365,
     tableName: 'AgentGuardApprovals',
+    leaseTableName: 'AgentGuardRoleLeases',
     topicArn: TOPIC_ARN,
     scheduleGroup: 'agent-guard',
     schedulerRoleArn: SCHEDULER_ROLE_ARN,
@@ -470,6 +473,8 @@ export class ApprovalsFixture {
   public readonly config: ApprovalsConfig;
   public readonly iam: FakeIam;
   public readonly table: FakeTable;
+  /** The guard's lease table, which the service takes a role's lease in before writing the role. */
+  public readonly leaseTable: FakeLeaseTable;
   public readonly scheduler = new FakeScheduler();
   public readonly events = new FakeEvents();
   public readonly sns: FakeSns;
@@ -498,6 +503,7 @@ export class ApprovalsFixture {
     this.now = options.now ?? NOW;
     this.iam = new FakeIam(() => this.seq);
     this.table = new FakeTable(this.config.tableName);
+    this.leaseTable = new FakeLeaseTable(this.config.leaseTableName);
     this.sns = new FakeSns(this.config.topicArn);
 
     // GIVEN the guard's policies, AdministratorAccess, an agent role with both, and the on-call roles
@@ -537,6 +543,14 @@ export class ApprovalsFixture {
         this.config.customGroups.length > 0 ? resolveCatalog({ customGroups: this.config.customGroups }) : CATALOG,
       ...this.clients,
       caller: this.caller,
+      leases: new RoleLeases({
+        ddb: this.leaseTable.client(),
+        caller: this.caller,
+        tableName: this.config.leaseTableName,
+        clock: () => this.now,
+        // A wait for a held lease takes one turn of the event loop, not real time.
+        sleep: () => new Promise((resolve) => setImmediate(resolve)),
+      }),
       functionArn: FUNCTION_ARN,
       clock: () => this.now,
       newId: () => `id${String(++this.ids).padStart(6, '0')}`,

@@ -48,6 +48,8 @@ import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
 import { GuardConfig, TrafficQuery } from '../../lib/core/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
 import { FakeIam } from './fake-iam';
+import { RoleLeases } from '../../lambda/shared/role-lease';
+import { FakeLeaseTable } from './fake-lease-table';
 
 // ---------------------------------------------------------------------------------------------
 // Constants of the fixture account
@@ -101,6 +103,7 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
     statusParameterName: STATUS_PARAMETER,
     topicArn: TOPIC_ARN,
     concurrency: 8,
+    leaseTableName: 'AgentGuardRoleLeases',
     ...overrides,
   };
 }
@@ -418,6 +421,12 @@ export interface GuardFixtureOptions {
    * unused): it enforces the managed-policy quota and can delay the visibility of writes.
    */
   readonly fakeIam?: FakeIam;
+  /** An IAM client to use instead of the mocked one (then `roles` and `fx.iam` are not used). */
+  readonly iamClient?: IAMClient;
+  /** A lease table shared with other writers. @default a new one */
+  readonly leaseTable?: FakeLeaseTable;
+  /** How the guard waits between polls of a held lease. @default one turn of the event loop */
+  readonly leaseSleep?: (ms: number) => Promise<void>;
 }
 
 export interface GuardFixture {
@@ -429,6 +438,8 @@ export interface GuardFixture {
   readonly ssm: AwsClientStub<SSMClient>;
   readonly sns: AwsClientStub<SNSClient>;
   readonly caller: AwsCaller;
+  /** The lease table the guard takes a role's lease in before writing the role. */
+  readonly leaseTable: FakeLeaseTable;
   readonly logger: RecordingLogger;
   readonly metrics: RecordingMetrics;
   /** Regions the guard asked a CloudWatch client for, in order. */
@@ -601,9 +612,10 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const metrics = new RecordingMetrics();
   const cloudwatchRegions: string[] = [];
   const now = { value: NOW };
+  const leaseTable = options.leaseTable ?? new FakeLeaseTable(config.leaseTableName);
   const guard = new Guard({
     config,
-    iam: options.fakeIam ? fakeIamClient(options.fakeIam) : iamClient,
+    iam: options.fakeIam ? fakeIamClient(options.fakeIam) : (options.iamClient ?? iamClient),
     organizations: organizationsClient,
     cloudwatch: (region) => {
       cloudwatchRegions.push(region);
@@ -612,6 +624,13 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     ssm: ssmClient,
     sns: snsClient,
     caller,
+    leases: new RoleLeases({
+      ddb: leaseTable.client(),
+      caller,
+      tableName: config.leaseTableName,
+      clock: () => now.value,
+      sleep: options.leaseSleep ?? (() => new Promise((resolve) => setImmediate(resolve))),
+    }),
     logger,
     metrics,
     clock: () => now.value,
@@ -625,6 +644,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     ssm,
     sns,
     caller,
+    leaseTable,
     logger,
     metrics,
     cloudwatchRegions,

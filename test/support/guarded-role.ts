@@ -40,6 +40,14 @@ export function resolveIntrinsics(value: Cfn, resources: Resources): Cfn {
     if (target?.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
       return `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${target.Properties.FunctionName as string}`;
     }
+    if (target?.Type === 'AWS::KMS::Key' && attribute === 'Arn')
+      return `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/${id}`;
+    if (target?.Type === 'AWS::Logs::LogGroup' && attribute === 'Arn') {
+      return `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${target.Properties.LogGroupName as string}:*`;
+    }
+    if (target?.Type === 'AWS::SQS::Queue' && attribute === 'Arn') {
+      return `arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:${target.Properties.QueueName as string}`;
+    }
     if (target?.Type === 'AWS::DynamoDB::Table' && attribute === 'Arn') {
       return `arn:${PARTITION}:dynamodb:${REGION}:${ACCOUNT}:table/${target.Properties.TableName as string}`;
     }
