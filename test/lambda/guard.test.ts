@@ -569,7 +569,7 @@ describe('Guard: scale', () => {
 });
 
 describe('Guard: steady state', () => {
-  it('protected account, all roles constrained and locked, status current: only the heartbeat is written', async () => {
+  it('protected account, all roles constrained and locked, status current: only the heartbeat and the lock decision are written', async () => {
     // GIVEN the status parameter as a previous evaluation wrote it, and roles already in shape
     const statusParameter = await settledStatus({});
     const fx = newGuard({
@@ -598,11 +598,12 @@ describe('Guard: steady state', () => {
     expect(fx.sns).not.toHaveReceivedCommand(PublishCommand);
     // AND no role's lease is taken; the only write is the lock decision, for evaluations under way
     expect(fx.leaseTable.log.map((c) => `${c.command} ${c.pk}`)).toEqual(['Put decision#lock']);
-    expect(summary.calls.writes).toBe(1);
+    // AND the other write is the status heartbeat
+    expect(summary.calls.writes).toBe(2);
     expect(fx.metrics.total('StateChanges')).toBe(0);
   });
 
-  it('open account, all roles constrained and open, status current: only the heartbeat is written', async () => {
+  it('open account, all roles constrained and open, status current: only the heartbeat and the lock decision are written', async () => {
     const statusParameter = await settledStatus({ accountTags: NOT_PRODUCTION });
     const fx = newGuard({
       statusParameter,
@@ -1173,7 +1174,6 @@ describe('Guard: status parameter', () => {
     expect(fx.ssm).toHaveReceivedCommandTimes(PutParameterCommand, 2);
     expect(statusWritten(fx)).toMatchObject({ evaluatedAt: fx.now.value.toISOString(), since: NOW.toISOString() });
     expect(fx.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    expect(second.calls.writes).toBe(1);
     // AND Organizations is not read again (cached), but the status is (another invocation may have written it)
     expect(fx.organizations).toHaveReceivedCommandTimes(ListTagsForResourceCommand, 1);
     expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
@@ -1288,7 +1288,7 @@ describe('Guard: status parameter', () => {
 });
 
 describe('Guard: API call budget', () => {
-  it('a sweep starts its reads (signals, role listing, status) in one round trip', async () => {
+  it('a sweep reads the signals and the status in one round trip, then lists the roles', async () => {
     // GIVEN reads that each take a moment, recording when they start and end
     const statusParameter = await settledStatus({});
     const roles = [constrainedRole('agent-a', 'locked')];
@@ -1313,14 +1313,13 @@ describe('Guard: API call budget', () => {
       .callsFake(slow('status', () => ({ Parameter: { Name: STATUS_PARAMETER, Value: statusParameter } })));
     // WHEN the sweep runs
     await fx.guard.handle(scheduledEvent());
-    // THEN the signals are read first, since a lock decision is recorded before any role is read;
-    // then the role listing and the status start together
+    // THEN the signals and the status are read together first, since a lock decision is recorded
+    // before any role is read; the role listing starts only once they are in
     const firstEnd = timeline.findIndex((t) => t.startsWith('end'));
-    expect(timeline.slice(0, firstEnd)).toEqual(['start organizations']);
+    expect(timeline.slice(0, firstEnd).sort()).toEqual(['start organizations', 'start status']);
     const rolesStart = timeline.indexOf('start roles');
-    const rolesEnd = timeline.indexOf('end roles');
     expect(timeline.indexOf('end organizations')).toBeLessThan(rolesStart);
-    expect(timeline.indexOf('start status')).toBeLessThan(rolesEnd);
+    expect(timeline.indexOf('end status')).toBeLessThan(rolesStart);
     // AND the status was read once, not again when it was published
     expect(fx.ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
   });
@@ -1334,14 +1333,14 @@ describe('Guard: API call budget', () => {
     const first = await fx.guard.handle(scheduledEvent());
     // THEN: Organizations, CloudWatch and SSM once each, plus 3 pages
     expect(fx.iam).toHaveReceivedCommandTimes(GetAccountAuthorizationDetailsCommand, 3);
-    expect(first.calls).toEqual({ reads: 3 + 3, writes: 1, retries: 0, failures: 0 });
+    expect(first.calls).toEqual({ reads: 3 + 3, writes: 2, retries: 0, failures: 0 });
     // AND a warm sweep costs the CloudWatch and status reads plus the pages; it writes the heartbeat and the lock decision
     fx.now.value = new Date(NOW.getTime() + 5 * 60000);
     const second = await fx.guard.handle(scheduledEvent());
     expect(second.calls).toEqual({ reads: 2 + 3, writes: 2, retries: 0, failures: 0 });
     // AND the metrics report the same figures
     expect(fx.metrics.total('ApiReads')).toBe(6 + 5);
-    expect(fx.metrics.total('ApiWrites')).toBe(2);
+    expect(fx.metrics.total('ApiWrites')).toBe(2 + 2);
   });
 
   it('counts what a role-changed event costs: 2 role reads, the signals, the role again under its lease, and the writes', async () => {
