@@ -26,7 +26,14 @@ import { GuardFunction } from './guard-function';
 import { GuardMode } from './guard-mode';
 import { ProductionSignal } from './production-signal';
 import { TrafficMetric } from './traffic-metric';
-import { isGuardRegion, metricRegions, TRAFFIC_ONE_REGION_WARNING, trafficRegions } from './traffic-plan';
+import {
+  checkTrafficPartition,
+  defaultTrafficMetrics,
+  isGuardRegion,
+  metricRegions,
+  TRAFFIC_ONE_REGION_WARNING,
+  trafficRegions,
+} from './traffic-plan';
 import { DEFAULT_BREAK_GLASS_MAX_SECONDS, DEFAULT_MAX_APPROVAL_SECONDS } from './core/approval/duration';
 import { MAX_APPROVAL_POLICIES } from './core/approval/approval-policies';
 import { UninstallFunction } from './uninstall-function';
@@ -110,7 +117,7 @@ export interface AgentGuardProps {
    * The metrics that count as live traffic. Their requests per minute are summed over every region
    * they are read in.
    *
-   * @default TrafficMetric.defaults() - ALB, API Gateway REST and HTTP APIs and Lambda function URLs in every region of `trafficRegions`, and CloudFront
+   * @default TrafficMetric.defaults() - ALB, API Gateway REST and HTTP APIs and Lambda function URLs in every region of `trafficRegions`, and CloudFront (in the `aws` partition only: its metrics are in us-east-1)
    */
   readonly trafficMetrics?: TrafficMetric[];
 
@@ -347,7 +354,8 @@ export class AgentGuard extends Construct {
     this.guardPolicies = guardPolicyDocuments.map((p, i) => this.managedPolicy(`Deny${i + 1}`, p.name, p.document));
 
     const regions = trafficRegions(Stack.of(this), props.trafficRegions);
-    const trafficMetrics = validateTrafficMetrics(props.trafficMetrics ?? TrafficMetric.defaults());
+    const trafficMetrics = validateTrafficMetrics(props.trafficMetrics ?? defaultTrafficMetrics(Stack.of(this)));
+    checkTrafficPartition(Stack.of(this), trafficMetrics, regions);
     if (props.trafficRegions === undefined) this.warnIfOneTrafficRegion(trafficMetrics, regions);
     const live = new GuardFunction(this, 'Live', {
       boundary: this.boundary,

@@ -40,6 +40,53 @@ export function isGuardRegion(stack: Stack, region: string): boolean {
   return region === stack.region || (Token.isUnresolved(stack.region) && region === 'us-east-1');
 }
 
+/**
+ * The partition of a region, from its name. Credentials of one partition are not valid in another
+ * (AWS-BEHAVIOUR IAM-43), so a guard reads metrics in its own partition only.
+ */
+export function regionPartition(region: string): string {
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('cn-')) return 'aws-cn';
+  return 'aws';
+}
+
+/** The guard's partition, when its region is known at synth. */
+function guardPartition(stack: Stack): string | undefined {
+  return Token.isUnresolved(stack.region) ? undefined : regionPartition(stack.region);
+}
+
+/**
+ * `TrafficMetric.defaults()`, less the metrics of another partition: CloudFront's are in us-east-1
+ * only, which a guard in GovCloud or China cannot read, so every read would fail and lock for good.
+ */
+export function defaultTrafficMetrics(stack: Stack): TrafficMetric[] {
+  const partition = guardPartition(stack);
+  return TrafficMetric.defaults().filter(
+    (metric) => partition === undefined || metric.region === undefined || regionPartition(metric.region) === partition,
+  );
+}
+
+/** Refuses traffic regions and metrics the guard could never read, since they are in another partition. */
+export function checkTrafficPartition(
+  stack: Stack,
+  metrics: readonly TrafficMetric[],
+  regions: readonly string[],
+): void {
+  const partition = guardPartition(stack);
+  if (partition === undefined) return;
+  const elsewhere = (region: string) =>
+    `${region} is in partition ${regionPartition(region)}, and a guard in ${stack.region} (${partition}) cannot ` +
+    'read it: credentials of one partition are not valid in another. Deploy a guard in each partition.';
+  for (const region of regions) {
+    if (regionPartition(region) !== partition) throw new Error(`trafficRegions: ${elsewhere(region)}`);
+  }
+  for (const metric of metrics) {
+    if (metric.region !== undefined && regionPartition(metric.region) !== partition) {
+      throw new Error(`trafficMetrics: '${metric.label}' reads ${elsewhere(metric.region)}`);
+    }
+  }
+}
+
 /** The regions a metric is read in. */
 export function metricRegions(metric: TrafficMetric, regions: readonly string[]): string[] {
   return metric.region === undefined ? [...regions] : [metric.region];

@@ -34,6 +34,7 @@ import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
 import { isAgentRole, tagValue } from '../shared/agent-roles';
 import { oneLine, publish, subject } from '../shared/notices';
+import { NotVisibleError } from '../shared/read-back';
 import { LeaseUnavailable, RoleLeases } from '../shared/role-lease';
 import {
   ApiRequest,
@@ -461,12 +462,14 @@ export class ApprovalService {
       await this.roles.swap(role, target);
     } catch (error) {
       await this.recordFailure(record, storedStatus, caller, `IAM refused the policy swap (${errorName(error)})`);
-      throw new Refusal(
-        `IAM refused the policy swap on ${role.name} (${errorName(error)}); the role keeps a complete set of ` +
-          `guard policies, and the reconcile removes any extra one. A swap needs ${target.policies.length} free ` +
-          'managed-policy places on the role (IAM allows 10 by default).',
-        { cause: error },
-      );
+      const why =
+        error instanceof NotVisibleError
+          ? `IAM did not show the new guard policies on ${role.name} in time (IAM is eventually consistent), so ` +
+            'nothing was detached: the role holds both sets, and the reconcile removes the extra one. Try again.'
+          : `IAM refused the policy swap on ${role.name} (${errorName(error)}); the role keeps a complete set of ` +
+            `guard policies, and the reconcile removes any extra one. A swap needs ${target.policies.length} free ` +
+            'managed-policy places on the role (IAM allows 10 by default).';
+      throw new Refusal(why, { cause: error });
     }
     const active: ApprovalRecord = {
       ...record,

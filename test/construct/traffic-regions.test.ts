@@ -117,6 +117,37 @@ describe('traffic regions', () => {
   ])('rejects %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
+
+  describe('partitions: IAM credentials of one partition are not valid in another (IAM-43)', () => {
+    test.each(['us-gov-west-1', 'cn-north-1'])('a guard in %s reads no CloudFront metric by default', (region) => {
+      const queries = reads(functionConfig(synth({}, region).template));
+      expect(Object.keys(queries).sort()).toEqual(['ALB', 'HttpApi', 'LambdaUrl', 'RestApi']);
+      expect(Object.values(queries).flat()).toEqual(Array(4).fill(region));
+    });
+
+    test.each<[string, AgentGuardProps, RegExp]>([
+      [
+        'a CloudFront metric',
+        { trafficMetrics: [TrafficMetric.albRequests(), TrafficMetric.cloudFrontRequests()] },
+        /'CloudFront' reads us-east-1 is in partition aws, and a guard in us-gov-west-1 \(aws-us-gov\) cannot/,
+      ],
+      ['a commercial traffic region', { trafficRegions: ['us-gov-west-1', 'us-east-1'] }, /trafficRegions: us-east-1/],
+      [
+        'a China region',
+        { trafficRegions: ['us-gov-east-1', 'cn-northwest-1'] },
+        /cn-northwest-1 is in partition aws-cn/,
+      ],
+    ])('a guard in GovCloud refuses %s', (_name, props, message) => {
+      expect(() => synth(props, 'us-gov-west-1')).toThrow(message);
+    });
+
+    test('a guard in GovCloud reads both GovCloud regions', () => {
+      const queries = reads(
+        functionConfig(synth({ trafficRegions: ['us-gov-west-1', 'us-gov-east-1'] }, 'us-gov-west-1').template),
+      );
+      expect(queries.ALB).toEqual(['us-gov-west-1', 'us-gov-east-1']);
+    });
+  });
 });
 
 describe('liveness: an alarm when the guard stops evaluating', () => {
