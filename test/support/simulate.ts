@@ -23,7 +23,20 @@ export interface Principal {
   readonly boundary?: { name: string; policy: PolicyDocumentJson };
   /** Tags of the principal, as `aws:PrincipalTag/...` context. @default VERIFIED_AGENT_TAGS */
   readonly principalTags?: Record<string, string>;
+  /** @default an agent role of the test account */
+  readonly arn?: string;
 }
+
+/** Organization policies over the account: an SCP (beside `FullAWSAccess`) and an RCP. */
+export interface OrganizationPolicies {
+  readonly scp?: PolicyDocumentJson;
+  readonly rcp?: PolicyDocumentJson;
+}
+
+const FULL_AWS_ACCESS = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+};
 
 export interface Request {
   readonly action: string;
@@ -37,19 +50,36 @@ const DEFAULT_KEY_POLICY = {
 };
 
 /** Runs IAM's evaluation for one request by the given principal; throws on a simulator error. */
-export async function decide(principal: Principal, request: Request): Promise<Decision> {
+export async function decide(
+  principal: Principal,
+  request: Request,
+  organization: OrganizationPolicies = {},
+): Promise<Decision> {
   const tags = principal.principalTags ?? VERIFIED_AGENT_TAGS;
+  const { scp, rcp } = organization;
+  const arn = principal.arn ?? `arn:aws:iam::${ACCOUNT}:role/ExampleAgentRole`;
   const result = await runSimulation(
     {
       request: {
-        principal: `arn:aws:iam::${ACCOUNT}:role/ExampleAgentRole`,
+        principal: arn,
         action: request.action,
         resource: { resource: request.resource ?? '*', accountId: ACCOUNT },
-        contextVariables: { 'aws:PrincipalAccount': ACCOUNT, ...tags, ...request.context },
+        // IAM sets aws:PrincipalArn on every request; for a role session it is the role's ARN.
+        contextVariables: { 'aws:PrincipalAccount': ACCOUNT, 'aws:PrincipalArn': arn, ...tags, ...request.context },
       },
       identityPolicies: principal.identityPolicies,
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
+      serviceControlPolicies: scp
+        ? [
+            {
+              orgIdentifier: ACCOUNT,
+              policies: [
+                { name: 'FullAWSAccess', policy: FULL_AWS_ACCESS },
+                { name: 'scp', policy: scp },
+              ],
+            },
+          ]
+        : [],
+      resourceControlPolicies: rcp ? [{ orgIdentifier: ACCOUNT, policies: [{ name: 'rcp', policy: rcp }] }] : [],
       permissionBoundaryPolicies: principal.boundary ? [principal.boundary] : [],
       // KMS authorizes only through the key policy; the default one delegates to IAM.
       resourcePolicy: request.action.toLowerCase().startsWith('kms:') ? DEFAULT_KEY_POLICY : undefined,
