@@ -1,3 +1,4 @@
+import { assertCloudTrailEventName } from './cloudtrail-names';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteRuleCommand,
@@ -627,6 +628,7 @@ export class ApprovalsFixture {
     service = 'ec2',
     options: { readonly source?: string; readonly readOnly?: boolean } = {},
   ): Promise<number> {
+    assertCloudTrailEventName(`${service}.amazonaws.com`, eventName);
     const role = this.iam.role(roleName);
     const event = {
       source: options.source ?? `aws.${service}`,

@@ -47,6 +47,7 @@ import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
 import { GuardConfig, TrafficQuery } from '../../lib/core/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
+import { assertCloudTrailEventName } from './cloudtrail-names';
 import { FakeIam } from './fake-iam';
 import { RoleLeases } from '../../lambda/shared/role-lease';
 import { FakeLeaseTable } from './fake-lease-table';
@@ -250,6 +251,7 @@ export function alarmEvent(): Record<string, unknown> {
 }
 
 function cloudTrailEvent(detail: Record<string, unknown>): Record<string, unknown> {
+  assertCloudTrailEventName(String(detail.eventSource), String(detail.eventName));
   return {
     version: '0',
     id: '5c1f4b3a-0000-4000-8000-000000000003',
