@@ -11,6 +11,7 @@ import {
   LimitExceededException,
   ListAttachedRolePoliciesCommand,
   ListEntitiesForPolicyCommand,
+  IAMClient,
   ListPoliciesCommand,
   MalformedPolicyDocumentException,
   NoSuchEntityException,
@@ -241,6 +242,15 @@ export class FakeIam {
         : undefined,
       AssumeRolePolicyDocument: view.trustPolicy && encodeURIComponent(view.trustPolicy),
     };
+  }
+
+  /** An IAMClient whose every call goes to this fake, answered or thrown a microtask later, as the SDK would. */
+  public client(): IAMClient {
+    const send = async (command: unknown): Promise<unknown> => {
+      await Promise.resolve();
+      return { $metadata: { httpStatusCode: 200 }, ...(this.send(command) as object) };
+    };
+    return { send } as unknown as IAMClient;
   }
 
   public send(command: unknown): unknown {
