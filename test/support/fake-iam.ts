@@ -238,7 +238,7 @@ export class FakeIam {
       CreateDate: new Date('2026-01-01T00:00:00Z'),
       Tags: [...role.tags].map(([Key, Value]) => ({ Key, Value })),
       PermissionsBoundary: view.boundary
-        ? { PermissionsBoundaryType: 'Policy' as const, PermissionsBoundaryArn: view.boundary }
+        ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy' as const, PermissionsBoundaryArn: view.boundary }
         : undefined,
       AssumeRolePolicyDocument: view.trustPolicy && encodeURIComponent(view.trustPolicy),
     };
