@@ -131,6 +131,7 @@ const RAW_CONFIG = {
   topicArn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:AgentGuardNotices`,
   concurrency: 8,
   leaseTableName: 'AgentGuardRoleLeases',
+  managedPoliciesPerRole: 10,
 };
 const CONFIG_JSON = JSON.stringify(RAW_CONFIG);
 

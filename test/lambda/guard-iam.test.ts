@@ -65,7 +65,7 @@ describe('the constrained tag follows a read-back of the guard parts (issue 9, i
     const role = guardedRole(iam, { policies: [GUARD_POLICY_ARNS[0]], boundary: undefined });
     iam.visibilityDelayReads = 3;
     const seen = watchConstrainedTag(iam, role);
-    const fx = newGuard({ fakeIam: iam });
+    const fx = newGuard({ iamClient: iam.client() });
     // WHEN the sweep runs
     const summary = await fx.guard.handle(scheduledEvent());
     // THEN the tag went back on only when both guard policies and the boundary were in force
@@ -85,7 +85,7 @@ describe('the constrained tag follows a read-back of the guard parts (issue 9, i
       if (command instanceof TagRoleCommand) order.push(`tag ${command.input.Tags?.map((t) => t.Key).join()}`);
       return send(command);
     };
-    await newGuard({ fakeIam: iam }).guard.handle(scheduledEvent());
+    await newGuard({ iamClient: iam.client() }).guard.handle(scheduledEvent());
     expect(order).toEqual([`untag ${CONSTRAINED_TAG}`, 'attach', `tag ${CONSTRAINED_TAG}`]);
     expect(role.tags.get(CONSTRAINED_TAG)).toBe('true');
   });
@@ -94,7 +94,7 @@ describe('the constrained tag follows a read-back of the guard parts (issue 9, i
     const iam = account();
     const role = guardedRole(iam, { policies: [GUARD_POLICY_ARNS[0]] });
     iam.visibilityDelayReads = 1_000;
-    const fx = newGuard({ fakeIam: iam });
+    const fx = newGuard({ iamClient: iam.client() });
     const summary = await fx.guard.handle(scheduledEvent());
     expect(role.tags.has(CONSTRAINED_TAG)).toBe(false);
     expect(role.tags.get(STATE_TAG)).toBe('locked');
@@ -111,7 +111,7 @@ describe('the managed-policy quota (IAM-1: 10 per role by default)', () => {
     // GIVEN a constrained role that now holds 9 policies of its own and one guard policy: 10 in all
     const iam = account();
     const role = guardedRole(iam, { policies: [...own(iam, 9), GUARD_POLICY_ARNS[0]] });
-    const fx = newGuard({ fakeIam: iam });
+    const fx = newGuard({ iamClient: iam.client() });
     // WHEN the sweep runs
     const summary = await fx.guard.handle(scheduledEvent());
     // THEN the role keeps no constrained tag, so the boundary allows it nothing, and it is locked
@@ -135,7 +135,7 @@ describe('the managed-policy quota (IAM-1: 10 per role by default)', () => {
       policies: own(iam, 10),
       trustPolicy: trustPolicy(false),
     });
-    const fx = newGuard({ fakeIam: iam });
+    const fx = newGuard({ iamClient: iam.client() });
     const summary = await fx.guard.handle(scheduledEvent());
     expect(role.boundary).toBe(BOUNDARY_ARN);
     expect(role.tags.has(CONSTRAINED_TAG)).toBe(false);

@@ -6,8 +6,6 @@
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AGENT_TAG, APPROVAL_TAG, STATE_LOCKED, STATE_OPEN, STATE_TAG } from '../../lib/core/contract';
-import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
-import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/handler';
 import { ApprovalService } from '../../lambda/approvals/service';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
@@ -24,9 +22,9 @@ import {
   FakeTable,
   FUNCTION_ARN,
 } from '../support/approvals-fixture';
+import { FakeIam } from '../support/fake-iam';
 import { FakeLeaseTable } from '../support/fake-lease-table';
 import {
-  ASSUME_STATEMENT,
   BOUNDARY_ARN,
   GUARD_POLICY_ARNS,
   newGuard,
@@ -34,6 +32,7 @@ import {
   roleChangedEvent,
   scheduledEvent,
   TOPIC_ARN,
+  trustPolicy,
 } from '../support/guard-fixture';
 import { SharedIamAccount } from '../support/shared-iam-account';
 
@@ -46,11 +45,16 @@ function guardOn(account: SharedIamAccount, leaseTable: FakeLeaseTable, writer: 
   return newGuard({ iamClient: account.client(writer), leaseTable, traffic, leaseSleep: scaledSleep });
 }
 
-/** An account with the guard's policies, which the guard attaches to agent roles. */
+/** An account with the guard's boundary and policies, which the guard puts on agent roles. */
 function newAccount(): SharedIamAccount {
   const account = new SharedIamAccount();
-  for (const arn of GUARD_POLICY_ARNS) account.policies.set(arn, '{}');
+  for (const arn of [...GUARD_POLICY_ARNS, BOUNDARY_ARN]) account.iam.addPolicy(arn);
   return account;
+}
+
+/** A role that the account may assume, as a role is before the guard touches its trust policy. */
+function addRole(account: SharedIamAccount, name: string, options: Parameters<FakeIam['addRole']>[1] = {}) {
+  return account.iam.addRole(name, { trustPolicy: trustPolicy(false), ...options });
 }
 
 /** Holds the first call it is shown until `release()`; later calls pass. */
@@ -72,7 +76,7 @@ function gate() {
 /** Two evaluations on one constrained, locked agent role: `first` sees no traffic, `later` sees live traffic a second later. */
 function lockedRoleAndTwoGuards(first: string, later: string) {
   const account = newAccount();
-  account.addRole('agent', { tags: { [AGENT_TAG]: 'true', [STATE_TAG]: STATE_LOCKED }, ...constrained });
+  addRole(account, 'agent', { tags: { [AGENT_TAG]: 'true', [STATE_TAG]: STATE_LOCKED }, ...constrained });
   const leaseTable = new FakeLeaseTable();
   const opener = guardOn(account, leaseTable, first, NONE);
   const locker = guardOn(account, leaseTable, later, LIVE);
@@ -87,17 +91,13 @@ async function until(condition: () => boolean): Promise<void> {
   }
 }
 
-const constrained: { boundaryArn: string; attached: string[]; trust: PolicyDocumentJson } = {
-  boundaryArn: BOUNDARY_ARN,
-  attached: [...GUARD_POLICY_ARNS],
-  trust: { Version: '2012-10-17', Statement: [ASSUME_STATEMENT, TRUST_DENY_STATEMENT] },
-};
+const constrained = { boundary: BOUNDARY_ARN, policies: [...GUARD_POLICY_ARNS], trustPolicy: trustPolicy(true) };
 
 describe('two guard evaluations never write one role at once', () => {
   test('a sweep that decides to open and a later role event that decides to lock: no overlap, the role ends locked', async () => {
     // GIVEN a new agent role: both evaluations have writes to make (boundary, policies, trust, state)
     const account = newAccount();
-    account.addRole('agent', { tags: { [AGENT_TAG]: 'true' } });
+    addRole(account, 'agent', { tags: { [AGENT_TAG]: 'true' } });
     const leaseTable = new FakeLeaseTable();
     const sweep = guardOn(account, leaseTable, 'sweep', NONE);
     const event = guardOn(account, leaseTable, 'event', LIVE);
@@ -112,9 +112,9 @@ describe('two guard evaluations never write one role at once', () => {
     // THEN their writes to the role never overlap, nothing failed, and the later decision (lock) stands
     expect(account.overlaps()).toEqual([]);
     expect([swept.rolesFailed, reacted.rolesFailed]).toEqual([0, 0]);
-    const role = account.role('agent');
+    const role = account.iam.role('agent');
     expect(role.tags.get(STATE_TAG)).toBe(STATE_LOCKED);
-    expect(role.boundaryArn).toBe(BOUNDARY_ARN);
+    expect(role.boundary).toBe(BOUNDARY_ARN);
     expect(role.attached).toEqual([...GUARD_POLICY_ARNS]);
     expect(leaseTable.items.has('role#agent')).toBe(false);
   });
@@ -133,7 +133,7 @@ describe('two guard evaluations never write one role at once', () => {
     await sweeping;
 
     // THEN the sweep, overtaken by a later lock decision, leaves the role locked
-    expect(account.role('agent').tags.get(STATE_TAG)).toBe(STATE_LOCKED);
+    expect(account.iam.role('agent').tags.get(STATE_TAG)).toBe(STATE_LOCKED);
     expect(account.writes.filter((w) => w.command === 'TagRole' && w.writer === 'sweep')).toEqual([]);
     expect(account.overlaps()).toEqual([]);
   });
@@ -154,13 +154,13 @@ describe('two guard evaluations never write one role at once', () => {
     await opening;
 
     // THEN the opener, seeing the later lock decision after its write, locks the role again
-    expect(account.role('agent').tags.get(STATE_TAG)).toBe(STATE_LOCKED);
+    expect(account.iam.role('agent').tags.get(STATE_TAG)).toBe(STATE_LOCKED);
     expect(account.overlaps()).toEqual([]);
   });
 
   test('a role whose lease another writer keeps is reported failed and not written', async () => {
     const account = newAccount();
-    account.addRole('agent', { tags: { [AGENT_TAG]: 'true' } });
+    addRole(account, 'agent', { tags: { [AGENT_TAG]: 'true' } });
     const leaseTable = new FakeLeaseTable();
     const epoch = Math.floor(NOW.getTime() / 1000);
     leaseTable.items.set('role#agent', { pk: 'role#agent', owner: 'someone', expiresAt: epoch + 30 });
@@ -174,7 +174,7 @@ describe('two guard evaluations never write one role at once', () => {
 
   test('a crashed holder’s expired lease is taken over and the role written', async () => {
     const account = newAccount();
-    account.addRole('agent', { tags: { [AGENT_TAG]: 'true' } });
+    addRole(account, 'agent', { tags: { [AGENT_TAG]: 'true' } });
     const leaseTable = new FakeLeaseTable();
     const epoch = Math.floor(NOW.getTime() / 1000);
     leaseTable.items.set('role#agent', { pk: 'role#agent', owner: 'crashed', expiresAt: epoch - 1 });
@@ -184,7 +184,7 @@ describe('two guard evaluations never write one role at once', () => {
 
     expect(sweep.logger.entries.filter((e) => e.level === 'error')).toEqual([]);
     expect(summary.rolesFailed).toBe(0);
-    expect(account.role('agent').tags.get(STATE_TAG)).toBe(STATE_LOCKED);
+    expect(account.iam.role('agent').tags.get(STATE_TAG)).toBe(STATE_LOCKED);
     expect(leaseTable.items.has('role#agent')).toBe(false);
   });
 });
@@ -193,12 +193,12 @@ describe('an approval swap and a guard sweep never write one role at once', () =
   test('the sweep locks the role after the swap, and the approval stays in force', async () => {
     // GIVEN a constrained agent role, open, and on-call Alice
     const account = newAccount();
-    account.addRole('agent', {
+    addRole(account, 'agent', {
       tags: { [AGENT_TAG]: 'true', [STATE_TAG]: STATE_OPEN },
       ...constrained,
-      attached: [ADMIN_POLICY_ARN, ...GUARD_POLICY_ARNS],
+      policies: [ADMIN_POLICY_ARN, ...GUARD_POLICY_ARNS],
     });
-    account.addRole('OnCallAlice', { attached: [ADMIN_POLICY_ARN] });
+    addRole(account, 'OnCallAlice', { policies: [ADMIN_POLICY_ARN] });
     const leaseTable = new FakeLeaseTable();
     const config = approvalsConfig();
     const caller = new AwsCaller({ sleep: () => Promise.resolve() });
@@ -240,7 +240,7 @@ describe('an approval swap and a guard sweep never write one role at once', () =
     expect(account.overlaps()).toEqual([]);
     expect(reply.statusCode).toBe(200);
     expect(swept.rolesFailed).toBe(0);
-    const role = account.role('agent');
+    const role = account.iam.role('agent');
     expect(role.tags.get(STATE_TAG)).toBe(STATE_LOCKED);
     const setId = role.tags.get(APPROVAL_TAG);
     expect(setId).toBeDefined();

@@ -12,6 +12,15 @@ export interface Escape extends Request {
   readonly what: string;
 }
 
+/** Threat 2: a call that sets the guard boundary itself on what it creates or changes. */
+const withGuardBoundary = (what: string, action: string, resource: string): Escape => ({
+  threat: 2,
+  what,
+  action,
+  resource,
+  context: { 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
+});
+
 /** Threat-model items 1 to 5 of DESIGN.md: each must be denied in every state, open included. */
 export const ALWAYS_DENIED: Escape[] = [
   {
@@ -102,27 +111,17 @@ export const ALWAYS_DENIED: Escape[] = [
     resource: role('Escape'),
     context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Weak` },
   },
-  {
-    threat: 2,
-    what: 'create a role even with the guard boundary (it could trust an IdP that sets session tags)',
-    action: 'iam:CreateRole',
-    resource: role('Worker'),
-    context: { 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
-  },
-  {
-    threat: 2,
-    what: 'create a user even with the guard boundary',
-    action: 'iam:CreateUser',
-    resource: `arn:aws:iam::${ACCOUNT}:user/worker`,
-    context: { 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
-  },
-  {
-    threat: 2,
-    what: 'put the guard boundary on a role',
-    action: 'iam:PutRolePermissionsBoundary',
-    resource: role('Worker'),
-    context: { 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
-  },
+  withGuardBoundary(
+    'create a role even with the guard boundary (it could trust an IdP that sets session tags)',
+    'iam:CreateRole',
+    role('Worker'),
+  ),
+  withGuardBoundary(
+    'create a user even with the guard boundary',
+    'iam:CreateUser',
+    `arn:aws:iam::${ACCOUNT}:user/worker`,
+  ),
+  withGuardBoundary('put the guard boundary on a role', 'iam:PutRolePermissionsBoundary', role('Worker')),
   {
     threat: 2,
     what: 'create a user without the boundary',

@@ -11,6 +11,7 @@ import {
   LimitExceededException,
   ListAttachedRolePoliciesCommand,
   ListEntitiesForPolicyCommand,
+  IAMClient,
   ListPoliciesCommand,
   MalformedPolicyDocumentException,
   NoSuchEntityException,
@@ -237,10 +238,19 @@ export class FakeIam {
       CreateDate: new Date('2026-01-01T00:00:00Z'),
       Tags: [...role.tags].map(([Key, Value]) => ({ Key, Value })),
       PermissionsBoundary: view.boundary
-        ? { PermissionsBoundaryType: 'Policy' as const, PermissionsBoundaryArn: view.boundary }
+        ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy' as const, PermissionsBoundaryArn: view.boundary }
         : undefined,
       AssumeRolePolicyDocument: view.trustPolicy && encodeURIComponent(view.trustPolicy),
     };
+  }
+
+  /** An IAMClient whose every call goes to this fake, answered or thrown a microtask later, as the SDK would. */
+  public client(): IAMClient {
+    const send = async (command: unknown): Promise<unknown> => {
+      await Promise.resolve();
+      return { $metadata: { httpStatusCode: 200 }, ...(this.send(command) as object) };
+    };
+    return { send } as unknown as IAMClient;
   }
 
   public send(command: unknown): unknown {

@@ -48,7 +48,6 @@ import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
 import { GuardConfig, TrafficQuery } from '../../lib/core/config';
 import { Guard, GuardLogger, GuardMetrics } from '../../lambda/guard/guard';
 import { assertCloudTrailEventName } from './cloudtrail-names';
-import { FakeIam } from './fake-iam';
 import { RoleLeases } from '../../lambda/shared/role-lease';
 import { FakeLeaseTable } from './fake-lease-table';
 
@@ -419,11 +418,9 @@ export interface GuardFixtureOptions {
   readonly statusParameter?: string;
   readonly retry?: RetryOptions;
   /**
-   * Back the guard's IAM with this stateful fake instead of the mock (`roles` and `fx.iam` are then
-   * unused): it enforces the managed-policy quota and can delay the visibility of writes.
+   * An IAM client to use instead of the mocked one (`roles` and `fx.iam` are then unused): a stateful
+   * fake's, `FakeIam.client()` or `SharedIamAccount.client(writer)`, which enforce IAM's documented limits.
    */
-  readonly fakeIam?: FakeIam;
-  /** An IAM client to use instead of the mocked one (then `roles` and `fx.iam` are not used). */
   readonly iamClient?: IAMClient;
   /** A lease table shared with other writers. @default a new one */
   readonly leaseTable?: FakeLeaseTable;
@@ -617,7 +614,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const leaseTable = options.leaseTable ?? new FakeLeaseTable(config.leaseTableName);
   const guard = new Guard({
     config,
-    iam: options.fakeIam ? fakeIamClient(options.fakeIam) : (options.iamClient ?? iamClient),
+    iam: options.iamClient ?? iamClient,
     organizations: organizationsClient,
     cloudwatch: (region) => {
       cloudwatchRegions.push(region);
@@ -656,15 +653,6 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   };
 }
 
-/** An IAMClient whose every call goes to the stateful fake, as the SDK would return or throw it. */
-function fakeIamClient(fake: FakeIam): IAMClient {
-  const send = async (command: unknown): Promise<unknown> => {
-    await Promise.resolve();
-    return { $metadata: { httpStatusCode: 200 }, ...(fake.send(command) as object) };
-  };
-  return { send } as unknown as IAMClient;
-}
-
 /** GetAccountAuthorizationDetails over `details`, in pages of `pageSize`; the Marker names the next page. */
 export function rolePager(
   details: readonly RoleDetail[],
@@ -691,7 +679,7 @@ export function mockRoles(iam: AwsClientStub<IAMClient>, details: readonly RoleD
   iam.on(GetAccountAuthorizationDetailsCommand).callsFake(rolePager(details, pageSize));
   const byName = new Map(details.map((d) => [d.RoleName, { ...d }]));
   // The guard's repairs read back at once through GetRole and ListAttachedRolePolicies (the stateful
-  // FakeIam option models delayed visibility).
+  // FakeIam, through `iamClient`, models delayed visibility).
   const update = (name: string | undefined, change: (d: RoleDetail) => RoleDetail) => {
     const d = name === undefined ? undefined : byName.get(name);
     if (name !== undefined && d) byName.set(name, change(d));
