@@ -86,6 +86,8 @@ import {
   STATE_LOCKED,
   STATE_OPEN,
   STATE_TAG,
+  CONSTRAINED_TAG,
+  CONSTRAINED_TAG_VALUE,
   TRUST_DENY_SID,
   TRUST_POLICY_MAX_CHARS,
 } from '../lib/core/contract';
@@ -207,7 +209,11 @@ class Account {
       return;
     }
     this.addRole(name, {
-      tags: [...tags, { Key: STATE_TAG, Value: shape === 'open' ? STATE_OPEN : STATE_LOCKED }],
+      tags: [
+        ...tags,
+        { Key: STATE_TAG, Value: shape === 'open' ? STATE_OPEN : STATE_LOCKED },
+        { Key: CONSTRAINED_TAG, Value: CONSTRAINED_TAG_VALUE },
+      ],
       boundaryArn: BOUNDARY_ARN,
       attached: [agentPolicy, ...GUARD_POLICY_ARNS],
       trust: trustPolicy(ALLOW_ACCOUNT, TRUST_DENY_AS_IAM_RETURNS),
@@ -237,6 +243,7 @@ class Account {
       }
       const missing = [
         this.tag(role, STATE_TAG) === state ? undefined : `state ${this.tag(role, STATE_TAG)}`,
+        this.tag(role, CONSTRAINED_TAG) === CONSTRAINED_TAG_VALUE ? undefined : 'constrained tag',
         role.boundaryArn === BOUNDARY_ARN ? undefined : 'boundary',
         GUARD_POLICY_ARNS.every((arn) => role.attached.includes(arn)) ? undefined : 'guard policies',
         trustWithDeny(role.trust) === undefined ? undefined : 'trust statement',
@@ -564,7 +571,7 @@ class FakeAws {
 // ---------------------------------------------------------------------------------------------------
 // Running the guard
 
-const READ_KIND: Record<string, 'signal' | 'status' | 'list' | 'role'> = {
+const READ_KIND: Record<string, 'signal' | 'status' | 'list' | 'role' | 'lease'> = {
   GetMetricData: 'signal',
   ListTagsForResource: 'signal',
   ListParents: 'signal',
@@ -572,6 +579,8 @@ const READ_KIND: Record<string, 'signal' | 'status' | 'list' | 'role'> = {
   GetAccountAuthorizationDetails: 'list',
   GetRole: 'role',
   ListAttachedRolePolicies: 'role',
+  // the lock decision, read from the role lease table before and after a role is opened
+  Get: 'lease',
 };
 
 interface Run {
@@ -647,7 +656,7 @@ async function invoke(label: string, harness: Harness, event: unknown): Promise<
   const cpu = process.cpuUsage(cpuStart);
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const { calls, peakInFlight } = harness.fake.take();
-  const reads = { signal: 0, status: 0, list: 0, role: 0, total: 0 };
+  const reads = { signal: 0, status: 0, list: 0, role: 0, lease: 0, total: 0 };
   let writes = 0;
   for (const [api, n] of calls) {
     const kind = READ_KIND[api];
