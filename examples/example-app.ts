@@ -45,6 +45,8 @@ export function createExampleApp(app: App = new App({ context: exampleContext() 
     agentRoles: [agentRole],
     // On-call engineers sign in through IAM Identity Center with the OnCall permission set.
     approvers: ['arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_OnCall_*'],
+    // Every region that serves this account's traffic: CloudWatch metrics are regional.
+    trafficRegions: ['us-east-1', 'eu-west-1'],
   });
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
