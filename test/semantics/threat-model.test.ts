@@ -81,6 +81,15 @@ describe('threat model: an agent with AdministratorAccess inside the guard', () 
     });
   });
 
+  test("the guard's own roles carry no boundary, so the boundary's denies never bind them", () => {
+    const roles = Object.values(role.template.findResources('AWS::IAM::Role')) as {
+      Properties: { PermissionsBoundary?: unknown; Tags?: { Key: string; Value: string }[] };
+    }[];
+    const bounded = roles.filter((r) => r.Properties.PermissionsBoundary !== undefined);
+    expect(roles.length).toBeGreaterThan(bounded.length);
+    for (const r of bounded) expect(r.Properties.Tags).toContainEqual({ Key: AGENT_TAG, Value: 'true' });
+  });
+
   test('the agent role the construct constrains at synth carries the agent and constrained tags', () => {
     expect(role.principalTags).toEqual(VERIFIED_AGENT_TAGS);
   });
