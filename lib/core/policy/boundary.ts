@@ -94,7 +94,8 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
       Resource: [guardPolicies, `${iamArn}group/*`, `${iamArn}oidc-provider/*`, `${iamArn}saml-provider/*`],
     },
     {
-      // The delegated-administrator pattern: policy writes only on principals that carry this boundary.
+      // The delegated-administrator pattern: policy writes only on principals that carry this boundary. The
+      // group forms match too and lack the key, so they are denied as well.
       Sid: 'BoundedPrincipalsOnly',
       Effect: 'Deny',
       Action: ['iam:*tach*Policy', 'iam:Put*Policy', 'iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'],
@@ -105,6 +106,7 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
     },
     {
       // Policy versions have no condition key: any other customer policy may be attached outside the boundary.
+      // The catalog expands the patterns to Create, Delete and SetDefaultPolicyVersion.
       Sid: 'AgentMadeVersionsOnly',
       Effect: 'Deny',
       Action: ['iam:*tePolicyVersion', 'iam:SetDefault*'],
@@ -165,14 +167,13 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
       Condition: { Null: { [`iam:ResourceTag/${APPROVAL_TAG}`]: 'false' } },
     },
     {
-      // CDK bootstrap roles are left to the guard policies, which deny them while locked.
+      // With AgentRolesOffLimits: no same-account role but the CDK bootstrap roles, which are left to the
+      // guard policies (denied while locked).
       Sid: 'NoUnboundedRoles',
       Effect: 'Deny',
       Action: 'sts:AssumeRole',
       Resource: `${iamArn}role/*`,
-      Condition: {
-        Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'true' },
-      },
+      Condition: { Null: { [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'true' } },
     },
     {
       Sid: 'PassAgentRolesOnly',
