@@ -26,6 +26,11 @@ export const CDK_BOOTSTRAP_ROLE_TAG = 'aws-cdk:bootstrap-role';
 
 /** IAM path of every guard-owned managed policy and role. */
 export const GUARD_PATH = '/agent-guard/';
+/**
+ * IAM path of the customer managed policies agents make: the only policies whose versions agents may
+ * change (other policies may be attached to principals outside the boundary).
+ */
+export const AGENT_POLICY_PATH = '/agent-made/';
 /** Name prefix of guard resources that have names. */
 export const GUARD_NAME_PREFIX = 'AgentGuard';
 /** The guard's periodic rule: it exists exactly while the guard can re-constrain roles. */

@@ -294,15 +294,18 @@ describe('another agent role', () => {
     await expect(at({ ...standard, principalTags: approvedTags }, BEFORE, request)).resolves.toBe('ExplicitlyDenied');
   });
 
-  test('cannot assume the approved role', async () => {
+  test('cannot assume the approved role, nor the same role before an approval lands (issue 10, escape 3)', async () => {
     const assume: Request = {
       action: 'sts:AssumeRole',
       resource: iamRole('ExampleAgentRole'),
       context: { ...agentRoleResource, [`iam:ResourceTag/${APPROVAL_TAG}`]: SET },
     };
     await expect(at(standard, BEFORE, assume)).resolves.toBe('ExplicitlyDenied');
-    // The control: the same agent role without the approval marker may be assumed.
-    await expect(at(standard, BEFORE, { ...assume, context: agentRoleResource })).resolves.toBe('Allowed');
+    await expect(at(standard, BEFORE, { ...assume, context: agentRoleResource })).resolves.toBe('ExplicitlyDenied');
+    // The control: a role in another account may be assumed.
+    await expect(
+      at(standard, BEFORE, { action: 'sts:AssumeRole', resource: 'arn:aws:iam::444455556666:role/ReadOnly' }),
+    ).resolves.toBe('Allowed');
   });
 });
 

@@ -1,4 +1,10 @@
-import { AGENT_TAG, APPROVAL_TAG, CDK_BOOTSTRAP_ROLE_TAG, COMPONENT_TAG } from '../../lib/core/contract';
+import {
+  AGENT_POLICY_PATH,
+  AGENT_TAG,
+  APPROVAL_TAG,
+  CDK_BOOTSTRAP_ROLE_TAG,
+  COMPONENT_TAG,
+} from '../../lib/core/contract';
 import { ACCOUNT } from '../support/guarded-role';
 import { Request } from '../support/simulate';
 
@@ -21,7 +27,34 @@ const withGuardBoundary = (what: string, action: string, resource: string): Esca
   context: { 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
 });
 
-/** Threat-model items 1 to 5 of DESIGN.md: each must be denied in every state, open included. */
+const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+const GROUP = `arn:aws:iam::${ACCOUNT}:group/Admins`;
+
+/** Threat 9: a policy write on a principal without the guard boundary (the request names its boundary, if any). */
+const otherRole = (action: string, policyArn?: string): Request => ({
+  action,
+  resource: role('Workload'),
+  context: policyArn ? { 'iam:PolicyARN': policyArn } : {},
+});
+const otherUser = (action: string, policyArn?: string): Request => ({
+  ...otherRole(action, policyArn),
+  resource: `arn:aws:iam::${ACCOUNT}:user/admin`,
+});
+
+const saml = `arn:aws:iam::${ACCOUNT}:saml-provider/Corp`;
+const oidc = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.example.com`;
+/** Threat 8: identity-provider writes (threat-model.test.ts checks every one in iam-data). */
+const idpWrites: [string, string][] = [
+  ['iam:CreateSAMLProvider', saml],
+  ['iam:UpdateSAMLProvider', saml],
+  ['iam:TagSAMLProvider', saml],
+  ['iam:CreateOpenIDConnectProvider', oidc],
+  ['iam:AddClientIDToOpenIDConnectProvider', oidc],
+  ['iam:UpdateOpenIDConnectProviderThumbprint', oidc],
+  ['iam:UntagOpenIDConnectProvider', oidc],
+];
+
+/** Threat-model items 1 to 5, 8, 9 and 12 of DESIGN.md: each must be denied in every state, open included. */
 export const ALWAYS_DENIED: Escape[] = [
   {
     threat: 1,
@@ -391,6 +424,84 @@ export const ALWAYS_DENIED: Escape[] = [
     action: 'iam:PutRolePolicy',
     resource: role('agent-guard/AgentGuardExample-GuardLiveRole1A2B3C4D'),
   },
+  {
+    threat: 3,
+    what: 'assume another agent role, even one that holds no approval yet',
+    action: 'sts:AssumeRole',
+    resource: role('OtherAgent'),
+    context: agentRole,
+  },
+  {
+    threat: 3,
+    what: 'assume another agent role tagged with another value',
+    action: 'sts:AssumeRole',
+    resource: role('OtherAgent'),
+    context: { [`iam:ResourceTag/${AGENT_TAG}`]: 'false', [`aws:ResourceTag/${AGENT_TAG}`]: 'false' },
+  },
+  ...idpWrites.map(([action, resource]): Escape => ({
+    threat: 8,
+    what: `open a back door: ${action}`,
+    action,
+    resource,
+  })),
+  { threat: 9, what: 'attach AdministratorAccess to a workload role', ...otherRole('iam:AttachRolePolicy', ADMIN) },
+  { threat: 9, what: 'put an inline policy on a workload role', ...otherRole('iam:PutRolePolicy') },
+  { threat: 9, what: 'detach a policy from a workload role', ...otherRole('iam:DetachRolePolicy', ADMIN) },
+  { threat: 9, what: 'delete the inline policy of a workload role', ...otherRole('iam:DeleteRolePolicy') },
+  {
+    threat: 9,
+    what: 'attach AdministratorAccess to a role with another boundary',
+    ...otherRole('iam:AttachRolePolicy', ADMIN),
+    context: { 'iam:PolicyARN': ADMIN, 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Weak` },
+  },
+  { threat: 9, what: 'attach AdministratorAccess to a user', ...otherUser('iam:AttachUserPolicy', ADMIN) },
+  { threat: 9, what: 'put an inline policy on a user', ...otherUser('iam:PutUserPolicy') },
+  { threat: 9, what: 'detach a policy from a user', ...otherUser('iam:DetachUserPolicy', ADMIN) },
+  { threat: 9, what: "delete a user's inline policy", ...otherUser('iam:DeleteUserPolicy') },
+  ...['iam:AttachGroupPolicy', 'iam:DetachGroupPolicy', 'iam:PutGroupPolicy', 'iam:DeleteGroupPolicy'].map(
+    (action): Escape => ({ threat: 9, what: `change a group's policies: ${action}`, action, resource: GROUP }),
+  ),
+  {
+    threat: 9,
+    what: 'change the policies of a group, even one whose members carry the guard boundary',
+    action: 'iam:AttachGroupPolicy',
+    resource: GROUP,
+    context: { 'iam:PolicyARN': ADMIN, 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
+  },
+  { threat: 9, what: 'add a user to an admin group', action: 'iam:AddUserToGroup', resource: GROUP },
+  { threat: 9, what: 'remove a user from a group', action: 'iam:RemoveUserFromGroup', resource: GROUP },
+  ...['iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicyVersion'].map((action): Escape => ({
+    threat: 9,
+    what: `change a customer policy a workload uses: ${action}`,
+    action,
+    resource: `arn:aws:iam::${ACCOUNT}:policy/WorkloadAccess`,
+  })),
+  {
+    threat: 9,
+    what: 'add a version to a policy on a path that only starts like the agent-made one',
+    action: 'iam:CreatePolicyVersion',
+    resource: `arn:aws:iam::${ACCOUNT}:policy/agent-made-not/Workload`,
+  },
+  { threat: 12, what: 'leave the organization', action: 'organizations:LeaveOrganization' },
+  {
+    threat: 12,
+    what: 'close the account',
+    action: 'account:CloseAccount',
+    resource: `arn:aws:account::${ACCOUNT}:account`,
+  },
+  {
+    threat: 12,
+    what: 'close a member account from the management account',
+    action: 'organizations:CloseAccount',
+    resource: `arn:aws:organizations::${ACCOUNT}:account/o-abc/444455556666`,
+  },
+  {
+    threat: 12,
+    what: 'disable a region',
+    action: 'account:DisableRegion',
+    resource: `arn:aws:account::${ACCOUNT}:account`,
+    context: { 'account:TargetRegion': 'eu-south-1' },
+  },
 ];
 
 /** Denied while locked, allowed while open: threat 7 and the CDK deploy roles. */
@@ -512,10 +623,42 @@ export const ALWAYS_ALLOWED: Escape[] = [
   },
   {
     threat: 0,
-    what: 'assume another agent role',
-    action: 'sts:AssumeRole',
-    resource: role('OtherAgent'),
-    context: agentRole,
+    what: 'attach a policy to a role that carries the guard boundary',
+    action: 'iam:AttachRolePolicy',
+    resource: role('BoundedWorker'),
+    context: { 'iam:PolicyARN': ADMIN, 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
+  },
+  {
+    threat: 0,
+    what: 'put an inline policy on a user that carries the guard boundary',
+    action: 'iam:PutUserPolicy',
+    resource: `arn:aws:iam::${ACCOUNT}:user/bounded`,
+    context: { 'iam:PermissionsBoundary': policy('AgentGuardBoundary') },
+  },
+  {
+    threat: 0,
+    what: 'add a version to a policy it made, on the agent-made path',
+    action: 'iam:CreatePolicyVersion',
+    resource: `arn:aws:iam::${ACCOUNT}:policy${AGENT_POLICY_PATH}team/Worker`,
+  },
+  {
+    threat: 0,
+    what: 'set the default version of a policy it made',
+    action: 'iam:SetDefaultPolicyVersion',
+    resource: `arn:aws:iam::${ACCOUNT}:policy${AGENT_POLICY_PATH}Worker`,
+  },
+  {
+    threat: 0,
+    what: 'read a workload policy version',
+    action: 'iam:GetPolicyVersion',
+    resource: `arn:aws:iam::${ACCOUNT}:policy/WorkloadAccess`,
+  },
+  { threat: 0, what: 'read a group', action: 'iam:GetGroup', resource: GROUP },
+  {
+    threat: 0,
+    what: 'check whether a region is enabled',
+    action: 'account:GetRegionOptStatus',
+    resource: `arn:aws:account::${ACCOUNT}:account`,
   },
   {
     threat: 0,

@@ -71,16 +71,17 @@ describe('an agent with AdministratorAccess inside the guard (the example role)'
     });
   });
 
-  test('the boundary stays under the managed-policy limit in the worst case (aws-us-gov)', () => {
+  test('the boundary stays within 90% of the managed-policy limit in the worst case (aws-us-gov, longest stack name)', () => {
     const size = policySize(
       boundaryDocument({
         partition: 'aws-us-gov',
         account: '123456789012',
-        guardStackName: 'AgentGuardExample',
+        // CloudFormation stack names are at most 128 characters
+        guardStackName: 'A'.repeat(128),
         ceilingActions: ['*'],
       }),
     );
-    expect(size).toBeLessThanOrEqual(6144);
+    expect(size).toBeLessThanOrEqual(Math.floor(0.9 * 6144));
   });
 });
 

