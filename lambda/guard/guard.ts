@@ -21,7 +21,7 @@ import {
 import { ReadBackOptions } from '../shared/read-back';
 import { ProductionReader } from './production-signal';
 import { ProtectedActions } from './protected-actions';
-import { applyPlan, approvalsInForce, DesiredRole, lockRole, planRole, unconstrainRole } from './reconcile';
+import { applyPlan, approvalsInForce, DesiredRole, lockRole, planRole, RolePlan, unconstrainRole } from './reconcile';
 import { GuardStatus } from '../../lib/core/status';
 import { StatusPublisher } from './status';
 import { readTraffic } from './traffic-signal';
@@ -247,11 +247,12 @@ export class Guard {
     alwaysLease: boolean,
   ): Promise<RoleOutcome[]> {
     const desired = this.desired(evaluation.decision);
-    const settled = await settleWithLimit(roles, this.deps.config.concurrency, (role) =>
-      alwaysLease || planRole(role, desired).changes.length > 0
-        ? this.reconcileLeased(role, desired, evaluation.decidedAt, actor)
-        : this.reconcileRole(role, desired, actor),
-    );
+    const settled = await settleWithLimit(roles, this.deps.config.concurrency, (role) => {
+      const plan = planRole(role, desired);
+      return alwaysLease || plan.changes.length > 0
+        ? this.reconcileLeased(role, plan, desired, evaluation.decidedAt, actor)
+        : this.reconcileRole(role, plan, actor);
+    });
     // reconcileRole catches its own errors; a rejection here would be a bug, and is still a failure.
     const outcomes = settled.map((result, i) =>
       result.status === 'fulfilled'
@@ -277,21 +278,24 @@ export class Guard {
    */
   private async reconcileLeased(
     snapshot: RoleSnapshot,
+    snapshotPlan: RolePlan,
     desired: DesiredRole,
     decidedAt: Date,
     actor: string | undefined,
   ): Promise<RoleOutcome> {
     const { leases } = this.deps;
     const roleName = snapshot.name;
-    const lockOnly = planRole(snapshot, desired).changes.every((change) => change.kind === 'lock');
+    const lockOnly = snapshotPlan.changes.every((change) => change.kind === 'lock');
     try {
       return await leases.withRoleLease(roleName, async () => {
         const role = desired.locked && lockOnly ? snapshot : await readRole(this.deps.iam, this.deps.caller, roleName);
         if (!role || !isAgentRole(role)) return { changed: false, repaired: false };
         const overtaken = !desired.locked && (await leases.lockDecidedSince(decidedAt));
         const wanted = overtaken ? { ...desired, locked: true } : desired;
-        const opens = planRole(role, wanted).changes.some((change) => change.kind === 'open');
-        const outcome = await this.reconcileRole(role, wanted, actor);
+        // Planned again only when the role was read again or the decision changed.
+        const plan = role === snapshot && wanted === desired ? snapshotPlan : planRole(role, wanted);
+        const opens = plan.changes.some((change) => change.kind === 'open');
+        const outcome = await this.reconcileRole(role, plan, actor);
         if (opens && !outcome.failure && (await leases.lockDecidedSince(decidedAt))) {
           await lockRole(this.deps.iam, this.deps.caller, roleName);
         }
@@ -311,12 +315,8 @@ export class Guard {
     }
   }
 
-  private async reconcileRole(
-    role: RoleSnapshot,
-    desired: DesiredRole,
-    actor: string | undefined,
-  ): Promise<RoleOutcome> {
-    const plan = planRole(role, desired);
+  /** Makes the writes of `plan`, made for `role`; on a failure, leaves the role locked and, if unverified, inert. */
+  private async reconcileRole(role: RoleSnapshot, plan: RolePlan, actor: string | undefined): Promise<RoleOutcome> {
     for (const problem of plan.problems) {
       this.deps.logger.error('Agent role left unconstrained and locked', { role: role.arn, problem });
     }
