@@ -23,6 +23,7 @@ import {
   GUARD_SCHEDULE_RULE_NAME,
   GUARD_SERVICE_NAME,
   METRICS_NAMESPACE,
+  STATE_LOCKED,
   STATE_TAG,
 } from './core/contract';
 import { ACCESS_DENIED_CODES, ROLE_EVENT_NAMES } from './core/guard-events';
@@ -428,6 +429,21 @@ export class GuardFunction extends Construct {
           ...agentRolesOnly,
           'ForAllValues:StringEquals': { 'aws:TagKeys': [STATE_TAG, CONSTRAINED_TAG] },
           Null: { 'aws:TagKeys': 'false' },
+        },
+      }),
+      new iam.PolicyStatement({
+        // A role made with the guard boundary but without the agent tag (threat 8): the guard tags it an
+        // agent and locked in one call. TagRole has no key that names the boundary (IAM-90), so IAM
+        // allows this on any role; the guard's code adopts only roles whose boundary is the guard's.
+        sid: 'AdoptGuardBoundaryRoles',
+        actions: ['iam:TagRole'],
+        resources: [roles],
+        conditions: {
+          StringEquals: {
+            [`aws:RequestTag/${AGENT_TAG}`]: AGENT_TAG_VALUE,
+            [`aws:RequestTag/${STATE_TAG}`]: STATE_LOCKED,
+          },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [AGENT_TAG, STATE_TAG] },
         },
       }),
       new iam.PolicyStatement({

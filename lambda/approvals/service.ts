@@ -32,7 +32,7 @@ import { arnMatches } from '../../lib/core/iam/action-pattern';
 import { CarveOut } from '../../lib/core/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
-import { isAgentRole, tagValue } from '../shared/agent-roles';
+import { hasAgentTag, tagValue } from '../shared/agent-roles';
 import { oneLine, publish, subject } from '../shared/notices';
 import { NotVisibleError } from '../shared/read-back';
 import { LeaseUnavailable, RoleLeases } from '../shared/role-lease';
@@ -320,7 +320,8 @@ export class ApprovalService {
       }
       const role = await this.roles.read(assumed[2]);
       if (!role) throw new Refusal(`The role behind ${callerArn} does not exist.`);
-      const agent = isAgentRole(role);
+      // A role with the guard boundary but not yet the tag can do nothing until the guard tags it.
+      const agent = hasAgentTag(role);
       return {
         sessionArn: callerArn,
         principalArn: role.arn,
@@ -387,7 +388,7 @@ export class ApprovalService {
     const role = await this.roles.read(roleNameOf(request.roleArn));
     if (!role || role.arn !== request.roleArn)
       throw new Refusal(`There is no role ${request.roleArn} in this account.`);
-    if (!isAgentRole(role)) {
+    if (!hasAgentTag(role)) {
       throw new Refusal(
         `${request.roleArn} is not an agent role (tag ${AGENT_TAG}=${AGENT_TAG_VALUE}); it needs no approval.`,
       );

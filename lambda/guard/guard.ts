@@ -219,7 +219,7 @@ export class Guard {
   private async sweep(trigger: string): Promise<InvocationSummary> {
     // The roles are read after the lock decision is recorded, so an opening writer it overtakes sees it.
     const evaluation = await this.evaluate();
-    const roles = await listAgentRoles(this.deps.iam, this.deps.caller);
+    const roles = await listAgentRoles(this.deps.iam, this.deps.caller, this.deps.config.boundaryArn);
     // Counted before the reconcile: a half-done swap it repairs was not in force.
     this.deps.metrics.count('ApprovalsInForce', approvalsInForce(roles, this.deps.config.guardPolicyArns));
     const outcomes = await this.reconcileRoles(roles, evaluation, undefined, false);
@@ -229,7 +229,7 @@ export class Guard {
 
   private async reconcileOne(roleName: string, actor: string | undefined): Promise<InvocationSummary> {
     const role = await readRole(this.deps.iam, this.deps.caller, roleName);
-    if (!role || !isAgentRole(role)) {
+    if (!role || !isAgentRole(role, this.deps.config.boundaryArn)) {
       return this.summarise('role-changed', roleName, undefined, 0, []);
     }
     // Signals are read only for agent roles; most IAM events are about other roles.
@@ -289,7 +289,7 @@ export class Guard {
     try {
       return await leases.withRoleLease(roleName, async () => {
         const role = desired.locked && lockOnly ? snapshot : await readRole(this.deps.iam, this.deps.caller, roleName);
-        if (!role || !isAgentRole(role)) return { changed: false, repaired: false };
+        if (!role || !isAgentRole(role, this.deps.config.boundaryArn)) return { changed: false, repaired: false };
         const overtaken = !desired.locked && (await leases.lockDecidedSince(decidedAt));
         const wanted = overtaken ? { ...desired, locked: true } : desired;
         // Planned again only when the role was read again or the decision changed.
@@ -397,7 +397,7 @@ export class Guard {
   ): Promise<void> {
     if (!this.protectedActions.deniedByGuard(event.action, event.errorMessage)) return;
     const role = await readRole(this.deps.iam, this.deps.caller, event.roleName);
-    if (!role || !isAgentRole(role)) return;
+    if (!role || !isAgentRole(role, this.deps.config.boundaryArn)) return;
     const status = await readStatus();
     await this.notify(denialNotice({ roleArn: event.roleArn, action: event.action, resource: event.resource, status }));
     this.deps.metrics.count('DenialNotices', 1);

@@ -8,6 +8,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
 import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
   APPROVAL_TAG,
   completeApprovalSet,
   CONSTRAINED_TAG,
@@ -20,7 +22,7 @@ import {
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller } from '../shared/aws-caller';
-import { RoleSnapshot, tagValue } from '../shared/agent-roles';
+import { hasAgentTag, RoleSnapshot, tagValue } from '../shared/agent-roles';
 import { readBack, ReadBackOptions } from '../shared/read-back';
 
 /** What every agent role must look like now. */
@@ -36,6 +38,7 @@ export interface DesiredRole {
 export type RoleChange =
   | { readonly kind: 'unconstrain' }
   | { readonly kind: 'lock' }
+  | { readonly kind: 'adopt' }
   | { readonly kind: 'boundary'; readonly boundaryArn: string }
   | { readonly kind: 'attach'; readonly policyArn: string }
   | { readonly kind: 'trust'; readonly document: string }
@@ -45,7 +48,8 @@ export type RoleChange =
 
 export interface RolePlan {
   /**
-   * In order: unconstrain (the boundary then allows nothing) and lock first, repair next, read the
+   * In order: unconstrain (the boundary then allows nothing) and lock (or adopt: tag a role that holds
+   * the guard boundary an agent, locked) first, repair next, read the
    * repairs back, tag the role constrained, open last; no step leaves the role less locked.
    */
   readonly changes: readonly RoleChange[];
@@ -89,6 +93,8 @@ export function approvalsInForce(roles: readonly RoleSnapshot[], standard: reado
 export function planRole(role: RoleSnapshot, desired: DesiredRole): RolePlan {
   const state = tagValue(role, STATE_TAG);
   const constrained = tagValue(role, CONSTRAINED_TAG) === CONSTRAINED_TAG_VALUE;
+  // A role with the guard boundary but no agent tag (threat 8) is adopted: tagged an agent, locked.
+  const adopted = !hasAgentTag(role);
   const repairs: string[] = [];
   const problems: string[] = [];
   const fixes: RoleChange[] = [];
@@ -121,8 +127,9 @@ export function planRole(role: RoleSnapshot, desired: DesiredRole): RolePlan {
 
   const locked = desired.locked || problems.length > 0;
   const changes: RoleChange[] = [];
-  if (constrained && (fixes.length > 0 || problems.length > 0)) changes.push({ kind: 'unconstrain' });
-  if (locked && state !== STATE_LOCKED) changes.push({ kind: 'lock' });
+  if (constrained && (fixes.length > 0 || problems.length > 0 || adopted)) changes.push({ kind: 'unconstrain' });
+  if (adopted) changes.push({ kind: 'adopt' });
+  else if (locked && state !== STATE_LOCKED) changes.push({ kind: 'lock' });
   if (problems.length > 0) {
     // The boundary alone makes the untagged role inert; it takes no managed-policy place.
     changes.push(...fixes.filter((fix) => fix.kind === 'boundary'));
@@ -131,13 +138,13 @@ export function planRole(role: RoleSnapshot, desired: DesiredRole): RolePlan {
 
   changes.push(...fixes);
   if (fixes.length > 0) changes.push({ kind: 'verify', boundaryArn: desired.boundaryArn, policyArns: required });
-  if (fixes.length > 0 || !constrained) changes.push({ kind: 'constrain' });
+  if (fixes.length > 0 || !constrained || adopted) changes.push({ kind: 'constrain' });
   if (!locked && state !== STATE_OPEN) changes.push({ kind: 'open' });
   return {
     changes,
     repairs: state !== undefined ? repairs : [],
     problems,
-    verified: constrained && fixes.length === 0,
+    verified: constrained && !adopted && fixes.length === 0,
   };
 }
 
@@ -184,6 +191,20 @@ export async function applyPlan(
         break;
       case 'lock':
         await lockRole(iam, caller, roleName);
+        break;
+      case 'adopt':
+        // One call, so the role is never an agent without being locked.
+        await caller.call('iam:TagRole', () =>
+          iam.send(
+            new TagRoleCommand({
+              RoleName: roleName,
+              Tags: [
+                { Key: AGENT_TAG, Value: AGENT_TAG_VALUE },
+                { Key: STATE_TAG, Value: STATE_LOCKED },
+              ],
+            }),
+          ),
+        );
         break;
       case 'boundary':
         await caller.call('iam:PutRolePermissionsBoundary', () =>

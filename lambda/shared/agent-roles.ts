@@ -29,8 +29,18 @@ export function tagValue(role: Pick<RoleSnapshot, 'tags'>, key: string): string 
   return Object.entries(role.tags).find(([k]) => k.toLowerCase() === wanted)?.[1];
 }
 
-export function isAgentRole(role: Pick<RoleSnapshot, 'tags'>): boolean {
+/** The role carries `agent-guard:agent=true`. */
+export function hasAgentTag(role: Pick<RoleSnapshot, 'tags'>): boolean {
   return tagValue(role, AGENT_TAG) === AGENT_TAG_VALUE;
+}
+
+/**
+ * A role is an agent when it carries the agent tag, or the guard's boundary, whoever put it there
+ * (threat 8): a role made with the boundary but without the tag is constrained like any other, so a
+ * principal never holds the boundary without the guard's deny policies and trust deny.
+ */
+export function isAgentRole(role: Pick<RoleSnapshot, 'tags' | 'boundaryArn'>, guardBoundaryArn: string): boolean {
+  return hasAgentTag(role) || role.boundaryArn === guardBoundaryArn;
 }
 
 /**
@@ -38,7 +48,11 @@ export function isAgentRole(role: Pick<RoleSnapshot, 'tags'>): boolean {
  * calls as IAM allows. `ListRoles` leaves out tags and boundaries, so it would cost two more calls per
  * role; `GetAccountAuthorizationDetails` returns all of it, up to 1,000 roles a page.
  */
-export async function listAgentRoles(iam: IAMClient, caller: AwsCaller): Promise<RoleSnapshot[]> {
+export async function listAgentRoles(
+  iam: IAMClient,
+  caller: AwsCaller,
+  guardBoundaryArn: string,
+): Promise<RoleSnapshot[]> {
   const roles: RoleSnapshot[] = [];
   let marker: string | undefined;
   do {
@@ -55,7 +69,7 @@ export async function listAgentRoles(iam: IAMClient, caller: AwsCaller): Promise
         attachedPolicyArns: (detail.AttachedManagedPolicies ?? []).flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : [])),
         trustPolicy: decodePolicy(detail.AssumeRolePolicyDocument),
       };
-      if (isAgentRole(role)) roles.push(role);
+      if (isAgentRole(role, guardBoundaryArn)) roles.push(role);
     }
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);

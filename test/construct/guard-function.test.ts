@@ -263,6 +263,11 @@ describe('the guard role can write agent roles only as the guard needs (IAM eval
   const agentRole = `arn:aws:iam::${ACCOUNT}:role/some-agent`;
   const agentTagged = { 'iam:ResourceTag/agent-guard:agent': 'true' };
   const policy = (name: string) => `arn:aws:iam::${ACCOUNT}:policy/agent-guard/${name}`;
+  const adopt = (state: string) => ({
+    'aws:RequestTag/agent-guard:agent': 'true',
+    'aws:RequestTag/agent-guard:state': state,
+    'aws:TagKeys': ['agent-guard:agent', 'agent-guard:state'],
+  });
 
   test.each([
     ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:state'] }, 'Allowed'],
@@ -274,6 +279,16 @@ describe('the guard role can write agent roles only as the guard needs (IAM eval
     ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:agent'] }, 'ImplicitlyDenied'],
     ['iam:TagRole', { ...agentTagged, 'aws:TagKeys': ['agent-guard:state', 'owner'] }, 'ImplicitlyDenied'],
     ['iam:TagRole', { 'aws:TagKeys': ['agent-guard:state'] }, 'ImplicitlyDenied'],
+    // Adopting a role made with the guard boundary: agent and locked in one call, nothing else (threat 8).
+    ['iam:TagRole', adopt('locked'), 'Allowed'],
+    ['iam:TagRole', adopt('open'), 'ImplicitlyDenied'],
+    ['iam:TagRole', { ...adopt('locked'), 'aws:TagKeys': ['agent-guard:agent'] }, 'Allowed'],
+    [
+      'iam:TagRole',
+      { ...adopt('locked'), 'aws:TagKeys': ['agent-guard:agent', 'agent-guard:state', 'agent-guard:constrained'] },
+      'ImplicitlyDenied',
+    ],
+    ['iam:TagRole', { ...adopt('locked'), 'aws:RequestTag/agent-guard:agent': 'false' }, 'ImplicitlyDenied'],
     ['iam:AttachRolePolicy', { ...agentTagged, 'iam:PolicyARN': policy('AgentGuardDeny1') }, 'Allowed'],
     [
       'iam:AttachRolePolicy',

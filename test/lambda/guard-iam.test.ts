@@ -1,11 +1,13 @@
 import { AttachRolePolicyCommand, TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
-import { AGENT_TAG, CONSTRAINED_TAG, STATE_TAG } from '../../lib/core/contract';
+import { AGENT_TAG, CONSTRAINED_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { FakeIam, FakeRole } from '../support/fake-iam';
 import {
   BOUNDARY_ARN,
   GUARD_POLICY_ARNS,
   newGuard,
   published,
+  roleChangedEvent,
   scheduledEvent,
   trustPolicy,
 } from '../support/guard-fixture';
@@ -143,5 +145,53 @@ describe('the managed-policy quota (IAM-1: 10 per role by default)', () => {
     const failure = published(fx.sns).find((p) => p.subject.includes('could not be reconciled'));
     expect(failure?.message).toMatch(/^agent-new: no room for 2 guard policies: 10 of the 10 /);
     expect(failure?.message).toContain(NOT_CONSTRAINED);
+  });
+});
+
+describe('a role made with the guard boundary is an agent, whoever made it (issue 10, escape 1)', () => {
+  /** A role someone created with the guard boundary and a trust policy without the guard's deny. */
+  function madeWithBoundary(iam: FakeIam): FakeRole {
+    return iam.addRole('made-by-hand', {
+      boundary: BOUNDARY_ARN,
+      policies: own(iam, 1),
+      trustPolicy: trustPolicy(false),
+    });
+  }
+
+  test.each([
+    ['its CreateRole event', () => roleChangedEvent('CreateRole', 'made-by-hand')],
+    ['the next sweep', scheduledEvent],
+  ])('%s makes the guard constrain it like any agent role', async (_when, event) => {
+    const iam = account();
+    const role = madeWithBoundary(iam);
+    const tagCalls: Record<string, string>[] = [];
+    const send = iam.send.bind(iam);
+    iam.send = (command: unknown) => {
+      if (command instanceof TagRoleCommand) {
+        tagCalls.push(Object.fromEntries((command.input.Tags ?? []).map((t) => [t.Key!, t.Value!])));
+      }
+      return send(command);
+    };
+    const fx = newGuard({ iamClient: iam.client() });
+    await fx.guard.handle(event());
+    // The first write makes it an agent and locked at once; the constrained tag comes last.
+    expect(tagCalls[0]).toEqual({ [AGENT_TAG]: 'true', [STATE_TAG]: 'locked' });
+    expect(tagCalls.at(-1)).toEqual({ [CONSTRAINED_TAG]: 'true' });
+    expect(iam.inForce(role)).toEqual(expect.arrayContaining([...GUARD_POLICY_ARNS]));
+    expect((JSON.parse(role.trustPolicy!) as PolicyDocumentJson).Statement).toContainEqual(
+      expect.objectContaining({ Sid: TRUST_DENY_SID }),
+    );
+    expect(role.tags.get(CONSTRAINED_TAG)).toBe('true');
+  });
+
+  test('a role with another boundary and no agent tag is left alone', async () => {
+    const iam = account();
+    const other = `arn:aws:iam::${iam.account}:policy/SomeoneElsesBoundary`;
+    iam.addPolicy(other);
+    const role = iam.addRole('workload', { boundary: other, policies: own(iam, 1), trustPolicy: trustPolicy(false) });
+    const fx = newGuard({ iamClient: iam.client() });
+    await fx.guard.handle(roleChangedEvent('CreateRole', 'workload'));
+    expect([...role.tags.keys()]).toEqual([]);
+    expect(role.attached).toEqual(own(iam, 1));
   });
 });
