@@ -194,7 +194,7 @@ describe('reconcile repairs half-done swaps towards locked', () => {
   test('the guard policies, the boundary and look-alike names are never touched', async () => {
     const fx = newFixture();
     fx.iam.addPolicy('arn:aws:iam::111122223333:policy/agent-guard/AgentGuardApproval-notes');
-    fx.iam.addPolicy(`arn:aws:iam::111122223333:policy/elsewhere/${approvalPolicyName('zzz', 1, 1)}`);
+    fx.iam.addPolicy(`arn:aws:iam::111122223333:policy/elsewhere/${approvalPolicyName('zzz', 1, 1, 1)}`);
     expect(await fx.invoke(periodicEvent())).toEqual({ expired: 0, lapsed: 0, orphansRemoved: 0 });
     expect(fx.writes()).toEqual([]);
     // the listing asked for local policies under the guard path
