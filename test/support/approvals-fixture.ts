@@ -687,6 +687,12 @@ export class ApprovalsFixture {
     return [...new Set(this.approvalPoliciesOn(name).map((a) => parseApprovalPolicyArn(a)!.setId))];
   }
 
+  /** The standard guard policies the approval versions on the role stand in for (their `-Deny<n>` endings). */
+  public replacedStandard(name = AGENT): string[] {
+    const ends = this.approvalPoliciesOn(name).map((arn) => `/AgentGuardDeny${/-Deny(\d+)$/.exec(arn)![1]}`);
+    return this.config.guardPolicyArns.filter((arn) => ends.some((end) => arn.endsWith(end)));
+  }
+
   /** True when the role holds exactly the standard guard policies and no approval tag. */
   public isStandard(name = AGENT): boolean {
     const { attached, tags } = this.role(name);
