@@ -1,5 +1,6 @@
 import { destructiveCatalog } from '../../lib/core/catalog/destructive-catalog';
 import { iamReference } from '../../lib/core/catalog/iam-reference';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
 import { guardPolicyName } from '../../lib/core/contract';
 import { actionMatches, splitAction } from '../../lib/core/iam/action-pattern';
 import {
@@ -228,6 +229,45 @@ describe('approval versions (carve-outs)', () => {
     [{ ...carveOut, resources: [] }, /names no resources/],
   ])('rejects a bad carve-out', (bad, message) => {
     expect(() => compileApprovalVersions({ catalog, carveOuts: [bad] })).toThrow(message);
+  });
+});
+
+describe('many approvals on one role', () => {
+  test('one-action approvals across services compose until the set needs too many versions, then a clear refusal', () => {
+    // One protected action of each of 10 services spread over the catalog, each on its own resource
+    const actions = [...catalog.plain.keys()].sort();
+    const services = [...new Set(actions.map((a) => splitAction(a).service))];
+    const picks = Array.from({ length: 10 }, (_, i) => services[Math.floor((i * services.length) / 10)]).map(
+      (service) => actions.find((a) => splitAction(a).service === service)!,
+    );
+    const carveOuts = picks.map((action, i) => ({
+      id: `many${i}`,
+      actions: [action],
+      resources: [`arn:aws:${splitAction(action).service}:us-east-1:111122223333:thing/r${i}`],
+      expiresAt: new Date('2026-11-24T12:30:00.000Z'),
+    }));
+    let fitted = 0;
+    let refusal = '';
+    for (let n = 1; n <= carveOuts.length; n++) {
+      try {
+        const set = approvalPolicySet(catalog, 'many1', carveOuts.slice(0, n));
+        for (const policy of set) expect(policySize(policy.document)).toBeLessThanOrEqual(BOUND);
+        fitted = n;
+      } catch (error) {
+        refusal = (error as Error).message;
+        break;
+      }
+    }
+    console.log(`One-action approvals across services that fit one role: ${fitted} of ${carveOuts.length}`);
+    expect(fitted).toBeGreaterThanOrEqual(standard.length);
+    if (fitted < carveOuts.length) {
+      expect(refusal).toMatch(
+        new RegExp(
+          `^The ${fitted + 1} approval\\(s\\) in force on this role do not fit \\d policies \\(they change \\d guard ` +
+            'policies and need \\d approval versions\\)\\. Revoke one, or approve fewer actions or resources\\.$',
+        ),
+      );
+    }
   });
 });
 
