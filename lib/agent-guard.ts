@@ -722,27 +722,26 @@ function validateRetention(retention: Duration): Duration {
 interface ManagedPolicyRoom {
   readonly quota: number;
   readonly guardPolicies: number;
-  /** The largest approval set; 0 without approvals. */
+  /** The most approval versions a role holds at once; 0 without approvals. */
   readonly approvalPolicies: number;
 }
 
 /**
- * A swap attaches the new set before it detaches the old one, so at worst a role holds its own
- * policies, the larger of the standard set and an approval set, and a second approval set.
+ * A swap attaches the approval versions before it detaches the standard policies they stand in for,
+ * and never holds more than the standard set and one set's worth of versions at once, so at worst a
+ * role holds its own policies, the guard policies and the most approval versions a set may have.
  */
 function managedPolicyQuotaProblems(role: iam.Role, room: ManagedPolicyRoom): string[] {
   const cfnRole = role.node.defaultChild as CfnResource;
   const arns: unknown = Stack.of(role).resolve((cfnRole as iam.CfnRole).managedPolicyArns);
   const own = (Array.isArray(arns) ? arns.length : 0) - room.guardPolicies;
-  const swap =
-    room.approvalPolicies > 0
-      ? Math.max(room.guardPolicies, room.approvalPolicies) + room.approvalPolicies
-      : room.guardPolicies;
+  const swap = room.guardPolicies + room.approvalPolicies;
   const worst = own + swap;
   if (worst <= room.quota) return [];
   const during =
     room.approvalPolicies > 0
-      ? `an approval swap, which attaches up to ${room.approvalPolicies} approval versions before it detaches the old set (${swap} guard places)`
+      ? `an approval swap, which holds the ${room.guardPolicies} guard policies and up to ${room.approvalPolicies} ` +
+        `approval versions at once (${swap} guard places)`
       : `the ${room.guardPolicies} guard policies`;
   return [
     `${role.node.path} needs ${worst} managed policies at worst: its own ${own} and ${during}. That is over the ` +

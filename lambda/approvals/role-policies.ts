@@ -9,7 +9,14 @@ import {
   TagRoleCommand,
   UntagRoleCommand,
 } from '@aws-sdk/client-iam';
-import { APPROVAL_TAG, COMPONENT_TAG, GUARD_PATH, parseApprovalPolicyArn } from '../../lib/core/contract';
+import { MAX_APPROVAL_POLICIES } from '../../lib/core/approval/approval-policies';
+import {
+  APPROVAL_TAG,
+  COMPONENT_TAG,
+  GUARD_PATH,
+  parseApprovalPolicyArn,
+  withApprovalVersions,
+} from '../../lib/core/contract';
 import { NamedPolicy } from '../../lib/core/iam/policy-document';
 import { AwsCaller } from '../shared/aws-caller';
 import { readRole, RoleSnapshot, tagValue } from '../shared/agent-roles';
@@ -24,11 +31,16 @@ export type PolicySetTarget =
   | { readonly kind: 'approval'; readonly setId: string; readonly policies: readonly NamedPolicy[] };
 
 /**
- * Swaps a role's guard policies. Every step leaves the role at least as locked as one of the swap's
- * ends: the target set is attached first and read back (IAM is eventually consistent, so an attach is
- * not in force until reads return it), then the marker tag moves, then the old set is detached and,
- * if it was an approval set, deleted. A failed attach undoes itself and leaves the old set; an attach
- * that does not read back in time leaves both sets, which is more locked than either.
+ * Swaps a role's guard policies. An approval set replaces only the standard policies its versions
+ * stand in for. Every step leaves the role at least as locked as one of the swap's ends: the target
+ * policies are attached first and read back (IAM is eventually consistent, so an attach is not in
+ * force until reads return it), then the marker tag moves, then the policies the target does not
+ * hold are detached (the standard ones it replaces, the versions of the old set) and old versions are
+ * deleted. A failed attach undoes itself and leaves the old set; an attach that does not read back in
+ * time leaves both, which is more locked than either.
+ *
+ * A role holds at most the standard policies and {@link MAX_APPROVAL_POLICIES} versions at once: a
+ * swap between two approval sets that would need more goes through the standard set.
  */
 export class RolePolicies {
   constructor(
@@ -43,7 +55,23 @@ export class RolePolicies {
   }
 
   public async swap(role: RoleState, target: PolicySetTarget): Promise<void> {
-    const targetArns = target.kind === 'standard' ? [...this.standardArns] : await this.create(role, target);
+    let from = role;
+    if (target.kind === 'approval') {
+      const versions = target.policies.map((p) => policyArn(role, p.name));
+      const during = new Set([...this.guardPoliciesOn(role), ...withApprovalVersions(this.standardArns, versions)]);
+      if (during.size > this.standardArns.length + MAX_APPROVAL_POLICIES) {
+        from = await this.apply(role, [...this.standardArns], { kind: 'standard' });
+      }
+      await this.create(role, target);
+      await this.apply(from, withApprovalVersions(this.standardArns, versions), target);
+    } else {
+      await this.apply(from, [...this.standardArns], target);
+    }
+  }
+
+  /** Brings the role from its guard policies to `targetArns`; returns the role as it then is. */
+  private async apply(role: RoleState, targetArns: readonly string[], target: PolicySetTarget): Promise<RoleState> {
+    const created = targetArns.filter((arn) => parseApprovalPolicyArn(arn));
     const attachedNow: string[] = [];
     try {
       for (const arn of targetArns.filter((a) => !role.attachedPolicyArns.includes(a))) {
@@ -55,7 +83,7 @@ export class RolePolicies {
     } catch (error) {
       // Undo, so the role holds exactly its old set again; the old set was never touched.
       for (const arn of attachedNow) await this.detach(role.name, arn).catch(() => undefined);
-      if (target.kind === 'approval') await this.deletePolicies(targetArns);
+      await this.deletePolicies(created.filter((arn) => !role.attachedPolicyArns.includes(arn)));
       throw error;
     }
     if (attachedNow.length > 0) {
@@ -69,29 +97,34 @@ export class RolePolicies {
       );
     }
 
+    let tags = role.tags;
     if (target.kind === 'approval') {
       await this.caller.call('iam:TagRole', () =>
         this.iam.send(new TagRoleCommand({ RoleName: role.name, Tags: [{ Key: APPROVAL_TAG, Value: target.setId }] })),
       );
+      tags = { ...tags, [APPROVAL_TAG]: target.setId };
     } else if (tagValue(role, APPROVAL_TAG) !== undefined) {
       await this.caller.call('iam:UntagRole', () =>
         this.iam.send(new UntagRoleCommand({ RoleName: role.name, TagKeys: [APPROVAL_TAG] })),
       );
+      tags = Object.fromEntries(Object.entries(tags).filter(([key]) => key.toLowerCase() !== APPROVAL_TAG));
     }
 
-    const old = role.attachedPolicyArns.filter(
-      (arn) => !targetArns.includes(arn) && (this.standardArns.includes(arn) || parseApprovalPolicyArn(arn)),
-    );
+    const old = this.guardPoliciesOn(role).filter((arn) => !targetArns.includes(arn));
     for (const arn of old) await this.detach(role.name, arn);
     await this.deletePolicies(old.filter((arn) => parseApprovalPolicyArn(arn)));
+    const attachedPolicyArns = [...role.attachedPolicyArns.filter((arn) => !old.includes(arn)), ...attachedNow];
+    return { ...role, attachedPolicyArns, tags };
+  }
+
+  /** The standard guard policies and approval versions (of any set) attached to the role. */
+  private guardPoliciesOn(role: RoleState): string[] {
+    return role.attachedPolicyArns.filter((arn) => this.standardArns.includes(arn) || parseApprovalPolicyArn(arn));
   }
 
   /** Creates an approval set's policies; a policy left by an earlier, interrupted try is reused. */
-  private async create(role: RoleState, target: Extract<PolicySetTarget, { kind: 'approval' }>): Promise<string[]> {
-    const prefix = role.arn.slice(0, role.arn.indexOf(':role/'));
-    const arns: string[] = [];
+  private async create(role: RoleState, target: Extract<PolicySetTarget, { kind: 'approval' }>): Promise<void> {
     for (const policy of target.policies) {
-      const arn = `${prefix}:policy${GUARD_PATH}${policy.name}`;
       try {
         await this.caller.call('iam:CreatePolicy', () =>
           this.iam.send(
@@ -110,9 +143,7 @@ export class RolePolicies {
       } catch (error) {
         if (!(error instanceof EntityAlreadyExistsException)) throw error;
       }
-      arns.push(arn);
     }
-    return arns;
   }
 
   public async detach(roleName: string, policyArn: string): Promise<void> {
@@ -133,4 +164,9 @@ export class RolePolicies {
         .catch(() => undefined);
     }
   }
+}
+
+/** The ARN of a guard-path policy in the role's account and partition. */
+function policyArn(role: RoleState, name: string): string {
+  return `${role.arn.slice(0, role.arn.indexOf(':role/'))}:policy${GUARD_PATH}${name}`;
 }

@@ -16,16 +16,16 @@ import {
 import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
+import { approvalPolicySet, MAX_APPROVAL_POLICIES } from '../../lib/core/approval/approval-policies';
 import { resolveApprovalActions, validateApprovalResources } from '../../lib/core/approval/approval-scope';
 import { expiryFrom, formatDuration, isoSeconds } from '../../lib/core/approval/duration';
 import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
   APPROVAL_TAG,
-  completeApprovalSet,
   GUARD_PATH,
   parseApprovalPolicyArn,
+  requiredGuardPolicyArns,
 } from '../../lib/core/contract';
 import { cloudTrailEventNameMatchers } from '../../lib/core/cloudtrail/event-names';
 import { arnMatches } from '../../lib/core/iam/action-pattern';
@@ -175,7 +175,13 @@ export class ApprovalService {
           const role = await this.roles.read(roleName);
           if (!role) return;
           const inForce = tagValue(role, APPROVAL_TAG);
-          if (inForce && activeSets.has(inForce) && completeApprovalSet(role.attachedPolicyArns, inForce)) {
+          const required = requiredGuardPolicyArns(role.attachedPolicyArns, inForce, this.deps.config.guardPolicyArns);
+          const holdsActiveSet =
+            inForce !== undefined &&
+            activeSets.has(inForce) &&
+            required !== this.deps.config.guardPolicyArns &&
+            required.every((arn) => role.attachedPolicyArns.includes(arn));
+          if (holdsActiveSet) {
             await this.roles.detach(role.name, policyArn);
           } else {
             await this.roles.swap(role, { kind: 'standard' });
@@ -468,8 +474,8 @@ export class ApprovalService {
           ? `IAM did not show the new guard policies on ${role.name} in time (IAM is eventually consistent), so ` +
             'nothing was detached: the role holds both sets, and the reconcile removes the extra one. Try again.'
           : `IAM refused the policy swap on ${role.name} (${errorName(error)}); the role keeps a complete set of ` +
-            `guard policies, and the reconcile removes any extra one. A swap needs ${target.policies.length} free ` +
-            'managed-policy places on the role (IAM allows 10 by default).';
+            `guard policies, and the reconcile removes any extra one. A swap needs ${MAX_APPROVAL_POLICIES} free ` +
+            'managed-policy places on the role besides the standard guard policies (IAM allows 10 by default).';
       throw new Refusal(why, { cause: error });
     }
     const active: ApprovalRecord = {

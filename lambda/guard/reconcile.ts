@@ -11,9 +11,9 @@ import {
   AGENT_TAG,
   AGENT_TAG_VALUE,
   APPROVAL_TAG,
-  completeApprovalSet,
   CONSTRAINED_TAG,
   CONSTRAINED_TAG_VALUE,
+  requiredGuardPolicyArns,
   STATE_LOCKED,
   STATE_OPEN,
   STATE_TAG,
@@ -66,13 +66,13 @@ export interface RolePlan {
 
 /**
  * The guard policies a role must hold. While an approval is in force (tag `agent-guard:approval`), the
- * approval versions of that set stand in for the standard ones, but only when every one of them is
- * attached; a half-done swap gets the standard ones back, which re-locks (both sets deny, so holding
- * both is never less locked than either).
+ * approval versions of that set stand in for the standard policies they are named after, but only
+ * when every version of the set is attached; the other standard policies stay required. A half-done
+ * swap gets the whole standard set back, which re-locks (every set denies, so holding several is never
+ * less locked than any one).
  */
 export function requiredGuardPolicies(role: RoleSnapshot, standard: readonly string[]): readonly string[] {
-  const setId = tagValue(role, APPROVAL_TAG);
-  return (setId && completeApprovalSet(role.attachedPolicyArns, setId)) || standard;
+  return requiredGuardPolicyArns(role.attachedPolicyArns, tagValue(role, APPROVAL_TAG), standard);
 }
 
 /**

@@ -57,6 +57,14 @@ export const CDK_TAG_KEY_PATTERN = '???-???:*';
 
 /** IAM's limit for a managed policy, in characters not counting whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
+/**
+ * What the compiler fills a guard policy or an approval version to: 90% of
+ * {@link MANAGED_POLICY_MAX_CHARS}, so the catalog can grow by a tenth (AWS adds actions every month)
+ * before the same layout stops fitting IAM's limit.
+ */
+export const GUARD_POLICY_BUDGET_CHARS = 5530;
+/** Most standard guard policies: each takes one of the role's managed-policy places (IAM-1). */
+export const MAX_GUARD_POLICIES = 4;
 /** IAM's default limit for a role trust policy, in characters not counting whitespace. */
 export const TRUST_POLICY_MAX_CHARS = 2048;
 
@@ -68,15 +76,16 @@ export const TRUST_DENY_SID = 'AgentGuardNoGuardSessionTags';
 export const APPROVAL_POLICY_PREFIX = `${GUARD_NAME_PREFIX}Approval`;
 
 /**
- * Name of the n-th of `count` approval versions of a role's guard policies. The set id is that of the
- * newest approval in the set; the count lets anyone tell a complete set from a half-attached one.
+ * Name of the n-th of `count` approval versions of a role's guard policies; this one stands in for the
+ * standard policy {@link guardPolicyName}(`replaces`). The set id is that of the newest approval in
+ * the set; the count lets anyone tell a complete set from a half-attached one.
  */
-export function approvalPolicyName(setId: string, index: number, count: number): string {
-  return `${APPROVAL_POLICY_PREFIX}-${setId}-${index}of${count}`;
+export function approvalPolicyName(setId: string, index: number, count: number, replaces: number): string {
+  return `${APPROVAL_POLICY_PREFIX}-${setId}-${index}of${count}-Deny${replaces}`;
 }
 
 const APPROVAL_POLICY_ARN = new RegExp(
-  `^arn:[a-z-]+:iam::\\d{12}:policy${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-([A-Za-z0-9]+)-(\\d+)of(\\d+)$`,
+  `^arn:[a-z-]+:iam::\\d{12}:policy${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-([A-Za-z0-9]+)-(\\d+)of(\\d+)(?:-Deny(\\d+))?$`,
 );
 
 /**
@@ -95,11 +104,43 @@ export function completeApprovalSet(attachedPolicyArns: readonly string[], setId
   return complete ? versions : undefined;
 }
 
-/** The parts of an approval version's ARN, or undefined for any other ARN. */
-export function parseApprovalPolicyArn(arn: string): { setId: string; index: number; count: number } | undefined {
+/**
+ * The parts of an approval version's ARN, or undefined for any other ARN. `replaces` is the index of
+ * the standard policy it stands in for; a version named before versions replaced single policies
+ * has none, and stands in for every standard policy.
+ */
+export function parseApprovalPolicyArn(
+  arn: string,
+): { setId: string; index: number; count: number; replaces?: number } | undefined {
   const match = APPROVAL_POLICY_ARN.exec(arn);
-  return match ? { setId: match[1], index: Number(match[2]), count: Number(match[3]) } : undefined;
+  if (!match) return undefined;
+  const parts = { setId: match[1], index: Number(match[2]), count: Number(match[3]) };
+  return match[4] === undefined ? parts : { ...parts, replaces: Number(match[4]) };
 }
+
+/**
+ * The guard policies a role must hold: with the approval set `setId` complete on it, the standard
+ * policies its versions do not stand in for, then the versions; otherwise (no approval, or a
+ * half-done swap) `standard` itself, the same array, which denies everything an approval set does.
+ */
+export function requiredGuardPolicyArns(
+  attachedPolicyArns: readonly string[],
+  setId: string | undefined,
+  standard: readonly string[],
+): readonly string[] {
+  const versions = setId === undefined ? undefined : completeApprovalSet(attachedPolicyArns, setId);
+  return versions ? withApprovalVersions(standard, versions) : standard;
+}
+
+/** The standard policies `versions` do not stand in for, then `versions`. */
+export function withApprovalVersions(standard: readonly string[], versions: readonly string[]): string[] {
+  const replaced = versions.map((arn) => parseApprovalPolicyArn(arn)?.replaces);
+  const kept = standard.filter(
+    (arn) => !replaced.some((i) => i === undefined || arn.endsWith(`${GUARD_PATH}${guardPolicyName(i)}`)),
+  );
+  return [...kept, ...versions];
+}
+
 /** Default SSM parameter where the guard publishes the account's status for agents to read. */
 export const DEFAULT_STATUS_PARAMETER = `${GUARD_PATH}status`;
 /** SSM parameter where the construct publishes the approval function's URL for the CLI. */

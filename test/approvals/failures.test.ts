@@ -7,6 +7,7 @@ import {
   approveBody,
   expectNoLockViolations,
   GUARD_POLICY_ARNS,
+  INSTANCE_ARN,
   instanceArn,
   iso,
   newFixture,
@@ -18,30 +19,34 @@ import {
 
 afterEach(expectNoLockViolations);
 
+const DB_ARN = 'arn:aws:rds:us-east-1:111122223333:db:orders-replica';
+/** An approval whose actions two standard policies hold (ec2's and rds's): its set has two versions. */
+const TWO_POLICIES = { actions: ['ec2:TerminateInstances', 'rds:DeleteDBInstance'], resources: [INSTANCE_ARN, DB_ARN] };
+
 describe('a swap IAM refuses part-way', () => {
   test('LimitExceeded on the second approval policy: refused, the role keeps its standard policies, nothing left over', async () => {
-    // GIVEN an agent role with 9 managed policies: AdministratorAccess, 6 others and the two guard ones
-    const fx = newFixture({ agentExtraPolicies: 6 });
+    // GIVEN an agent role with 9 managed policies: AdministratorAccess, 5 others and the three guard ones
+    const fx = newFixture({ agentExtraPolicies: 5 });
     const before = fx.role().attached;
     expect(before).toHaveLength(9);
 
-    const reply = await fx.call(approveBody());
+    const reply = await fx.call(approveBody(TWO_POLICIES));
 
     expect(reply.statusCode).toBe(403);
     expect(reply.body.message).toBe(
       'IAM refused the policy swap on agent (LimitExceededException); the role keeps a complete set of guard ' +
-        'policies, and the reconcile removes any extra one. A swap needs 2 free managed-policy places on the role ' +
-        '(IAM allows 10 by default).',
+        'policies, and the reconcile removes any extra one. A swap needs 3 free managed-policy places on the role ' +
+        'besides the standard guard policies (IAM allows 10 by default).',
     );
     // the second attach hit the quota, the first was undone, both policies deleted
     const attaches = fx.calls.filter((c) => c.command === 'AttachRolePolicy');
     expect(attaches.map((c) => c.error)).toEqual([undefined, 'LimitExceededException']);
     const log = fx.iamWriteLog();
     expect(log.filter((l) => !l.startsWith('CreatePolicy'))).toEqual([
-      expect.stringMatching(/^AttachRolePolicy agent AgentGuardApproval-\w+-1of2$/),
-      expect.stringMatching(/^DetachRolePolicy agent AgentGuardApproval-\w+-1of2$/),
-      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-1of2$/),
-      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-2of2$/),
+      expect.stringMatching(/^AttachRolePolicy agent AgentGuardApproval-\w+-1of2-Deny\d$/),
+      expect.stringMatching(/^DetachRolePolicy agent AgentGuardApproval-\w+-1of2-Deny\d$/),
+      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-1of2-Deny\d$/),
+      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-2of2-Deny\d$/),
     ]);
     expect(fx.role().attached).toEqual(before);
     expect(fx.role().tags[APPROVAL_TAG]).toBeUndefined();
@@ -55,13 +60,14 @@ describe('a swap IAM refuses part-way', () => {
   });
 
   test('a second approval that does not fit leaves the first approval set in force', async () => {
-    // GIVEN 8 policies: room for the first approval's 2, but not for a 3-policy set on top of it
+    // GIVEN 9 policies: room for the first approval's one version, but not for a two-version set on top of it
     const fx = newFixture({ agentExtraPolicies: 5 });
     const first = await fx.approve();
     const setOne = fx.approvalPoliciesOn();
+    expect(setOne).toHaveLength(1);
     fx.resetCalls();
 
-    const reply = await fx.call(approveBody({ resources: [instanceArn(2)] }));
+    const reply = await fx.call(approveBody({ ...TWO_POLICIES, resources: [instanceArn(2), DB_ARN] }));
 
     expect(reply.statusCode).toBe(403);
     expect(reply.body.message).toMatch(/^IAM refused the policy swap on agent \(LimitExceededException\)/);
@@ -76,7 +82,7 @@ describe('a swap IAM refuses part-way', () => {
   test('a detach IAM denies after the new set is on: refused, the role is locked by both, the reconcile tidies', async () => {
     const fx = newFixture();
     fx.fail('DetachRolePolicy', () => accessDenied());
-    const reply = await fx.call(approveBody());
+    const reply = await fx.call(approveBody(TWO_POLICIES));
     expect(reply.statusCode).toBe(403);
     expect(reply.body.message).toMatch(/^IAM refused the policy swap on agent \(AccessDenied\)/);
     // the standard policies are still on, next to an approval set no record stands behind
@@ -97,19 +103,22 @@ describe('a swap IAM refuses part-way', () => {
     const approval = await fx.approve();
     expect(approval.status).toBe('active');
     expect(fx.caller.counts.retries).toBe(3);
-    expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...fx.approvalPoliciesOn()]);
+    const kept = GUARD_POLICY_ARNS.filter((arn) => !fx.replacedStandard().includes(arn));
+    expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...kept, ...fx.approvalPoliciesOn()]);
   });
 
   test('a revoke IAM refuses fails loudly and leaves the approval as it was', async () => {
     const fx = newFixture();
     const approval = await fx.approve();
     const set = fx.approvalPoliciesOn();
-    fx.fail('AttachRolePolicy', (input) => (input.PolicyArn === GUARD_POLICY_ARNS[1] ? accessDenied() : undefined));
+    const [replaced] = fx.replacedStandard();
+    const kept = GUARD_POLICY_ARNS.filter((arn) => arn !== replaced);
+    fx.fail('AttachRolePolicy', (input) => (input.PolicyArn === replaced ? accessDenied() : undefined));
     await expect(fx.call({ op: 'revoke', approvalId: approval.approvalId })).rejects.toThrow(
       'User is not authorized to perform this operation',
     );
     expect(fx.approvalPoliciesOn()).toEqual(set);
-    expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...set]);
+    expect(fx.role().attached).toEqual([ADMIN_POLICY_ARN, ...kept, ...set]);
     expect(fx.record(approval.approvalId).status).toBe('active');
     // once IAM allows it again, the revoke goes through
     fx.faults.length = 0;
@@ -158,9 +167,10 @@ describe('failures after the swap', () => {
   test('a crash before the record is written leaves a set the reconcile removes', async () => {
     const fx = newFixture();
     fx.fail('Put', () => accessDenied('dynamodb:PutItem denied'));
-    await expect(fx.call(approveBody())).rejects.toThrow('dynamodb:PutItem denied');
+    await expect(fx.call(approveBody(TWO_POLICIES))).rejects.toThrow('dynamodb:PutItem denied');
     // IAM carries the carve-out, with nothing in the audit table behind it
     expect(fx.approvalPoliciesOn()).toHaveLength(2);
+    const replaced = fx.replacedStandard();
     expect(fx.role().tags[APPROVAL_TAG]).toBeDefined();
     expect(fx.table.items.size).toBe(0);
 
@@ -171,8 +181,7 @@ describe('failures after the swap', () => {
     expect(fx.isStandard()).toBe(true);
     expect(fx.iam.approvalPolicies()).toEqual([]);
     expect(fx.iamWriteLog().slice(0, 3)).toEqual([
-      'AttachRolePolicy agent AgentGuardDeny1',
-      'AttachRolePolicy agent AgentGuardDeny2',
+      ...replaced.map((arn) => `AttachRolePolicy agent ${arn.split('/').pop()}`),
       'UntagRole agent',
     ]);
   });

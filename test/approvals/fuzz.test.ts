@@ -484,7 +484,12 @@ function expectConsistent(fx: ApprovalsFixture): void {
     expect(sets).toHaveLength(1);
     expect(fx.setsOn()).toEqual(sets);
     expect(fx.role().tags['agent-guard:approval']).toBe(sets[0]);
-    expect(GUARD_POLICY_ARNS.some((a) => fx.role().attached.includes(a))).toBe(false);
+    // ... in place of the standard policies it is named after; the others stay
+    const replaced = fx.replacedStandard();
+    expect(replaced.length).toBeGreaterThan(0);
+    expect(GUARD_POLICY_ARNS.filter((a) => fx.role().attached.includes(a))).toEqual(
+      GUARD_POLICY_ARNS.filter((a) => !replaced.includes(a)),
+    );
     const sids = fx.approvalPoliciesOn().flatMap((arn) => fx.iam.document(arn).Statement.map((st) => st.Sid));
     for (const r of live) expect(sids).toContain(`Approval${r.approvalId}Expiry1`);
   }

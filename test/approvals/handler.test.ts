@@ -151,10 +151,20 @@ describe('the lock watch of the fixture', () => {
   test('sees a half-attached set stand in for the standard policies', async () => {
     const fx = newFixture();
     const iam = iamOf(fx.clients.iam);
+    // Actions of two standard policies (ec2's and rds's): two versions, each standing in for one
     const policies = approvalPolicySet(CATALOG, 'newset1', [
-      { id: 'newset1', actions: ['ec2:TerminateInstances'], resources: [INSTANCE_ARN], expiresAt: plus(NOW, 60) },
+      {
+        id: 'newset1',
+        actions: ['ec2:TerminateInstances', 'rds:DeleteDBInstance'],
+        resources: [INSTANCE_ARN],
+        expiresAt: plus(NOW, 60),
+      },
     ]);
+    expect(policies).toHaveLength(2);
     const arns = policies.map((p) => `arn:aws:iam::111122223333:policy/agent-guard/${p.name}`);
+    const replaced = GUARD_POLICY_ARNS.filter((arn) =>
+      policies.some((p) => arn.endsWith(`/AgentGuardDeny${/-Deny(\d+)$/.exec(p.name)![1]}`)),
+    );
     for (const p of policies) {
       await iam.send(
         new CreatePolicyCommand({
@@ -165,14 +175,18 @@ describe('the lock watch of the fixture', () => {
       );
     }
     await iam.send(new AttachRolePolicyCommand({ RoleName: AGENT, PolicyArn: arns[0] }));
-    for (const arn of GUARD_POLICY_ARNS)
-      await iam.send(new DetachRolePolicyCommand({ RoleName: AGENT, PolicyArn: arn }));
+    for (const arn of replaced) await iam.send(new DetachRolePolicyCommand({ RoleName: AGENT, PolicyArn: arn }));
     expect(fx.violations).toHaveLength(2);
     fx.violations.length = 0;
 
     // the right order passes
     await iam.send(new AttachRolePolicyCommand({ RoleName: AGENT, PolicyArn: arns[1] }));
     expect(fx.violations).toEqual([]);
+    // a complete set does not stand in for a standard policy it is not named after
+    const kept = GUARD_POLICY_ARNS.find((arn) => !replaced.includes(arn))!;
+    await iam.send(new DetachRolePolicyCommand({ RoleName: AGENT, PolicyArn: kept }));
+    expect(fx.violations).toHaveLength(1);
+    fx.violations.length = 0;
   });
 
   test('sees a stale set, neither end of the swap, stand in for the standard policies', async () => {
@@ -189,10 +203,9 @@ describe('the lock watch of the fixture', () => {
     for (const arn of GUARD_POLICY_ARNS) {
       await iamOf(fx.clients.iam).send(new DetachRolePolicyCommand({ RoleName: AGENT, PolicyArn: arn }));
     }
-    expect(fx.violations.map((v) => v.attached.filter((a) => a.includes('AgentGuardDeny')))).toEqual([
-      [GUARD_POLICY_ARNS[1]],
-      [],
-    ]);
+    expect(fx.violations.map((v) => v.attached.filter((a) => a.includes('AgentGuardDeny')))).toEqual(
+      GUARD_POLICY_ARNS.map((_, i) => GUARD_POLICY_ARNS.slice(i + 1)),
+    );
     fx.violations.length = 0;
   });
 });

@@ -21,16 +21,24 @@ import {
 
 afterEach(expectNoLockViolations);
 
-/** The approval versions an earlier run would have made for one carve-out. */
-function orphanSet(setId: string, resource = INSTANCE_ARN): NamedPolicy[] {
-  const carveOut: CarveOut = {
-    id: setId,
-    actions: ['ec2:TerminateInstances'],
-    resources: [resource],
-    expiresAt: plus(NOW, 1800),
-  };
-  return approvalPolicySet(CATALOG, setId, [carveOut]);
+/** A protected action that a standard policy other than ec2's holds: its carve-out changes that policy. */
+const ELSEWHERE = [...CATALOG.plain.keys()].find(
+  (action) =>
+    approvalPolicySet(CATALOG, 'probe', [carveOutOf('probe', [action, 'ec2:TerminateInstances'])]).length === 2,
+)!;
+
+function carveOutOf(id: string, actions: string[], resource = INSTANCE_ARN): CarveOut {
+  return { id, actions, resources: [resource], expiresAt: plus(NOW, 1800) };
 }
+
+/** The approval versions an earlier run would have made for one carve-out: two, for two standard policies. */
+function orphanSet(setId: string, resource = INSTANCE_ARN): NamedPolicy[] {
+  return approvalPolicySet(CATALOG, setId, [carveOutOf(setId, ['ec2:TerminateInstances', ELSEWHERE], resource)]);
+}
+
+/** The standard policies a set's versions stand in for (the `-Deny<n>` ending of their names). */
+const replacedBy = (set: NamedPolicy[]) =>
+  GUARD_POLICY_ARNS.filter((arn) => set.some((p) => arn.endsWith(`/AgentGuardDeny${/-Deny(\d+)$/.exec(p.name)![1]}`)));
 
 const name = (arn: string) => arn.split('/').pop()!;
 
@@ -58,12 +66,14 @@ describe('reconcile repairs half-done swaps towards locked', () => {
 
   test('(a) a crash part-way through the detach: the missing standard policy goes on first', async () => {
     const fx = newFixture();
-    const orphan = fx.seedApprovalSet(AGENT, orphanSet('orphan1'), { tag: 'orphan1', detach: [GUARD_POLICY_ARNS[0]] });
+    const set = orphanSet('orphan1');
+    const [first] = replacedBy(set);
+    const orphan = fx.seedApprovalSet(AGENT, set, { tag: 'orphan1', detach: [first] });
 
     await fx.invoke(periodicEvent());
 
     expect(fx.iamWriteLog()).toEqual([
-      'AttachRolePolicy agent AgentGuardDeny1',
+      `AttachRolePolicy agent ${name(first)}`,
       'UntagRole agent',
       `DetachRolePolicy agent ${name(orphan[0])}`,
       `DetachRolePolicy agent ${name(orphan[1])}`,
@@ -73,15 +83,17 @@ describe('reconcile repairs half-done swaps towards locked', () => {
     expect(fx.isStandard()).toBe(true);
   });
 
-  test('(a) a crash after the whole swap, with no record: both standard policies go on before the set comes off', async () => {
+  test('(a) a crash after the whole swap, with no record: both replaced standard policies go on before the set comes off', async () => {
     const fx = newFixture();
-    const orphan = fx.seedApprovalSet(AGENT, orphanSet('orphan1'), { tag: 'orphan1', detach: GUARD_POLICY_ARNS });
+    const set = orphanSet('orphan1');
+    const replaced = replacedBy(set);
+    expect(replaced).toHaveLength(2);
+    const orphan = fx.seedApprovalSet(AGENT, set, { tag: 'orphan1', detach: replaced });
 
     await fx.invoke(periodicEvent());
 
     expect(fx.iamWriteLog().slice(0, 4)).toEqual([
-      'AttachRolePolicy agent AgentGuardDeny1',
-      'AttachRolePolicy agent AgentGuardDeny2',
+      ...replaced.map((arn) => `AttachRolePolicy agent ${name(arn)}`),
       'UntagRole agent',
       `DetachRolePolicy agent ${name(orphan[0])}`,
     ]);
@@ -194,7 +206,7 @@ describe('reconcile repairs half-done swaps towards locked', () => {
   test('the guard policies, the boundary and look-alike names are never touched', async () => {
     const fx = newFixture();
     fx.iam.addPolicy('arn:aws:iam::111122223333:policy/agent-guard/AgentGuardApproval-notes');
-    fx.iam.addPolicy(`arn:aws:iam::111122223333:policy/elsewhere/${approvalPolicyName('zzz', 1, 1)}`);
+    fx.iam.addPolicy(`arn:aws:iam::111122223333:policy/elsewhere/${approvalPolicyName('zzz', 1, 1, 1)}`);
     expect(await fx.invoke(periodicEvent())).toEqual({ expired: 0, lapsed: 0, orphansRemoved: 0 });
     expect(fx.writes()).toEqual([]);
     // the listing asked for local policies under the guard path

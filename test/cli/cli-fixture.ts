@@ -44,6 +44,7 @@ export const INSTANCE_ARN = `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0abc`;
 export const STANDARD_POLICY_ARNS = [
   `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny1`,
   `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny2`,
+  `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny3`,
 ];
 
 /** The commands of agent-guard. */

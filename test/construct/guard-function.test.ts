@@ -39,6 +39,7 @@ describe('the guard function and its wiring', () => {
       guardPolicyArns: [
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny1`,
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny2`,
+        `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny3`,
       ],
       statusParameterName: '/agent-guard/status',
       topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:AgentGuardNotices`,

@@ -3,9 +3,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AgentGuard } from '../../lib';
 
 /**
- * IAM-1: a role holds at most 10 managed policies by default, 20 with a raised quota. An approval swap
- * attaches the new set (at most 3 approval versions) before it detaches the old one, so with approvals
- * the worst moment is an approval replacing another: the role's own policies and two approval sets.
+ * IAM-1: a role holds at most 10 managed policies by default, 20 with a raised quota. The built-in
+ * catalog needs 3 guard policies. An approval swap attaches approval versions (at most 3) before it
+ * detaches the guard policies they replace, and goes through the standard set rather than hold more,
+ * so with approvals the worst moment holds the role's own policies, the 3 guard policies and 3 versions.
  */
 function synthWith(ownPolicies: number, props: { approvers?: string[]; managedPoliciesPerRole?: number } = {}) {
   const app = new App();
@@ -21,16 +22,17 @@ function synthWith(ownPolicies: number, props: { approvers?: string[]; managedPo
 }
 
 describe('the managed-policy quota at synth, against the worst case of a swap (issue 9, item 3)', () => {
-  test('without approvals: the role own policies and the 2 guard policies', () => {
-    expect(synthWith(8)).not.toThrow();
-    expect(synthWith(9)).toThrow(/needs 11 managed policies at worst: its own 9 and the 2 guard policies/);
+  test('without approvals: the role own policies and the 3 guard policies', () => {
+    expect(synthWith(7)).not.toThrow();
+    expect(synthWith(8)).toThrow(/needs 11 managed policies at worst: its own 8 and the 3 guard policies/);
   });
 
-  test('with approvals: room for two approval sets of 3 while one replaces the other', () => {
+  test('with approvals: room for the guard policies and 3 approval versions at once', () => {
     const approvers = ['arn:aws:iam::111122223333:role/OnCall*'];
     expect(synthWith(4, { approvers })).not.toThrow();
     expect(synthWith(5, { approvers })).toThrow(
-      /needs 11 managed policies at worst: its own 5 and an approval swap, which attaches up to 3 approval versions/,
+      'needs 11 managed policies at worst: its own 5 and an approval swap, which holds the 3 guard policies and ' +
+        'up to 3 approval versions at once (6 guard places)',
     );
   });
 

@@ -40,9 +40,10 @@ describe('the clean-up on cdk destroy: order of deletion', () => {
         managedPolicy('AgentGuardBoundary'),
         managedPolicy('AgentGuardDeny1'),
         managedPolicy('AgentGuardDeny2'),
+        managedPolicy('AgentGuardDeny3'),
       ]),
     );
-    for (const policy of ['AgentGuardBoundary', 'AgentGuardDeny1', 'AgentGuardDeny2']) {
+    for (const policy of ['AgentGuardBoundary', 'AgentGuardDeny1', 'AgentGuardDeny2', 'AgentGuardDeny3']) {
       expect(deletedAfter(managedPolicy(policy)).has(cleanUp)).toBe(false);
     }
   });
@@ -79,6 +80,7 @@ describe('the clean-up on cdk destroy: order of deletion', () => {
       guardPolicyArns: [
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny1`,
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny2`,
+        `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny3`,
       ],
     });
     // The rule it waits for is a rule of the guard, with a schedule: it exists while the guard runs.

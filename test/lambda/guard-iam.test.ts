@@ -1,8 +1,9 @@
 import { AttachRolePolicyCommand, TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
-import { AGENT_TAG, CONSTRAINED_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
+import { AGENT_TAG, APPROVAL_TAG, CONSTRAINED_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { FakeIam, FakeRole } from '../support/fake-iam';
 import {
+  approvalPolicyArn,
   BOUNDARY_ARN,
   GUARD_POLICY_ARNS,
   newGuard,
@@ -105,6 +106,33 @@ describe('the constrained tag follows a read-back of the guard parts (issue 9, i
       subject: 'agent-guard: 1 agent role(s) could not be reconciled',
       message: `agent-x: NotVisibleError; ${NOT_CONSTRAINED}`,
     });
+  });
+});
+
+describe('an approval that replaces some guard policies (issue 10, "Fit")', () => {
+  test('the guard keeps the standard policies the approval leaves in place, and repairs them if they go', async () => {
+    // GIVEN a role whose approval version stands in for AgentGuardDeny2 only, and which lost AgentGuardDeny1
+    const iam = account();
+    const version = approvalPolicyArn('set1', 1, 1, 2);
+    iam.addPolicy(version);
+    const role = guardedRole(iam, { policies: [version] });
+    role.tags.set(APPROVAL_TAG, 'set1');
+    // WHEN the sweep runs
+    const summary = await newGuard({ iamClient: iam.client() }).guard.handle(scheduledEvent());
+    // THEN AgentGuardDeny1 is back, AgentGuardDeny2 stays off, the version stays on
+    expect(role.attached).toEqual([version, GUARD_POLICY_ARNS[0]]);
+    expect(role.tags.get(CONSTRAINED_TAG)).toBe('true');
+    expect(summary).toMatchObject({ rolesRepaired: 1, rolesFailed: 0 });
+  });
+
+  test('a version whose set is not complete: the whole standard set goes back on', async () => {
+    const iam = account();
+    const version = approvalPolicyArn('set1', 1, 2, 2);
+    iam.addPolicy(version);
+    const role = guardedRole(iam, { policies: [GUARD_POLICY_ARNS[0], version] });
+    role.tags.set(APPROVAL_TAG, 'set1');
+    await newGuard({ iamClient: iam.client() }).guard.handle(scheduledEvent());
+    expect(role.attached).toEqual([GUARD_POLICY_ARNS[0], version, GUARD_POLICY_ARNS[1]]);
   });
 });
 

@@ -244,6 +244,36 @@ describe('requiredGuardPolicies', () => {
     );
   });
 
+  describe('versions named after the standard policy they stand in for (issue 10, "Fit")', () => {
+    const [deny1, deny2] = GUARD_POLICY_ARNS;
+    const forDeny2 = approvalPolicyArn('abc123', 1, 1, 2);
+
+    it('a complete set: the standard policies it does not replace, then the versions', () => {
+      expect(requiredGuardPolicies(approved([deny1, forDeny2]), GUARD_POLICY_ARNS)).toEqual([deny1, forDeny2]);
+    });
+
+    it('the standard policy it does not replace is repaired if it went, and only that one', () => {
+      const plan = planRole(approved([forDeny2]), LOCKED);
+      expect(plan.changes.filter((c) => c.kind === 'attach')).toEqual([{ kind: 'attach', policyArn: deny1 }]);
+    });
+
+    it('two versions for one standard policy (a spill) stand in only together', () => {
+      const spill = [approvalPolicyArn('abc123', 1, 2, 2), approvalPolicyArn('abc123', 2, 2, 2)];
+      expect(requiredGuardPolicies(approved([deny1, ...spill]), GUARD_POLICY_ARNS)).toEqual([deny1, ...spill]);
+      expect(requiredGuardPolicies(approved([deny1, deny2, spill[0]]), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    });
+
+    it('a set that misses the version for one standard policy: the whole standard set', () => {
+      const set = [approvalPolicyArn('abc123', 1, 2, 1), approvalPolicyArn('abc123', 2, 2, 2)];
+      expect(requiredGuardPolicies(approved([deny2, set[0]]), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    });
+
+    it('without the approval tag, versions attached next to the standard set stand in for nothing', () => {
+      const role = snapshot({ attachedPolicyArns: [...GUARD_POLICY_ARNS, forDeny2] });
+      expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    });
+  });
+
   it('versions of another approval do not count', () => {
     const versions = [approvalPolicyArn('other', 1), approvalPolicyArn('other', 2)];
     expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { iamReference } from '../../lib/core/catalog/iam-reference';
 import { actionMatches, compressService } from '../../lib/core/iam/action-pattern';
 
 describe('actionMatches', () => {
@@ -46,6 +47,38 @@ describe('compressService', () => {
   test('never shortens below the minimum prefix', () => {
     expect(compressService('svc', all, new Set(['PurgeQueue']), 4)).toEqual(['svc:Purg*']);
   });
+
+  test('puts a wildcard before the verb where no other action has it (IAM-60)', () => {
+    const images = ['BatchDeleteImage', 'DeleteImage', 'DescribeImages', 'PutImage'];
+    expect(compressService('ecr', images, new Set(['BatchDeleteImage', 'DeleteImage']), 3)).toEqual(['ecr:*Delete*']);
+    // A read that holds the verb rules `*Delete*` out; the verb and the next word still end both names.
+    expect(
+      compressService('ecr', [...images, 'DescribeDeleteImageStatus'], new Set(['BatchDeleteImage', 'DeleteImage']), 3),
+    ).toEqual(['ecr:*DeleteImage']);
+  });
+
+  // The oracle is brute force: every action of a real service, matched one by one.
+  test.each(['ec2', 'rds', 's3', 'sagemaker', 'iam'])(
+    'on %s, random subsets of its actions are matched exactly',
+    (service) => {
+      const all = iamReference.actionsOf(service);
+      fc.assert(
+        fc.property(
+          fc.array(fc.boolean(), { minLength: all.length, maxLength: all.length }),
+          fc.integer({ min: 1, max: 5 }),
+          (picks, minPrefix) => {
+            const targets = new Set(all.filter((_, i) => picks[i]));
+            const patterns = compressService(service, all, targets, minPrefix);
+            const wrong = all.filter(
+              (action) => patterns.some((p) => actionMatches(p, `${service}:${action}`)) !== targets.has(action),
+            );
+            expect(wrong).toEqual([]);
+          },
+        ),
+        { numRuns: 25 },
+      );
+    },
+  );
 
   test('is sound and complete for any universe and target set', () => {
     const name = fc.stringMatching(/^[A-Z][a-zA-Z]{0,7}$/);

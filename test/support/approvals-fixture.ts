@@ -21,7 +21,14 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { InvalidParameterException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { AGENT_TAG, AGENT_TAG_VALUE, APPROVAL_TAG, parseApprovalPolicyArn } from '../../lib/core/contract';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  APPROVAL_TAG,
+  guardPolicyName,
+  parseApprovalPolicyArn,
+} from '../../lib/core/contract';
+import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { ResolvedCatalog, resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ApiResponse, ApprovalRecord } from '../../lib/core/approval-api';
@@ -42,10 +49,6 @@ import { matches } from '../construct/event-pattern';
 
 export const ACCOUNT_ID = '111122223333';
 export const OTHER_ACCOUNT_ID = '444455556666';
-export const GUARD_POLICY_ARNS = [
-  `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardDeny1`,
-  `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardDeny2`,
-] as const;
 export const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardBoundary`;
 export const ADMIN_POLICY_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 export const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:AgentGuardNotices`;
@@ -85,6 +88,11 @@ export function instanceArn(n: number): string {
 
 /** The real catalog, resolved once: it is immutable. */
 export const CATALOG: ResolvedCatalog = resolveCatalog();
+/** The standard guard policies the construct makes of it. */
+export const GUARD_POLICY_ARNS: readonly string[] = compileGuardPolicies({
+  catalog: CATALOG,
+  policyName: guardPolicyName,
+}).map((p) => `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/${p.name}`);
 
 export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): ApprovalsConfig {
   return {
@@ -679,6 +687,12 @@ export class ApprovalsFixture {
     return [...new Set(this.approvalPoliciesOn(name).map((a) => parseApprovalPolicyArn(a)!.setId))];
   }
 
+  /** The standard guard policies the approval versions on the role stand in for (their `-Deny<n>` endings). */
+  public replacedStandard(name = AGENT): string[] {
+    const ends = this.approvalPoliciesOn(name).map((arn) => `/AgentGuardDeny${/-Deny(\d+)$/.exec(arn)![1]}`);
+    return this.config.guardPolicyArns.filter((arn) => ends.some((end) => arn.endsWith(end)));
+  }
+
   /** True when the role holds exactly the standard guard policies and no approval tag. */
   public isStandard(name = AGENT): boolean {
     const { attached, tags } = this.role(name);
@@ -759,29 +773,40 @@ export class ApprovalsFixture {
     }
   }
 
+  /**
+   * `standard`: every standard guard policy is attached. `complete`: the sets whose versions are all
+   * attached together with every standard policy they do not stand in for (the `-Deny<n>` ending of a
+   * version's name), so they lock the role on their own. `exact`: the role holds one such set and
+   * nothing else of the guard's, the settled end of a swap.
+   */
   private lockState(attached: readonly string[]): {
     standard: boolean;
     complete: string[];
     sets: string[];
-    standardCount: number;
+    exact: boolean;
   } {
-    const standardCount = this.config.guardPolicyArns.filter((a) => attached.includes(a)).length;
-    const bySet = new Map<string, { count: number; indices: Set<number> }>();
+    const standardAttached = this.config.guardPolicyArns.filter((a) => attached.includes(a));
+    const bySet = new Map<string, { count: number; indices: Set<number>; replaces: Set<string> }>();
     for (const arn of attached) {
       const parsed = parseApprovalPolicyArn(arn);
       if (!parsed) continue;
-      const entry = bySet.get(parsed.setId) ?? { count: parsed.count, indices: new Set() };
+      const entry = bySet.get(parsed.setId) ?? { count: parsed.count, indices: new Set(), replaces: new Set() };
       entry.indices.add(parsed.index);
+      entry.replaces.add(/-Deny(\d+)$/.exec(arn)![1]);
       bySet.set(parsed.setId, entry);
     }
+    const stillNeeded = (e: { replaces: Set<string> }) =>
+      this.config.guardPolicyArns.filter((a) => ![...e.replaces].some((n) => a.endsWith(`/AgentGuardDeny${n}`)));
     const complete = [...bySet]
       .filter(([, e]) => e.indices.size === e.count && [...e.indices].every((i) => i >= 1 && i <= e.count))
+      .filter(([, e]) => stillNeeded(e).every((a) => attached.includes(a)))
       .map(([id]) => id);
+    const only = bySet.get(complete[0]);
     return {
-      standard: standardCount === this.config.guardPolicyArns.length,
+      standard: standardAttached.length === this.config.guardPolicyArns.length,
       complete,
       sets: [...bySet.keys()],
-      standardCount,
+      exact: bySet.size === 1 && only !== undefined && stillNeeded(only).length === standardAttached.length,
     };
   }
 
@@ -814,7 +839,7 @@ export class ApprovalsFixture {
     const state = this.lockState(role.attached);
     if (state.standard && state.sets.length === 0)
       this.settled.set(roleName, { ends: new Set(['standard']), at: call.seq });
-    if (state.standardCount === 0 && state.sets.length === 1 && state.complete.length === 1) {
+    if (state.exact) {
       this.settled.set(roleName, { ends: new Set(state.complete), at: call.seq });
     }
   }

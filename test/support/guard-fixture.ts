@@ -67,8 +67,10 @@ export const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:AgentGuardNotices`
 export const NOW = new Date('2026-05-01T12:00:00.000Z');
 
 /** The ARN of an approval version of a guard policy, as the approval function names it. */
-export function approvalPolicyArn(approvalId: string, index: number, count = 2): string {
-  return `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardApproval-${approvalId}-${index}of${count}`;
+/** An approval version's ARN; with `replaces`, it stands in for that standard policy only. */
+export function approvalPolicyArn(approvalId: string, index: number, count = 2, replaces?: number): string {
+  const standsIn = replaces === undefined ? '' : `-Deny${replaces}`;
+  return `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardApproval-${approvalId}-${index}of${count}${standsIn}`;
 }
 
 export function roleArn(name: string): string {

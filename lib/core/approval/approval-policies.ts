@@ -1,16 +1,21 @@
 import { approvalPolicyName } from '../contract';
-import { CarveOut, compileGuardPolicies } from '../policy/guard-policies';
+import { CarveOut, compileApprovalVersions } from '../policy/guard-policies';
 import { NamedPolicy } from '../iam/policy-document';
 import { ResolvedCatalog } from '../policy/resolve-catalog';
 import { assertValidPolicies, PolicyKind } from '../policy/validate-policy';
 
-/** At most this many approval versions per role, so a swap fits the role's managed-policy quota. */
+/**
+ * At most this many approval versions per role. A swap never holds more than the standard guard
+ * policies and this many versions at once (it goes through the standard set when it would), so this
+ * is the number of managed-policy places an agent role keeps free for approvals.
+ */
 export const MAX_APPROVAL_POLICIES = 3;
 
 /**
- * A role's approval versions of the guard policies: every deny of the catalog, minus the carve-outs of
- * all the approvals in force on that role, each until its own literal expiry. Checked against IAM's
- * rules; throws when the approvals together do not fit.
+ * A role's approval versions of the guard policies that the approvals in force on it change: the same
+ * denies, minus the carve-outs of all those approvals, each until its own literal expiry. Each version
+ * is named after the standard policy it stands in for; the others stay as they are. Checked against
+ * IAM's rules; throws when the approvals together need more than {@link MAX_APPROVAL_POLICIES}.
  */
 export function approvalPolicySet(
   catalog: ResolvedCatalog,
@@ -18,24 +23,26 @@ export function approvalPolicySet(
   carveOuts: readonly CarveOut[],
 ): NamedPolicy[] {
   if (carveOuts.length === 0) throw new Error('An approval policy set needs at least one approval.');
-  let compiled: NamedPolicy[];
-  try {
-    compiled = compileGuardPolicies({
-      catalog,
-      carveOuts,
-      policyName: (i) => String(i),
-      maxPolicies: MAX_APPROVAL_POLICIES,
-    });
-  } catch (error) {
-    throw new Error(
+  const fail = (why: string, cause?: unknown) =>
+    new Error(
       `The ${carveOuts.length} approval(s) in force on this role do not fit ${MAX_APPROVAL_POLICIES} policies ` +
-        `(${error instanceof Error ? error.message : String(error)}). Revoke one, or approve fewer resources.`,
-      { cause: error },
+        `(${why}). Revoke one, or approve fewer actions or resources.`,
+      { cause },
     );
+  let versions;
+  try {
+    versions = compileApprovalVersions({ catalog, carveOuts });
+  } catch (error) {
+    throw fail(error instanceof Error ? error.message : String(error), error);
   }
-  const named = compiled.map((p, i) => ({
-    name: approvalPolicyName(setId, i + 1, compiled.length),
-    document: p.document,
+  if (versions.length > MAX_APPROVAL_POLICIES) {
+    const replaced = new Set(versions.map((v) => v.replaces)).size;
+    const cause = new Error(`they change ${replaced} guard policies and need ${versions.length} approval versions`);
+    throw fail(cause.message, cause);
+  }
+  const named = versions.map((v, i) => ({
+    name: approvalPolicyName(setId, i + 1, versions.length, v.replaces),
+    document: v.document,
   }));
   assertValidPolicies(named, PolicyKind.MANAGED);
   return named;
