@@ -77,7 +77,11 @@ const ADMINISTRATOR_ACCESS: PolicyDocumentJson = {
 
 /** The example app's agent role, with its policies resolved as IAM would hold them. */
 export function exampleGuardedRole(): GuardedRole {
-  const template = Template.fromStack(createExampleApp().stack);
+  return guardedRole(Template.fromStack(createExampleApp().stack));
+}
+
+/** The agent role of `template` (the one role with the agent tag), with its policies resolved as IAM would hold them. */
+export function guardedRole(template: Template): GuardedRole {
   const resources = template.toJSON().Resources as Resources;
   const policiesByArn = new Map<string, { name: string; policy: PolicyDocumentJson }>();
   for (const resource of Object.values(resources)) {
