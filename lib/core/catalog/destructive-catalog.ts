@@ -1,11 +1,17 @@
 import { ConditionBlock } from '../iam/policy-document';
 import catalog from './destructive-actions.json';
 
-/** An action that is destructive only under an extra condition, such as a Route 53 DELETE change. */
+/**
+ * Actions that are destructive only under an extra condition, such as a Route 53 DELETE change, or only
+ * on some resources, such as API Gateway `PUT` on APIs, stages and domain names.
+ */
 export interface ConditionalRule {
   readonly actions: readonly string[];
+  /** Empty when the rule is scoped by resource only. */
   readonly condition: ConditionBlock;
   readonly why: string;
+  /** ARN patterns the deny applies to. @default ['*'] */
+  readonly resources?: readonly string[];
 }
 
 /** One named group of the destructive catalog. */

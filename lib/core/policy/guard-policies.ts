@@ -110,7 +110,7 @@ function conditionalStatement(
       Sid: `Deny${sidPart(rule.group)}${index + 1}`,
       Effect: 'Deny',
       Action: [...actions],
-      Resource: '*',
+      Resource: rule.resources ? [...rule.resources] : '*',
       Condition: mergeConditions(LOCKED_CONDITION, rule.condition),
     },
   ];

@@ -20,11 +20,13 @@ export interface CatalogSelection {
 /** The groups of the incident this project exists for: never exemptible as a whole. */
 const UNEXEMPTIBLE_GROUPS = ['delete', 'stack-replace'];
 
-/** Actions denied while locked only when an extra condition holds as well. */
+/** Actions denied while locked only when an extra condition holds as well, or only on some resources. */
 export interface ConditionalDeny {
   readonly group: string;
   readonly actions: readonly string[];
   readonly condition: ConditionBlock;
+  /** ARN patterns the deny applies to; undefined for every resource. */
+  readonly resources?: readonly string[];
 }
 
 /** The catalog after selection: every action exact and spelled as the IAM catalog spells it. */
@@ -65,7 +67,9 @@ export function resolveCatalog(selection: CatalogSelection = {}): ResolvedCatalo
   for (const [group, entry] of Object.entries(destructiveCatalog.groups)) {
     if (exemptGroups.has(group)) continue;
     entry.actions.forEach((action) => plain.has(action) || plain.set(action, group));
-    entry.conditional.forEach((rule) => conditional.push({ group, actions: rule.actions, condition: rule.condition }));
+    entry.conditional.forEach((rule) =>
+      conditional.push({ group, actions: rule.actions, condition: rule.condition, resources: rule.resources }),
+    );
   }
 
   for (const custom of selection.customGroups ?? []) {
