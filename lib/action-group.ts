@@ -5,22 +5,31 @@ import { destructiveCatalog } from './core/catalog/destructive-catalog';
  * reports refer to groups by name. Add your own with {@link ActionGroup.custom}.
  */
 export class ActionGroup {
-  /** Delete, terminate, remove, purge, destroy and deregister actions of every IAM service. */
+  /** Delete, terminate, remove, deregister, release, drop and purge actions of every IAM service, batch deletes, and data-plane deletes such as `dynamodb:PartiQLDelete`. */
   public static readonly DELETE = new ActionGroup('delete');
   /** Deletion- or termination-protection off, such as `rds:ModifyDBInstance` or `cloudformation:UpdateTerminationProtection`. */
   public static readonly PROTECTION_OFF = new ActionGroup('protection-off');
   /** Stack updates and teardown, and assuming the CDK deploy and publishing roles. */
   public static readonly STACK_REPLACE = new ActionGroup('stack-replace');
-  /** Scaling to zero, stopping, and detaching serving capacity from traffic. */
+  /** Scaling to zero (now or by schedule), stopping, fault injection, and detaching serving capacity from traffic. */
   public static readonly SCALE_TO_ZERO = new ActionGroup('scale-to-zero');
   /** Lifecycle and retention rules, TTLs and key deletion, which destroy data later. */
   public static readonly DATA_EXPIRY = new ActionGroup('data-expiry');
-  /** Route 53 change batches with a `DELETE` change. */
+  /** Route 53 change batches with a `DELETE` change, domain transfers and name-server updates. */
   public static readonly DNS_DELETE = new ActionGroup('dns-delete');
   /** Resource-based policy and ACL writes, which a permission boundary does not cap. */
   public static readonly RESOURCE_POLICY = new ActionGroup('resource-policy');
-  /** Running commands inside existing compute (SSM, ECS Exec, EC2 Instance Connect). */
+  /**
+   * Running code with the existing, stronger role of a resource: SSM commands, sessions and associations,
+   * ECS Exec and tasks, CodeBuild builds, Lambda code and configuration, Glue jobs, EKS access entries.
+   */
   public static readonly REMOTE_EXECUTION = new ActionGroup('remote-execution');
+  /** Cutting a resource off its traffic, data or users: detach, disassociate, unassign, unshare, unsubscribe, revoke. */
+  public static readonly DETACH = new ActionGroup('detach');
+  /** Replacing a resource or its data in place: replace, reset, backtrack, swap, in-place restores, API Gateway `PUT`/`PATCH`. */
+  public static readonly OVERWRITE = new ActionGroup('overwrite');
+  /** Turning off GuardDuty, Security Hub, Config recording, Macie or IAM Access Analyzer, or archiving their findings. */
+  public static readonly DETECTION_OFF = new ActionGroup('detection-off');
 
   /** Every built-in group, in catalog order. */
   public static builtIn(): ActionGroup[] {

@@ -2,15 +2,23 @@ import { AuditResult } from './audit';
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');
 
-/** docs/CATALOG.md: the decisions of the verb audit and their counts, for review. */
-export function catalogMarkdown(result: AuditResult, source: string, catalogSize: number): string {
+/** Every action the catalog protects, plain or conditional. */
+export function catalogActions(result: AuditResult): Set<string> {
+  return new Set(
+    Object.values(result.groups).flatMap((g) => [...g.actions, ...g.conditional.flatMap((rule) => rule.actions)]),
+  );
+}
+
+/** docs/CATALOG.md before prettier formats it: the decisions of the verb audit and their counts. */
+export function catalogMarkdown(result: AuditResult, source: string): string {
   const groupRows = Object.entries(result.groups).map(([name, group]) => {
     const conditional = group.conditional.reduce((n, rule) => n + rule.actions.length, 0);
     return `| \`${name}\` | ${group.actions.length} | ${conditional} | ${cell(group.description)} |`;
   });
   const counts = (byGroup: Record<string, number>): string =>
-    Object.entries(byGroup)
-      .map(([group, n]) => `\`${group}\` ${n}`)
+    Object.keys(result.groups)
+      .filter((group) => group in byGroup)
+      .map((group) => `\`${group}\` ${byGroup[group]}`)
       .join(', ');
   const verbRows = result.verbs.map(
     (row) => `| ${row.verb} | ${row.total} | ${row.decision} | ${counts(row.byGroup)} | ${cell(row.reason)} |`,
@@ -35,7 +43,7 @@ export function catalogMarkdown(result: AuditResult, source: string, catalogSize
     'rules and run it again. It fails when iam-data has a verb without a rule, when a rule or a named action',
     'matches nothing, and when a destructive rule catches a Read or List action without a stated reason.',
     '',
-    `The catalog holds ${catalogSize} actions. While a role is locked, the guard denies every one of them.`,
+    `The catalog holds ${catalogActions(result).size.toLocaleString('en-US')} actions. While a role is locked, the guard denies every one of them.`,
     '',
     '## Groups',
     '',

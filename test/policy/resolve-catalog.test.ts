@@ -3,11 +3,24 @@ import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 describe('resolveCatalog', () => {
   test('custom groups add actions, expanded from the IAM catalog', () => {
     const catalog = resolveCatalog({
-      customGroups: [{ name: 'glue-jobs', actions: ['glue:UpdateJob', 'glue:StopCrawler*'] }],
+      customGroups: [{ name: 'glue-jobs', actions: ['glue:UpdateCrawler', 'glue:StopCrawler*'] }],
     });
-    expect(catalog.plain.get('glue:UpdateJob')).toBe('glue-jobs');
+    expect(catalog.plain.get('glue:UpdateCrawler')).toBe('glue-jobs');
     expect(catalog.plain.get('glue:StopCrawler')).toBe('glue-jobs');
     expect(catalog.plain.get('glue:StopCrawlerSchedule')).toBe('glue-jobs');
+  });
+
+  test('an action a built-in group protects stays in that group when a custom group names it too', () => {
+    const catalog = resolveCatalog({ customGroups: [{ name: 'glue-jobs', actions: ['glue:UpdateJob'] }] });
+    expect(catalog.plain.get('glue:UpdateJob')).toBe('remote-execution');
+  });
+
+  test('a resource-scoped rule keeps its resources, and the others apply to every resource', () => {
+    const rules = resolveCatalog().conditional;
+    // API Gateway PUT and PATCH overwrite APIs, stages and domain names; elsewhere they only create or tag.
+    const put = rules.find((r) => r.actions.includes('apigateway:PUT'))!;
+    expect(put.resources).toContain('arn:*:apigateway:*::/restapis/*');
+    expect(rules.find((r) => r.actions.includes('route53:ChangeResourceRecordSets'))!.resources).toBeUndefined();
   });
 
   test('exemptions take actions out, also out of conditional rules', () => {
