@@ -711,7 +711,6 @@ export const REMOTE_EXECUTION: Escape[] = ofThreat(10, [
     what: 'push an SSH key to an instance',
     action: 'ec2-instance-connect:SendSSHPublicKey',
     resource: INSTANCE,
-    context: { 'ec2:osuser': 'ec2-user' },
   },
   {
     what: "push an SSH key to an instance's serial console",
