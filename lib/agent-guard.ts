@@ -422,7 +422,7 @@ export class AgentGuard extends Construct {
         auditRetention: validateRetention(props.auditRetention ?? Duration.days(365)),
         customGroups,
         exemptActions: props.exemptActions ?? [],
-      exemptGroups,
+        exemptGroups,
         leaseTable: live.leaseTable,
         encryptionKey: live.key,
         logRetention,

@@ -16,10 +16,7 @@ export class ProtectedActions {
     exemptGroups: readonly string[] = [],
   ) {
     const kept = Object.entries(destructiveCatalog.groups).filter(([name]) => !exemptGroups.includes(name));
-    const all = kept.flatMap(([, g]) => [
-      ...g.actions,
-      ...g.conditional.flatMap((rule) => rule.actions),
-    ]);
+    const all = kept.flatMap(([, g]) => [...g.actions, ...g.conditional.flatMap((rule) => rule.actions)]);
     this.builtIn = new Set(all.map((a) => a.toLowerCase()));
   }
 
