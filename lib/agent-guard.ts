@@ -80,14 +80,13 @@ export interface AgentGuardProps {
 
   /**
    * Built-in groups to stop protecting while locked, such as `ActionGroup.REMOTE_EXECUTION`. An action
-   * that another protected group also names stays protected. `ActionGroup.DELETE` and
+   * that one of your `additionalGroups` also names stays protected. `ActionGroup.DELETE` and
    * `ActionGroup.STACK_REPLACE` cannot be exempted: name single actions of theirs in `exemptActions`.
    *
-   * The trade-off: every group is protected because it reaches production without a deletion. With
-   * remote execution exempt, an agent can change a Lambda function's code, override a build's buildspec
-   * or a task's command, or run an SSM document on instances while production serves traffic, and that
-   * code runs with the resource's role, not the agent's. Protected, code reaches production through the
-   * pipeline. The guard's own resources stay protected either way.
+   * The trade-off, for remote execution: while production serves traffic, code reaches it through the
+   * pipeline. With the group exempt, an agent can change a Lambda function's code, override a build's
+   * buildspec or a task's command, or run an SSM document on instances, and that code runs with the
+   * resource's role, not the agent's. The guard's own resources stay protected either way.
    *
    * @default - none: every built-in group is protected
    */

@@ -55,6 +55,13 @@ describe('exemptGroups: which groups may be exempted', () => {
     expect(names).not.toContain('stack-replace');
   });
 
+  test('keeps an exempted action that a group of your own names', () => {
+    const mine = { name: 'deploys', actions: ['lambda:UpdateFunctionCode'] };
+    const catalog = resolveCatalog({ customGroups: [mine], exemptGroups: ['remote-execution'] });
+    expect(catalog.plain.get('lambda:UpdateFunctionCode')).toBe('deploys');
+    expect(catalog.plain.has('lambda:UpdateFunctionConfiguration')).toBe(false);
+  });
+
   test('accepts every other built-in group', () => {
     const others = ActionGroup.builtIn().filter((g) => g.name !== 'delete' && g.name !== 'stack-replace');
     expect(others.length).toBeGreaterThanOrEqual(5);

@@ -13,7 +13,7 @@ export interface CatalogSelection {
   readonly customGroups?: readonly CustomGroupSpec[];
   /** Exact actions or patterns to take out of the catalog. */
   readonly exemptActions?: readonly string[];
-  /** Built-in groups to take out of the catalog; an action another group names stays protected. */
+  /** Built-in groups to take out of the catalog; an action a custom group names stays protected. */
   readonly exemptGroups?: readonly string[];
 }
 
