@@ -28,13 +28,9 @@ const COMPUTES = 'Computes, converts or infers a result from input; changes no r
 const UI = 'Console, agent or MCP-client interaction (clicks, keys, sessions); acts on no resource itself.';
 const AGENT = 'Service-agent or telemetry calls made by AWS software on a host; destroys nothing.';
 
-// API Gateway authorizes its REST and HTTP APIs with HTTP-verb actions on path-shaped ARNs (IAM-51).
-// PUT and PATCH overwrite or change an API, a stage or a domain name in place.
-const APIGATEWAY_LIVE = [
-  'arn:*:apigateway:*::/restapis/*',
-  'arn:*:apigateway:*::/apis/*',
-  'arn:*:apigateway:*::/domainnames/*',
-];
+// API Gateway authorizes its REST and HTTP APIs with HTTP-verb actions on path-shaped ARNs (IAM-51):
+// PUT overwrites an API definition in place, PATCH changes an API, its stages or a domain name.
+const REST_AND_HTTP_APIS = ['arn:*:apigateway:*::/restapis/*', 'arn:*:apigateway:*::/apis/*'];
 
 /** Detection services whose deletes, disables and disassociations belong to `detection-off`. */
 const DETECTION = ['guardduty', 'securityhub', 'macie2', 'access-analyzer', 'config'];
@@ -528,7 +524,7 @@ export const VERB_RULES: Record<string, VerbRule> = {
       'overwrite',
       ['apigateway:PATCH'],
       'PATCH changes a live REST or HTTP API, stage or domain name in place, such as its deployment or base path.',
-      { resources: APIGATEWAY_LIVE },
+      { resources: [...REST_AND_HTTP_APIS, 'arn:*:apigateway:*::/domainnames/*'] },
     ),
   ]),
   Pause: byAction('Pauses a service, cluster, contact or replication.', [
@@ -628,8 +624,8 @@ export const VERB_RULES: Record<string, VerbRule> = {
     to(
       'overwrite',
       ['apigateway:PUT'],
-      'PUT overwrites a live REST or HTTP API definition (import in overwrite mode), a stage or a domain mapping.',
-      { resources: APIGATEWAY_LIVE },
+      'PUT overwrites a live REST or HTTP API definition (import in overwrite mode) or its responses.',
+      { resources: REST_AND_HTTP_APIS },
     ),
   ]),
   Query: keep(READS),
