@@ -114,7 +114,7 @@ function checkExemptGroups(names: readonly string[], custom: readonly CustomGrou
   for (const name of names) {
     if (custom.some((g) => g.name === name)) {
       throw new Error(
-        `exemptGroups: '${name}' is one of your own groups; to stop protecting it, leave it out of additionalGroups.`,
+        `exemptGroups: '${name}' is a group of your own; to stop protecting it, leave it out of additionalGroups.`,
       );
     }
     if (UNEXEMPTIBLE_GROUPS.includes(name)) {
