@@ -79,6 +79,20 @@ export interface AgentGuardProps {
   readonly exemptActions?: string[];
 
   /**
+   * Built-in groups to stop protecting while locked, such as `ActionGroup.REMOTE_EXECUTION`. An action
+   * that one of your `additionalGroups` also names stays protected. `ActionGroup.DELETE` and
+   * `ActionGroup.STACK_REPLACE` cannot be exempted: name single actions of theirs in `exemptActions`.
+   *
+   * The trade-off, for remote execution: while production serves traffic, code reaches it through the
+   * pipeline. With the group exempt, an agent can change a Lambda function's code, override a build's
+   * buildspec or a task's command, or run an SSM document on instances, and that code runs with the
+   * resource's role, not the agent's. The guard's own resources stay protected either way.
+   *
+   * @default - none: every built-in group is protected
+   */
+  readonly exemptGroups?: ActionGroup[];
+
+  /**
    * The most an agent role may ever do: the Allow of the permission boundary. Whatever the role's own
    * policies grant beyond it is not allowed.
    *
@@ -316,9 +330,11 @@ export class AgentGuard extends Construct {
       props.managedPoliciesPerRole ?? ROLE_MANAGED_POLICY_QUOTA.default,
     );
     const customGroups = (props.additionalGroups ?? []).map(customGroupSpec);
+    const exemptGroups = (props.exemptGroups ?? []).map(builtInGroupName);
     const catalog = resolveCatalog({
       customGroups,
       exemptActions: noTokens(props.exemptActions ?? [], 'exemptActions'),
+      exemptGroups,
     });
 
     const boundaryOptions = (context: { partition: string; account: string }): BoundaryOptions => ({
@@ -371,6 +387,7 @@ export class AgentGuard extends Construct {
       statusParameterName: validateStatusParameter(props.statusParameterName ?? DEFAULT_STATUS_PARAMETER),
       extraProtectedActions: customGroups.flatMap((g) => g.actions),
       exemptActions: props.exemptActions ?? [],
+      exemptGroups,
       managedPoliciesPerRole: this.managedPoliciesPerRole,
       topic: props.noticesTopic,
       encryptionKey: props.encryptionKey,
@@ -404,6 +421,7 @@ export class AgentGuard extends Construct {
         auditRetention: validateRetention(props.auditRetention ?? Duration.days(365)),
         customGroups,
         exemptActions: props.exemptActions ?? [],
+        exemptGroups,
         leaseTable: live.leaseTable,
         encryptionKey: live.key,
         logRetention,
@@ -597,6 +615,15 @@ function customGroupSpec(group: ActionGroup): { name: string; actions: string[] 
     );
   }
   return { name: group.name, actions: noTokens(group.customActions, `group '${group.name}'`) };
+}
+
+function builtInGroupName(group: ActionGroup): string {
+  if (group.customActions) {
+    throw new Error(
+      `exemptGroups: '${group.name}' is a group of your own; to stop protecting it, leave it out of additionalGroups.`,
+    );
+  }
+  return group.name;
 }
 
 function noTokens(values: string[], where: string): string[] {

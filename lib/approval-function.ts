@@ -37,6 +37,8 @@ export interface ApprovalFunctionProps {
   readonly auditRetention: Duration;
   readonly customGroups: readonly { name: string; actions: string[] }[];
   readonly exemptActions: readonly string[];
+  /** Built-in groups taken out of the catalog; empty for none. */
+  readonly exemptGroups: readonly string[];
   /** The guard's per-role leases; the approval function writes a role only while it holds its lease. */
   readonly leaseTable: dynamodb.ITable;
   /** Encrypts the audit table and the log group. */
@@ -110,6 +112,7 @@ export class ApprovalFunction extends Construct {
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
           customGroups: [...props.customGroups],
           exemptActions: [...props.exemptActions],
+          exemptGroups: props.exemptGroups.length > 0 ? [...props.exemptGroups] : undefined,
         } satisfies ApprovalsConfig),
         POWERTOOLS_SERVICE_NAME: 'agent-guard-approvals',
       },

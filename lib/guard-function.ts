@@ -84,6 +84,8 @@ export interface GuardFunctionProps {
   readonly statusParameterName: string;
   readonly extraProtectedActions: readonly string[];
   readonly exemptActions: readonly string[];
+  /** Built-in groups taken out of the catalog; empty for none. */
+  readonly exemptGroups: readonly string[];
   /** The account's quota of managed policies per role. */
   readonly managedPoliciesPerRole: number;
   /** The notices topic to use instead of creating one. */
@@ -179,6 +181,7 @@ export class GuardFunction extends Construct {
           managedPoliciesPerRole: props.managedPoliciesPerRole,
           extraProtectedActions: [...props.extraProtectedActions],
           exemptActions: [...props.exemptActions],
+          exemptGroups: props.exemptGroups.length > 0 ? [...props.exemptGroups] : undefined,
           statusParameterName: props.statusParameterName,
           topicArn: this.topic.topicArn,
           concurrency: 8,

@@ -23,6 +23,7 @@ export const approvalsConfigSchema = z.object({
   guardPolicyArns: z.array(arn).check(z.minLength(1)),
   customGroups: z.array(z.object({ name: z.string(), actions: z.array(z.string()) })),
   exemptActions: z.array(z.string()),
+  exemptGroups: z.optional(z.array(z.string())),
 });
 // The schema checks exactly the interface the construct fills: neither may drift from the other.
 const schemaMatchesInterface: Exactly<z.infer<typeof approvalsConfigSchema>, ApprovalsConfig> = true;

@@ -23,7 +23,11 @@ const caller = new AwsCaller();
 
 const service = new ApprovalService({
   config,
-  catalog: resolveCatalog({ customGroups: config.customGroups, exemptActions: config.exemptActions }),
+  catalog: resolveCatalog({
+    customGroups: config.customGroups,
+    exemptActions: config.exemptActions,
+    exemptGroups: config.exemptGroups,
+  }),
   iam: new IAMClient(sdk),
   ddb,
   scheduler: new SchedulerClient(sdk),

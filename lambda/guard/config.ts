@@ -58,6 +58,7 @@ export const guardConfigSchema = z.object({
   /** Protected actions beyond the built-in catalog, and exemptions from it: exact names or patterns. */
   extraProtectedActions: z.array(z.string()),
   exemptActions: z.array(z.string()),
+  exemptGroups: z.optional(z.array(z.string())),
   statusParameterName: z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]+$/)),
   topicArn: arn,
   concurrency: z.int().check(z.gte(1), z.lte(64)),

@@ -123,7 +123,11 @@ export class Guard {
       config.productionCacheSeconds,
     );
     this.status = new StatusPublisher(deps.ssm, deps.caller, config.statusParameterName);
-    this.protectedActions = new ProtectedActions(config.extraProtectedActions, config.exemptActions);
+    this.protectedActions = new ProtectedActions(
+      config.extraProtectedActions,
+      config.exemptActions,
+      config.exemptGroups,
+    );
     this.clock = deps.clock ?? (() => new Date());
   }
 

@@ -13,11 +13,10 @@ export class ProtectedActions {
   constructor(
     private readonly extra: readonly string[],
     private readonly exempt: readonly string[],
+    exemptGroups: readonly string[] = [],
   ) {
-    const all = Object.values(destructiveCatalog.groups).flatMap((g) => [
-      ...g.actions,
-      ...g.conditional.flatMap((rule) => rule.actions),
-    ]);
+    const kept = Object.entries(destructiveCatalog.groups).filter(([name]) => !exemptGroups.includes(name));
+    const all = kept.flatMap(([, g]) => [...g.actions, ...g.conditional.flatMap((rule) => rule.actions)]);
     this.builtIn = new Set(all.map((a) => a.toLowerCase()));
   }
 

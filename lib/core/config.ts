@@ -66,6 +66,8 @@ export interface GuardConfig {
   /** Protected actions beyond the built-in catalog, and exemptions from it: exact names or patterns. */
   readonly extraProtectedActions: string[];
   readonly exemptActions: string[];
+  /** Built-in groups taken out of the catalog (absent when none). */
+  readonly exemptGroups?: string[];
   readonly statusParameterName: string;
   readonly topicArn: string;
   readonly concurrency: number;
@@ -92,6 +94,8 @@ export interface ApprovalsConfig {
   readonly guardPolicyArns: string[];
   readonly customGroups: { readonly name: string; readonly actions: string[] }[];
   readonly exemptActions: string[];
+  /** Built-in groups taken out of the catalog (absent when none). */
+  readonly exemptGroups?: string[];
 }
 
 /** Environment variable of the clean-up (uninstall) function's configuration. */

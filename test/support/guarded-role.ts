@@ -1,5 +1,8 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { createExampleApp } from '../../examples/example-app';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { createExampleApp, EXAMPLE_STACK_NAME, exampleContext } from '../../examples/example-app';
+import { AgentGuard, AgentGuardProps } from '../../lib';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 
 export const ACCOUNT = '111122223333';
@@ -77,7 +80,22 @@ const ADMINISTRATOR_ACCESS: PolicyDocumentJson = {
 
 /** The example app's agent role, with its policies resolved as IAM would hold them. */
 export function exampleGuardedRole(): GuardedRole {
-  const template = Template.fromStack(createExampleApp().stack);
+  return guardedRole(Template.fromStack(createExampleApp().stack));
+}
+
+/** The example app's stack and agent role with other guard props: the same names, so the same ARNs. */
+export function guardedRoleWith(props: AgentGuardProps): GuardedRole {
+  const stack = new Stack(new App({ context: exampleContext() }), EXAMPLE_STACK_NAME);
+  const agentRole = new iam.Role(stack, 'ExampleAgentRole', {
+    assumedBy: new iam.AccountRootPrincipal(),
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
+  });
+  new AgentGuard(stack, 'Guard', { trafficRegions: ['us-east-1'], ...props, agentRoles: [agentRole] });
+  return guardedRole(Template.fromStack(stack));
+}
+
+/** The agent role of `template` (the one role with the agent tag), with its policies resolved as IAM would hold them. */
+export function guardedRole(template: Template): GuardedRole {
   const resources = template.toJSON().Resources as Resources;
   const policiesByArn = new Map<string, { name: string; policy: PolicyDocumentJson }>();
   for (const resource of Object.values(resources)) {

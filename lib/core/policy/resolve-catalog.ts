@@ -13,7 +13,12 @@ export interface CatalogSelection {
   readonly customGroups?: readonly CustomGroupSpec[];
   /** Exact actions or patterns to take out of the catalog. */
   readonly exemptActions?: readonly string[];
+  /** Built-in groups to take out of the catalog; an action a custom group names stays protected. */
+  readonly exemptGroups?: readonly string[];
 }
+
+/** The groups of the incident this project exists for: never exemptible as a whole. */
+const UNEXEMPTIBLE_GROUPS = ['delete', 'stack-replace'];
 
 /** Actions denied while locked only when an extra condition holds as well, or only on some resources. */
 export interface ConditionalDeny {
@@ -58,7 +63,9 @@ export function expandActionPattern(pattern: string, where: string): string[] {
 export function resolveCatalog(selection: CatalogSelection = {}): ResolvedCatalog {
   const plain = new Map<string, string>();
   const conditional: ConditionalDeny[] = [];
+  const exemptGroups = checkExemptGroups(selection.exemptGroups ?? [], selection.customGroups ?? []);
   for (const [group, entry] of Object.entries(destructiveCatalog.groups)) {
+    if (exemptGroups.has(group)) continue;
     entry.actions.forEach((action) => plain.has(action) || plain.set(action, group));
     entry.conditional.forEach((rule) =>
       conditional.push({ group, actions: rule.actions, condition: rule.condition, resources: rule.resources }),
@@ -101,4 +108,27 @@ export function resolveCatalog(selection: CatalogSelection = {}): ResolvedCatalo
     .map((rule) => ({ ...rule, actions: rule.actions.filter((a) => !exempt.has(a)) }))
     .filter((rule) => rule.actions.length > 0);
   return { plain, conditional: kept };
+}
+
+function checkExemptGroups(names: readonly string[], custom: readonly CustomGroupSpec[]): ReadonlySet<string> {
+  for (const name of names) {
+    if (custom.some((g) => g.name === name)) {
+      throw new Error(
+        `exemptGroups: '${name}' is a group of your own; to stop protecting it, leave it out of additionalGroups.`,
+      );
+    }
+    if (UNEXEMPTIBLE_GROUPS.includes(name)) {
+      throw new Error(
+        `exemptGroups: '${name}' cannot be exempted: it is the destruction the guard exists to stop. To let agents run single actions of it, name them in exemptActions.`,
+      );
+    }
+    if (!(name in destructiveCatalog.groups)) {
+      throw new Error(
+        `exemptGroups: '${name}' is not a built-in group. Exemptible groups: ${Object.keys(destructiveCatalog.groups)
+          .filter((g) => !UNEXEMPTIBLE_GROUPS.includes(g))
+          .join(', ')}.`,
+      );
+    }
+  }
+  return new Set(names);
 }
