@@ -234,7 +234,15 @@ export function createCli(deps: CliDeps): Command {
         '--actions <actions...>',
         `protected groups (${builtInGroupNames().join(', ')}), actions or patterns such as ec2:TerminateInstances or ec2:Terminate*`,
       )
-      .option('--resources <arns...>', 'resource ARNs or ARN patterns; a bare * is refused')
+      .option(
+        '--resources <arns...>',
+        "resource ARNs or ARN patterns of the role's account and partition, of a resource type of the actions, " +
+          'each with a literal name or id part (instance/i-0abc*, not instance/*)',
+      )
+      .option(
+        '--all-resources',
+        "instead of --resources, for actions without a resource type (IAM matches them only against '*'): single use only (--uses 1)",
+      )
       .option('--duration <duration>', DURATION_HELP)
       .option('--reason <text>', 'why this is safe; goes to the audit record and to on-call')
       .option('--ticket <id>', 'ticket id, where the guard requires one')
@@ -305,6 +313,7 @@ Examples:
           ['role', '--role'],
           ['actions', '--actions'],
           ['resources', '--resources'],
+          ['allResources', '--all-resources'],
           ['duration', '--duration'],
           ['ticket', '--ticket'],
           ['uses', '--uses'],

@@ -64,7 +64,7 @@ function checkPartition(flag: string, arn: string, partition: string): void {
 }
 
 /**
- * The role's partition is one AWS has, and every resource is in that partition (or in `*`): IAM
+ * The role's partition is one AWS has, and every resource is in that partition: IAM
  * policies of a role in one partition never match resources of another, so such an approval would
  * lift nothing.
  */
@@ -73,7 +73,8 @@ export function checkPartitions(roleArn: string, resources: readonly string[]): 
   checkPartition('--role', roleArn, partition);
   for (const resource of resources) {
     const other = partitionOf(resource);
-    if (other === '*' || other === partition) continue;
+    // `*` is what --all-resources approves: it is in every partition.
+    if (resource === '*' || other === partition) continue;
     checkPartition('--resources', resource, other);
     throw usageError(
       `--resources ${quote(resource)} is in partition ${other}, but --role is in ${partition}. ` +
