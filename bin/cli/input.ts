@@ -3,6 +3,7 @@ import { resolveApprovalActions, validateApprovalResources } from '../../lib/cor
 import { formatDuration, parseDuration } from '../../lib/core/approval/duration';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ApiRequest, apiRequestSchema, ScopeRequest } from '../../lib/core/approval-api';
+import { rolePartition } from './dry-run';
 import { messageOf, quote, usageError } from './errors';
 
 /** The scope flags of `approve` and `request`, as commander hands them over. */
@@ -136,10 +137,11 @@ export function checkScope(
   }
 
   const uses = checkUses(options.uses);
+  // The approval is for the role's account and partition: the function refuses a role of another.
+  const partition = rolePartition(roleArn);
+  const account = roleArn.split(':')[4];
   let resources: string[];
   try {
-    // The approval is for the role's account and partition: the function refuses a role of another.
-    const [, partition, , , account] = roleArn.split(':');
     ({ actions, resources } = validateApprovalResources(
       { actions, requested: typedActions, resources: options.resources, allResources: options.allResources, uses },
       { partition, account },

@@ -230,7 +230,7 @@ describe('--all-resources', () => {
   test('is refused for an action with a resource type, with an example of its ARN', () => {
     expect(refusal(['ec2:TerminateInstances'], undefined, { allResources: true, uses: 1 })).toBe(
       "--all-resources is only for actions without a resource type, which IAM matches only against '*'. " +
-        'ec2:TerminateInstances act on named resources: give them with --resources instead, in an approval of their own. ' +
+        'ec2:TerminateInstances acts on named resources: give it with --resources instead, in an approval of its own. ' +
         'For example arn:aws:ec2:us-east-1:111122223333:instance/example (ec2:TerminateInstances).',
     );
   });
@@ -247,7 +247,7 @@ describe('--all-resources', () => {
         'Approve it on its own (--all-resources --uses 1), and ec2:TerminateInstances in a second approval with --resources.',
     );
     expect(refusal([UNTYPED, 'ec2:TerminateInstances'], undefined, { allResources: true, uses: 1 })).toMatch(
-      /^--all-resources is only for actions without a resource type.*ec2:TerminateInstances act on named resources/,
+      /^--all-resources is only for actions without a resource type.*ec2:TerminateInstances acts on named resources/,
     );
   });
 

@@ -237,7 +237,7 @@ export function validateApprovalResources(scope: ResourceScope, where: ApprovalA
       const which = misfits.length > 0 ? misfits : typed;
       throw new Error(
         `--all-resources is only for actions without a resource type, which IAM matches only against '*'. ` +
-          `${listed(which)} act on named resources: give them with --resources instead, in an approval of their own. ` +
+          `${listed(which)} ${which.length === 1 ? 'acts' : 'act'} on named resources: give ${which.length === 1 ? 'it' : 'them'} with --resources instead, in an approval of ${which.length === 1 ? 'its' : 'their'} own. ` +
           `For example ${examplesFor(which, where)}.`,
       );
     }
@@ -252,7 +252,7 @@ export function validateApprovalResources(scope: ResourceScope, where: ApprovalA
     const split =
       typed.length > 0
         ? ` Approve ${which.length === 1 ? 'it' : 'them'} on ${which.length === 1 ? 'its' : 'their'} own (--all-resources --uses 1), and ${listed(typed)} in a second approval with --resources.`
-        : ' Approve them with --all-resources --uses 1.';
+        : ` Approve ${which.length === 1 ? 'it' : 'them'} with --all-resources --uses 1.`;
     throw new Error(
       `${listed(which)} ${which.length === 1 ? 'has' : 'have'} no resource type: IAM matches ${which.length === 1 ? 'it' : 'them'} only against '*', so no ARN can name what to lift.${split}`,
     );
