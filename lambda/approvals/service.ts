@@ -275,6 +275,16 @@ export class ApprovalService {
         );
       }
     }
+    // A request stored before approvals had to be concrete is checked again, as a new one would be.
+    try {
+      const allResources = record.resources.includes('*');
+      validateApprovalResources(
+        { ...record, resources: allResources ? undefined : record.resources, allResources },
+        this.where,
+      );
+    } catch (error) {
+      throw new Refusal(`${approvalId} cannot be approved as it is: ${(error as Error).message}`);
+    }
     const signed: ApprovalRecord = {
       ...record,
       approvers: [...record.approvers, caller.sessionArn],

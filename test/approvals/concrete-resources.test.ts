@@ -9,6 +9,7 @@ import { shapeOf } from '../../lib/core/catalog/arn-formats';
 import {
   ACCOUNT_ID,
   AGENT_ARN,
+  AGENT_SESSION,
   approveBody,
   CATALOG,
   expectNoLockViolations,
@@ -289,6 +290,18 @@ describe('through the approval function', () => {
     expect(reply.statusCode).toBe(403);
     expect(reply.body.message).toMatch(says);
     expectNothingWritten(fx);
+  });
+
+  test('a request stored before approvals had to be concrete is refused when approved, nothing written', async () => {
+    const fx = newFixture();
+    const asked = await fx.call({ ...approveBody(), op: 'request' }, AGENT_SESSION);
+    const id = asked.body.ok ? asked.body.approvals![0].approvalId : '';
+    fx.seedRecord({ ...fx.record(id), resources: ['arn:aws:ec2:*:*:instance/*'] });
+    fx.resetCalls();
+    const reply = await fx.call({ op: 'approve-pending', approvalId: id });
+    expect(reply.statusCode).toBe(403);
+    expect(reply.body.message).toMatch(new RegExp(`^${id} cannot be approved as it is: .* names account '\\*'`));
+    expect(fx.writes()).toEqual([]);
   });
 });
 
