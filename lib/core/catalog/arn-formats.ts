@@ -15,7 +15,8 @@ export interface ArnShape {
   readonly resource: string;
 }
 
-const VARIABLE = /\$\{[^}]*\}/g;
+// `${Name}`, and the odd `{Name}` without its `$` (opsworks-cm `backup/${ServerName}-{Date-and-Time-Stamp-of-Backup}`).
+const VARIABLE = /\$?\{[^}]*\}/g;
 
 /**
  * A format as arn-formats.json keeps it: variables as `$`, and the usual `arn:${Partition}:<service>:
