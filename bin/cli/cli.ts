@@ -234,7 +234,15 @@ export function createCli(deps: CliDeps): Command {
         '--actions <actions...>',
         `protected groups (${builtInGroupNames().join(', ')}), actions or patterns such as ec2:TerminateInstances or ec2:Terminate*`,
       )
-      .option('--resources <arns...>', 'resource ARNs or ARN patterns; a bare * is refused')
+      .option(
+        '--resources <arns...>',
+        "resource ARNs or ARN patterns of the role's account and partition, of a resource type of the actions, " +
+          'each with a literal name or id part (instance/i-0abc*, not instance/*)',
+      )
+      .option(
+        '--all-resources',
+        "instead of --resources, for actions without a resource type (IAM matches them only against '*'): single use only (--uses 1)",
+      )
       .option('--duration <duration>', DURATION_HELP)
       .option('--reason <text>', 'why this is safe; goes to the audit record and to on-call')
       .option('--ticket <id>', 'ticket id, where the guard requires one')
@@ -294,9 +302,16 @@ It checks the duration against the deployed defaults, ${formatDuration(DEFAULT_M
 --max-approval-duration or --break-glass-max-duration give the guard's own. The role and the resources
 must be in one partition (${PARTITIONS.join(', ')}).
 
+Resources must be concrete, as the function checks them: the role's account and partition, the ARN
+format of a resource type of the actions, and a literal name or id part (instance/i-0abc*, not
+instance/*). Actions without a resource type (IAM matches them only against '*') are approved with
+--all-resources --uses 1, apart from the others.
+
 Examples:
   agent-guard approve --role arn:aws:iam::111122223333:role/agent --actions ec2:TerminateInstances \\
     --resources arn:aws:ec2:us-east-1:111122223333:instance/i-0abc --duration 30m --reason 'replace a broken instance'
+  agent-guard approve --role arn:aws:iam::111122223333:role/agent --actions aoss:DeleteIndex --all-resources \\
+    --uses 1 --duration 30m --reason 'drop the stale index'
   agent-guard approve --id 0abc1def2ghi3jkl`,
     )
     .action(async (options: ApproveOptions) => {
@@ -305,6 +320,7 @@ Examples:
           ['role', '--role'],
           ['actions', '--actions'],
           ['resources', '--resources'],
+          ['allResources', '--all-resources'],
           ['duration', '--duration'],
           ['ticket', '--ticket'],
           ['uses', '--uses'],

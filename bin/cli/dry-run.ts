@@ -51,37 +51,18 @@ export interface DryRunLimits {
   readonly breakGlassMaxFromFlag: boolean;
 }
 
-function partitionOf(arn: string): string {
-  return arn.split(':')[1] ?? '';
-}
-
-function checkPartition(flag: string, arn: string, partition: string): void {
-  if ((PARTITIONS as readonly string[]).includes(partition)) return;
+/**
+ * The role's partition, which must be one AWS has. The resources are in it: the approval check
+ * (validateApprovalResources) refuses any other, since the policies of a role in one partition never
+ * match resources of another.
+ */
+export function rolePartition(roleArn: string): string {
+  const partition = roleArn.split(':')[1] ?? '';
+  if ((PARTITIONS as readonly string[]).includes(partition)) return partition;
   throw usageError(
-    `${flag} ${quote(arn)} is in partition ${quote(partition)}, which AWS does not have. ` +
+    `--role ${quote(roleArn)} is in partition ${quote(partition)}, which AWS does not have. ` +
       `The partitions are ${PARTITIONS.join(', ')}.`,
   );
-}
-
-/**
- * The role's partition is one AWS has, and every resource is in that partition (or in `*`): IAM
- * policies of a role in one partition never match resources of another, so such an approval would
- * lift nothing.
- */
-export function checkPartitions(roleArn: string, resources: readonly string[]): string {
-  const partition = partitionOf(roleArn);
-  checkPartition('--role', roleArn, partition);
-  for (const resource of resources) {
-    const other = partitionOf(resource);
-    if (other === '*' || other === partition) continue;
-    checkPartition('--resources', resource, other);
-    throw usageError(
-      `--resources ${quote(resource)} is in partition ${other}, but --role is in ${partition}. ` +
-        'A role in one partition can never act on resources of another, so the approval would lift nothing. ' +
-        `Give the resources as arn:${partition}:...`,
-    );
-  }
-  return partition;
 }
 
 /** The duration check the approval function makes, with the limits it was deployed with. */
@@ -115,7 +96,7 @@ export function planApproval(
 ): DryRunPlan {
   const [, , account] = /^arn:([^:]+):iam::(\d{12}):role\//.exec(input.roleArn) ?? [];
   if (!account) throw usageError(`--role ${quote(input.roleArn)} is not an IAM role ARN.`);
-  const partition = checkPartitions(input.roleArn, input.resources);
+  const partition = rolePartition(input.roleArn);
   checkLimit(input, deps.limits);
   const expires = expiryFrom(deps.now, input.durationSeconds);
   const approvalId = deps.newId();

@@ -1,3 +1,4 @@
+import { resourcesLine } from '../../lib/core/approval/approval-scope';
 import { formatDuration } from '../../lib/core/approval/duration';
 import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/core/contract';
 import { policySize } from '../../lib/core/iam/policy-document';
@@ -60,7 +61,7 @@ export function formatApproval(record: ApprovalRecord, now: Date, style: Style =
     ],
     ['Role', record.roleArn],
     ['Actions', asked === exact ? exact : `${exact} (from ${asked})`],
-    ['On', record.resources.join(', ')],
+    ['On', resourcesLine(record.resources)],
     ['For', `${formatDuration(record.durationSeconds)}${record.uses ? `, single use` : ''}`],
     ['Expires', record.expiresAt ? `${record.expiresAt} (${relative(record.expiresAt, now)})` : undefined],
     [
@@ -159,7 +160,7 @@ export function formatDryRun(plan: DryRunPlan, summary: DryRunSummary, now: Date
       ['Kind', summary.breakGlass ? style.bold(style.red('break-glass')) : 'approval'],
       ['Role', plan.roleArn],
       ['Actions', summary.actions.join(', ')],
-      ['On', summary.resources.join(', ')],
+      ['On', resourcesLine(summary.resources)],
       [
         'For',
         `${formatDuration(summary.durationSeconds)}, within the ${summary.breakGlass ? 'break-glass ' : ''}maximum of ` +

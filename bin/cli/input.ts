@@ -3,6 +3,7 @@ import { resolveApprovalActions, validateApprovalResources } from '../../lib/cor
 import { formatDuration, parseDuration } from '../../lib/core/approval/duration';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ApiRequest, apiRequestSchema, ScopeRequest } from '../../lib/core/approval-api';
+import { rolePartition } from './dry-run';
 import { messageOf, quote, usageError } from './errors';
 
 /** The scope flags of `approve` and `request`, as commander hands them over. */
@@ -10,6 +11,7 @@ export interface ScopeOptions {
   readonly role?: string;
   readonly actions?: readonly string[];
   readonly resources?: readonly string[];
+  readonly allResources?: boolean;
   readonly duration?: string;
   readonly reason?: string;
   readonly ticket?: string;
@@ -101,7 +103,7 @@ export function checkScope(
   const missing = [
     ['--role ARN', options.role],
     ['--actions GROUP|ACTION...', options.actions],
-    ['--resources ARN...', options.resources],
+    ['--resources ARN...', options.allResources ? [] : options.resources],
     ['--duration D', options.duration],
     ['--reason TEXT', options.reason],
   ].flatMap(([flag, value]) => (value === undefined ? [flag as string] : []));
@@ -120,7 +122,8 @@ export function checkScope(
       `--actions: ${quote(longAction)} is not an action: IAM action names and patterns are at most ${MAX_ACTION_CHARS} characters.`,
     );
   }
-  const longResource = options.resources!.find((r) => r.length > MAX_RESOURCE_CHARS);
+  const typedResources = options.resources ?? [];
+  const longResource = typedResources.find((r) => r.length > MAX_RESOURCE_CHARS);
   if (longResource !== undefined) {
     throw usageError(
       `--resources: ${quote(longResource)} is longer than ${MAX_RESOURCE_CHARS} characters, the most for an ARN.`,
@@ -133,31 +136,30 @@ export function checkScope(
     throw usageError(`--actions: ${messageOf(error)}`);
   }
 
+  const uses = checkUses(options.uses);
+  // The approval is for the role's account and partition: the function refuses a role of another.
+  const partition = rolePartition(roleArn);
+  const account = roleArn.split(':')[4];
   let resources: string[];
   try {
-    resources = validateApprovalResources(options.resources!);
+    ({ actions, resources } = validateApprovalResources(
+      { actions, requested: typedActions, resources: options.resources, allResources: options.allResources, uses },
+      { partition, account },
+    ));
   } catch (error) {
-    throw usageError(`--resources: ${messageOf(error)}`);
+    throw usageError(`${options.allResources ? '--all-resources' : '--resources'}: ${messageOf(error)}`);
   }
 
   const durationSeconds = checkDuration(options.duration!);
   const reason = checkText('--reason', options.reason, 1000)!;
   const ticket = checkText('--ticket', options.ticket, 128);
-  let uses: 1 | undefined;
-  if (options.uses !== undefined) {
-    if (options.uses.trim() !== '1') {
-      throw usageError(
-        `--uses ${quote(options.uses)}: only single-use approvals exist. Write --uses 1, or leave it out to allow any number of uses until the expiry.`,
-      );
-    }
-    uses = 1;
-  }
 
   const body = {
     op,
     roleArn,
     actions: typedActions,
-    resources: [...options.resources!],
+    ...(options.resources !== undefined ? { resources: [...options.resources] } : {}),
+    ...(options.allResources ? { allResources: true } : {}),
     durationSeconds,
     reason,
     ...(ticket !== undefined ? { ticket } : {}),
@@ -165,6 +167,14 @@ export function checkScope(
     ...(op === 'approve' && options.breakGlass ? { breakGlass: true } : {}),
   };
   return { request: checkRequest(body) as ScopeRequest, actions, resources };
+}
+
+function checkUses(value: string | undefined): 1 | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '1') return 1;
+  throw usageError(
+    `--uses ${quote(value)}: only single-use approvals exist. Write --uses 1, or leave it out to allow any number of uses until the expiry.`,
+  );
 }
 
 /** The last local check: the approval function's own request schema, so it never answers 400. */

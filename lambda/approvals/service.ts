@@ -17,7 +17,12 @@ import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { approvalPolicySet, MAX_APPROVAL_POLICIES } from '../../lib/core/approval/approval-policies';
-import { resolveApprovalActions, validateApprovalResources } from '../../lib/core/approval/approval-scope';
+import {
+  ApprovalAccount,
+  resolveApprovalActions,
+  resourcesLine,
+  validateApprovalResources,
+} from '../../lib/core/approval/approval-scope';
 import { expiryFrom, formatDuration, isoSeconds } from '../../lib/core/approval/duration';
 import {
   AGENT_TAG,
@@ -111,12 +116,16 @@ export class ApprovalService {
   private readonly roles: RolePolicies;
   private readonly clock: () => Date;
   private readonly newId: () => string;
+  /** This account and partition (from the function's own ARN): the only ones an approval may name. */
+  private readonly where: ApprovalAccount;
 
   constructor(private readonly deps: ApprovalServiceDependencies) {
     this.store = new ApprovalStore(deps.ddb, deps.caller, deps.config.tableName);
     this.roles = new RolePolicies(deps.iam, deps.caller, deps.config.guardPolicyArns);
     this.clock = deps.clock ?? (() => new Date());
     this.newId = deps.newId ?? randomId;
+    const [, partition, , region] = deps.functionArn.split(':');
+    this.where = { partition, account: deps.config.accountId, region };
   }
 
   public async handle(
@@ -272,6 +281,16 @@ export class ApprovalService {
         );
       }
     }
+    // A request stored before approvals had to be concrete is checked again, as a new one would be.
+    try {
+      const allResources = record.resources.includes('*');
+      validateApprovalResources(
+        { ...record, resources: allResources ? undefined : record.resources, allResources },
+        this.where,
+      );
+    } catch (error) {
+      throw new Refusal(`${approvalId} cannot be approved as it is: ${(error as Error).message}`);
+    }
     const signed: ApprovalRecord = {
       ...record,
       approvers: [...record.approvers, caller.sessionArn],
@@ -386,8 +405,10 @@ export class ApprovalService {
     let actions: string[];
     let resources: string[];
     try {
-      actions = resolveApprovalActions(request.actions, this.deps.catalog);
-      resources = validateApprovalResources(request.resources);
+      ({ actions, resources } = validateApprovalResources(
+        { ...request, requested: request.actions, actions: resolveApprovalActions(request.actions, this.deps.catalog) },
+        this.where,
+      ));
     } catch (error) {
       throw new Refusal(error instanceof Error ? error.message : String(error));
     }
@@ -801,7 +822,7 @@ export class ApprovalService {
       `Approval: ${record.approvalId} (${record.kind})`,
       `Role:     ${record.roleArn}`,
       `Actions:  ${record.actions.join(', ')}`,
-      `On:       ${record.resources.join(', ')}`,
+      `On:       ${resourcesLine(record.resources)}`,
       `For:      ${formatDuration(record.durationSeconds)}${record.uses ? `, ${record.uses} use` : ''}`,
       `Reason:   ${record.reason}${record.ticket ? ` (ticket ${record.ticket})` : ''}`,
     ];

@@ -21,7 +21,12 @@ const text = (max: number) => z.string().check(z.regex(/\S/, 'must not be blank'
 const scope = {
   roleArn,
   actions: z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.minLength(1), z.maxLength(50)),
-  resources: z.array(z.string().check(z.minLength(1), z.maxLength(2048))).check(z.minLength(1), z.maxLength(20)),
+  /** Resource ARN patterns; left out with `allResources`. */
+  resources: z.optional(
+    z.array(z.string().check(z.minLength(1), z.maxLength(2048))).check(z.minLength(1), z.maxLength(20)),
+  ),
+  /** Every resource: only for actions without a resource type, and only with `uses: 1`. */
+  allResources: z.optional(z.literal(true)),
   durationSeconds: z.int().check(z.gte(1), z.lte(31 * 86400)),
   reason: text(1000),
   ticket: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),

@@ -3,6 +3,7 @@ import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
 import { actionMatches } from '../../lib/core/iam/action-pattern';
 import { asList, PolicyDocumentJson, PolicyStatementJson, policySize } from '../../lib/core/iam/policy-document';
 import { ApprovalRecord } from '../../lib/core/approval-api';
+import { arnFor } from '../support/arn-examples';
 import {
   ADMIN_POLICY_ARN,
   AGENT,
@@ -234,7 +235,10 @@ describe('approve', () => {
 
   test('a ? pattern matches one character', async () => {
     const fx = newFixture();
-    const record = await fx.approve({ actions: ['rds:DeleteDBInstanc?'] });
+    const record = await fx.approve({
+      actions: ['rds:DeleteDBInstanc?'],
+      resources: ['arn:aws:rds:us-east-1:111122223333:db:prod-db'],
+    });
     expect(record.actions).toEqual(['rds:DeleteDBInstance']);
   });
 
@@ -442,12 +446,14 @@ describe('how many approvals fit on one role', () => {
   });
 
   test('distinct actions and resources', async () => {
-    const actions = PROTECTED.filter((a) => a.startsWith('ec2:Delete')).sort();
+    // Each action on a resource of its own type (approvals are concrete); actions without one need '*'.
+    const scopes: { actions: string[]; resources: string[] }[] = [];
+    for (const action of PROTECTED.filter((a) => a.startsWith('ec2:Delete')).sort()) {
+      const arn = await arnFor(action, `r-${scopes.length + 1}`);
+      if (arn) scopes.push({ actions: [action], resources: [arn] });
+    }
     const fx = newFixture();
-    const { approvals, refusal } = await fill(fx, (i) => ({
-      actions: [actions[i - 1]],
-      resources: [`arn:aws:ec2:us-east-1:111122223333:*/r-${i}`],
-    }));
+    const { approvals, refusal } = await fill(fx, (i) => scopes[i - 1]);
     console.log(`Concurrent approvals that fit one role (distinct actions and resources): ${approvals.length}`);
     expect(approvals.length).toBeGreaterThanOrEqual(3);
     expect(refusal).toMatch(/do not fit 3 policies/);

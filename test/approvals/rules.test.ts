@@ -311,8 +311,9 @@ describe('the scope', () => {
     for (const resource of ['i-0123456789abcdef0', 'arn:aws:ec2:us-east-1:111122223333:instance/i 1']) {
       const { statusCode, message } = await refused({ resources: [resource] });
       expect(statusCode).toBe(403);
+      // The default scope approves ec2:TerminateInstances: the example is one of its instances here.
       expect(message).toBe(
-        `'${resource}' is not a resource ARN such as arn:aws:s3:::my-bucket or arn:aws:ec2:*:*:instance/*.`,
+        `'${resource}' is not a resource ARN. For example arn:aws:ec2:us-east-1:111122223333:instance/example (ec2:TerminateInstances).`,
       );
     }
   });

@@ -47,8 +47,12 @@ function isValid(scope: Scope): boolean {
     if (!isRoleArn(scope.role)) return false;
     const actions = scope.actions.flatMap((a) => a.split(/[\s,]+/)).filter((a) => a !== '');
     if (actions.length === 0 || actions.length > 50 || actions.some((a) => a.length > 128)) return false;
-    resolveApprovalActions(actions, catalog);
-    validateApprovalResources(scope.resources);
+    const resolved = resolveApprovalActions(actions, catalog);
+    const [, partition, , , account] = scope.role.split(':');
+    validateApprovalResources(
+      { actions: resolved, requested: actions, resources: scope.resources },
+      { partition, account },
+    );
     return scope.resources.length <= 20;
   } catch {
     return false;

@@ -14,6 +14,7 @@ import { loadApprovalsConfig } from '../../lambda/approvals/config';
 import { DryRunPlan, PARTITIONS } from '../../bin/cli/dry-run';
 import { ERROR_LINE_MAX_CHARS } from '../../bin/cli/errors';
 import { ANSI_ESCAPE } from '../../bin/cli/style';
+import { arnFormatsOf } from '../support/arn-examples';
 import { resolveIntrinsics } from '../support/guarded-role';
 import {
   AGENT_ROLE_ARN,
@@ -341,7 +342,7 @@ describe('partitions in the dry run', () => {
   ];
   const published = [...new Set(RegionInfo.regions.map((r) => r.partition))].filter((p): p is string => !!p);
   const role = (partition: string) => `arn:${partition}:iam::444455556666:role/agent`;
-  const resource = (partition: string) => `arn:${partition}:s3:::bucket`;
+  const resource = (partition: string) => `arn:${partition}:ec2:us-east-1:444455556666:instance/i-0abc`;
 
   test('the partitions are exactly those AWS publishes (aws-cdk-lib RegionInfo)', () => {
     expect([...PARTITIONS].sort()).toEqual([...published].sort());
@@ -362,26 +363,28 @@ describe('partitions in the dry run', () => {
     );
     const asResource = await cli(['approve', ...scope(role('aws'), resource(partition)), '--dry-run']);
     expect(asResource.code).toBe(2);
-    expect(asResource.stderr).toContain(`partition '${partition}', which AWS does not have`);
+    expect(asResource.stderr).toContain(`names partition '${partition}'; this guard is in aws.`);
   });
 
-  test('mixed partitions are refused; a * partition in a resource pattern is not mixed', async () => {
+  test('mixed partitions are refused, and so is a * partition in a resource pattern (approvals are concrete)', async () => {
     const mixed = await cli(['approve', ...scope(role('aws-us-gov'), resource('aws')), '--dry-run']);
     expect(mixed.code).toBe(2);
     expect(mixed.stdout).toBe('');
     expect(mixed.stderr).toContain(
-      `--resources '${resource('aws')}' is in partition aws, but --role is in aws-us-gov.`,
+      `--resources: '${resource('aws')}' names partition 'aws'; this guard is in aws-us-gov.`,
     );
-    expect((await cli(['approve', ...scope(role('aws-us-gov'), 'arn:*:s3:::bucket'), '--dry-run'])).code).toBe(0);
+    const any = await cli(['approve', ...scope(role('aws-us-gov'), resource('*')), '--dry-run']);
+    expect(any.code).toBe(2);
+    expect(any.stderr).toContain(`'${resource('*')}' names partition '*'; this guard is in aws-us-gov.`);
   });
 
-  test('fuzz: accepted exactly when both partitions are known and the same (or the resource says *)', async () => {
+  test('fuzz: accepted exactly when both partitions are known and the same', async () => {
     const known = published;
     const partition = fc.oneof(fc.constantFrom(...known), fc.stringMatching(/^aws(-[a-z]{1,5}){0,2}$/));
     await fc.assert(
       fc.asyncProperty(partition, fc.oneof(partition, fc.constant('*')), async (p, q) => {
         const result = await cli(['approve', ...scope(role(p), resource(q)), '--dry-run', '--json']);
-        const ok = known.includes(p) && (q === '*' || q === p);
+        const ok = known.includes(p) && q === p;
         expect({ p, q, code: result.code }).toEqual({ p, q, code: ok ? 0 : 2 });
       }),
       { numRuns: 60 },
@@ -396,7 +399,10 @@ describe('--actions delete on a dry run', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).not.toMatch(/in force/);
     expect(result.stderr).toContain('This approval alone does not fit the 3 policies');
-    const count = resolveApprovalActions(['delete'], resolveCatalog()).length;
+    // A resource names only the group's actions that have a resource type (iam-data's ARN formats).
+    const actions = resolveApprovalActions(['delete'], resolveCatalog());
+    const typed = (await Promise.all(actions.map(arnFormatsOf))).filter((formats) => formats.length > 0);
+    const count = typed.length;
     expect(result.stderr).toContain(`It names ${count} exact action(s) and 1 resource(s)`);
   });
 });

@@ -69,7 +69,7 @@ const CASES: UsageCase[] = [
   {
     name: 'a resource that is not an ARN',
     args: ['approve', ...scopeWith('--resources', 'i-0abc')],
-    says: /--resources: 'i-0abc' is not a resource ARN such as arn:aws:s3:::my-bucket/,
+    says: /--resources: 'i-0abc' is not a resource ARN\. For example .*arn:aws:ec2:[a-z0-9-]+:\d{12}:instance\/example \(ec2:TerminateInstances\)/,
   },
   {
     name: '--uses 2',
