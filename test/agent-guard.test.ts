@@ -12,9 +12,9 @@ describe('AgentGuard', () => {
   const { stack } = createExampleApp();
   const template = Template.fromStack(stack);
 
-  test('creates one boundary and two guard policies under the guard path', () => {
-    template.resourceCountIs('AWS::IAM::ManagedPolicy', 3);
-    for (const name of ['AgentGuardBoundary', 'AgentGuardDeny1', 'AgentGuardDeny2']) {
+  test('creates one boundary and three guard policies under the guard path', () => {
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 4);
+    for (const name of ['AgentGuardBoundary', 'AgentGuardDeny1', 'AgentGuardDeny2', 'AgentGuardDeny3']) {
       template.hasResourceProperties('AWS::IAM::ManagedPolicy', { ManagedPolicyName: name, Path: '/agent-guard/' });
     }
   });
@@ -134,7 +134,7 @@ describe('AgentGuard', () => {
       });
       new AgentGuard(s, 'Guard', { agentRoles: [role] });
       expect(() => app.synth()).toThrow(
-        /needs 11 managed policies at worst: its own 9 and the 2 guard policies. That is over the quota of 10/,
+        /needs 12 managed policies at worst: its own 9 and the 3 guard policies. That is over the quota of 10/,
       );
     });
   });
