@@ -72,7 +72,7 @@ describe('AgentGuard', () => {
     }
     const roles = Template.fromStack(s).findResources('AWS::IAM::Role') as Record<string, { Properties: RoleProps }>;
     const [props] = Object.values(roles).map((r) => r.Properties);
-    expect(props.ManagedPolicyArns).toHaveLength(2);
+    expect(props.ManagedPolicyArns).toHaveLength(guard.guardPolicies.length); // each guard policy once
     expect(props.AssumeRolePolicyDocument.Statement.filter((st) => st.Effect === 'Deny')).toHaveLength(1);
   });
 
