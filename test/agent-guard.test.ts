@@ -12,9 +12,9 @@ describe('AgentGuard', () => {
   const { stack } = createExampleApp();
   const template = Template.fromStack(stack);
 
-  test('creates one boundary and two guard policies under the guard path', () => {
-    template.resourceCountIs('AWS::IAM::ManagedPolicy', 3);
-    for (const name of ['AgentGuardBoundary', 'AgentGuardDeny1', 'AgentGuardDeny2']) {
+  test('creates one boundary and three guard policies under the guard path', () => {
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 4);
+    for (const name of ['AgentGuardBoundary', 'AgentGuardDeny1', 'AgentGuardDeny2', 'AgentGuardDeny3']) {
       template.hasResourceProperties('AWS::IAM::ManagedPolicy', { ManagedPolicyName: name, Path: '/agent-guard/' });
     }
   });
@@ -72,7 +72,7 @@ describe('AgentGuard', () => {
     }
     const roles = Template.fromStack(s).findResources('AWS::IAM::Role') as Record<string, { Properties: RoleProps }>;
     const [props] = Object.values(roles).map((r) => r.Properties);
-    expect(props.ManagedPolicyArns).toHaveLength(2);
+    expect(props.ManagedPolicyArns).toHaveLength(guard.guardPolicies.length); // each guard policy once
     expect(props.AssumeRolePolicyDocument.Statement.filter((st) => st.Effect === 'Deny')).toHaveLength(1);
   });
 
@@ -134,7 +134,7 @@ describe('AgentGuard', () => {
       });
       new AgentGuard(s, 'Guard', { agentRoles: [role] });
       expect(() => app.synth()).toThrow(
-        /needs 11 managed policies at worst: its own 9 and the 2 guard policies. That is over the quota of 10/,
+        /needs 12 managed policies at worst: its own 9 and the 3 guard policies. That is over the quota of 10/,
       );
     });
   });

@@ -15,6 +15,7 @@ import {
   FUNCTION_ARN,
   GUARD_POLICY_ARNS,
   HttpReply,
+  instanceArn,
   iso,
   newFixture,
   NOW,
@@ -593,5 +594,47 @@ describe('break-glass', () => {
     expect(approval.kind).toBe('approval');
     expect(approval.reviewRequired).toBeUndefined();
     expect(fx.sns.notices[0].subject).not.toContain('BREAK-GLASS');
+  });
+});
+
+describe('a swap that would hold more than the guard policies and 3 approval versions (issue 10, "Fit")', () => {
+  /** The most guard policies (standard and versions) the role held at once, replayed from the IAM writes. */
+  function peak(fx: ReturnType<typeof newFixture>, before: readonly string[]): number {
+    const held = new Set(before.filter((a) => a.includes('/agent-guard/')));
+    let most = held.size;
+    for (const line of fx.iamWriteLog()) {
+      const [command, , name] = line.split(' ');
+      const arn = `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/${name}`;
+      if (command === 'AttachRolePolicy') held.add(arn);
+      if (command === 'DetachRolePolicy') held.delete(arn);
+      most = Math.max(most, held.size);
+    }
+    return most;
+  }
+
+  test('goes through the standard set, so a role never needs more than 3 places beyond the guard policies', async () => {
+    const fx = newFixture();
+    // approvals on ec2 until the policy that holds it spills into two versions
+    for (let i = 1; fx.approvalPoliciesOn().length < 2; i++) await fx.approve({ resources: [instanceArn(i)] });
+    const db = 'arn:aws:rds:us-east-1:111122223333:db:orders';
+    let before = fx.role().attached;
+    fx.resetCalls();
+    // WHEN an approval on another policy joins them (two versions to three, none shared)
+    const other = await fx.approve({ actions: ['rds:DeleteDBInstance'], resources: [db] });
+    expect(fx.approvalPoliciesOn()).toHaveLength(3);
+    // THEN the standard policies went back on and the old versions came off before the new ones were made
+    const log = fx.iamWriteLog();
+    const firstCreate = log.findIndex((l) => l.startsWith('CreatePolicy'));
+    expect(
+      log.slice(0, firstCreate).filter((l) => l.startsWith('DetachRolePolicy agent AgentGuardApproval')),
+    ).toHaveLength(2);
+    expect(peak(fx, before)).toBeLessThanOrEqual(GUARD_POLICY_ARNS.length + 3);
+
+    // WHEN it is revoked (three versions to two) the same holds
+    before = fx.role().attached;
+    fx.resetCalls();
+    expect((await fx.call({ op: 'revoke', approvalId: other.approvalId })).statusCode).toBe(200);
+    expect(fx.approvalPoliciesOn()).toHaveLength(2);
+    expect(peak(fx, before)).toBeLessThanOrEqual(GUARD_POLICY_ARNS.length + 3);
   });
 });

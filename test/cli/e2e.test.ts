@@ -61,8 +61,10 @@ describe('approve, end to end through the approval function', () => {
     expect(h.commandInputs<TagRoleCommandInput>(TagRoleCommand)[0].Tags).toEqual([
       { Key: APPROVAL_TAG, Value: 'svc0002aaaa' },
     ]);
+    // only that standard policy comes off
+    const replaced = `AgentGuardDeny${/-Deny(\d)$/.exec(String(created[0]))![1]}`;
     expect(h.commandInputs<DetachRolePolicyCommandInput>(DetachRolePolicyCommand).map((d) => d.PolicyArn)).toEqual(
-      STANDARD_POLICY_ARNS,
+      STANDARD_POLICY_ARNS.filter((arn) => arn.endsWith(`/${replaced}`)),
     );
     expect(h.ddb.commandCalls(PutCommand)).toHaveLength(1);
   });

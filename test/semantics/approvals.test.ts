@@ -476,7 +476,7 @@ describe('figures', () => {
     const sizes = set.map((p) => policySize(p.document));
     console.log(
       `approval set for 1 approval: ${set.length} policies, sizes ${set.map((p, i) => `${p.name}=${sizes[i]}`).join(', ')} ` +
-        `(limit ${MANAGED_POLICY_MAX_CHARS})`,
+        `(bound 5,530 of IAM's ${MANAGED_POLICY_MAX_CHARS})`,
     );
     expect(set.length).toBeLessThanOrEqual(MAX_APPROVAL_POLICIES);
     for (const size of sizes) expect(size).toBeLessThanOrEqual(5530);
