@@ -12,9 +12,15 @@ describe('AgentGuard', () => {
   const { stack } = createExampleApp();
   const template = Template.fromStack(stack);
 
-  test('creates one boundary and three guard policies under the guard path', () => {
-    template.resourceCountIs('AWS::IAM::ManagedPolicy', 4);
-    for (const name of ['AgentGuardBoundary', 'AgentGuardDeny1', 'AgentGuardDeny2', 'AgentGuardDeny3']) {
+  test('creates one boundary and four guard policies under the guard path', () => {
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 5);
+    for (const name of [
+      'AgentGuardBoundary',
+      'AgentGuardDeny1',
+      'AgentGuardDeny2',
+      'AgentGuardDeny3',
+      'AgentGuardDeny4',
+    ]) {
       template.hasResourceProperties('AWS::IAM::ManagedPolicy', { ManagedPolicyName: name, Path: '/agent-guard/' });
     }
   });
@@ -134,7 +140,7 @@ describe('AgentGuard', () => {
       });
       new AgentGuard(s, 'Guard', { agentRoles: [role] });
       expect(() => app.synth()).toThrow(
-        /needs 12 managed policies at worst: its own 9 and the 3 guard policies. That is over the quota of 10/,
+        /needs 13 managed policies at worst: its own 9 and the 4 guard policies. That is over the quota of 10/,
       );
     });
   });
