@@ -5,7 +5,14 @@
  * nothing of leases: it fails whenever two writers' writes to one role overlap in time.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AGENT_TAG, APPROVAL_TAG, STATE_LOCKED, STATE_OPEN, STATE_TAG } from '../../lib/core/contract';
+import {
+  AGENT_TAG,
+  APPROVAL_TAG,
+  parseApprovalPolicyArn,
+  STATE_LOCKED,
+  STATE_OPEN,
+  STATE_TAG,
+} from '../../lib/core/contract';
 import { FunctionUrlEvent, HttpResult, route } from '../../lambda/approvals/handler';
 import { ApprovalService } from '../../lambda/approvals/service';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
@@ -21,12 +28,12 @@ import {
   FakeSns,
   FakeTable,
   FUNCTION_ARN,
+  GUARD_POLICY_ARNS,
 } from '../support/approvals-fixture';
 import { FakeIam } from '../support/fake-iam';
 import { FakeLeaseTable } from '../support/fake-lease-table';
 import {
   BOUNDARY_ARN,
-  GUARD_POLICY_ARNS,
   newGuard,
   NOW,
   roleChangedEvent,
@@ -42,7 +49,14 @@ const NONE = [0, 0, 0];
 const scaledSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms / 100));
 
 function guardOn(account: SharedIamAccount, leaseTable: FakeLeaseTable, writer: string, traffic: number[]) {
-  return newGuard({ iamClient: account.client(writer), leaseTable, traffic, leaseSleep: scaledSleep });
+  // The guard attaches the same standard policies that the approval function swaps: the compiled set.
+  return newGuard({
+    iamClient: account.client(writer),
+    leaseTable,
+    traffic,
+    leaseSleep: scaledSleep,
+    config: { guardPolicyArns: [...GUARD_POLICY_ARNS] },
+  });
 }
 
 /** An account with the guard's boundary and policies, which the guard puts on agent roles. */
@@ -244,7 +258,12 @@ describe('an approval swap and a guard sweep never write one role at once', () =
     expect(role.tags.get(STATE_TAG)).toBe(STATE_LOCKED);
     const setId = role.tags.get(APPROVAL_TAG);
     expect(setId).toBeDefined();
-    expect(role.attached.filter((a) => GUARD_POLICY_ARNS.includes(a as never))).toEqual([]);
-    expect(role.attached.some((a) => a.includes(`AgentGuardApproval-${setId}-`))).toBe(true);
+    // Its versions stand in for the standard policies they name; the rest of the standard set stays.
+    const versions = role.attached.filter((a) => parseApprovalPolicyArn(a)?.setId === setId);
+    expect(versions.length).toBeGreaterThan(0);
+    const replaced = versions.map((a) => `/AgentGuardDeny${parseApprovalPolicyArn(a)!.replaces}`);
+    expect(role.attached.filter((a) => GUARD_POLICY_ARNS.includes(a))).toEqual(
+      GUARD_POLICY_ARNS.filter((a) => !replaced.some((end) => a.endsWith(end))),
+    );
   });
 });

@@ -93,10 +93,11 @@ describe('compileGuardPolicies', () => {
 
 /**
  * Headroom: the catalog plus every Write, Permissions-management and Tagging action of IAM whose name
- * starts with a verb the whole-catalog audit adds (any letter case), read afresh from iam-data.
+ * starts with a verb the whole-catalog audit adds (any letter case), read afresh from iam-data, and
+ * every Stop action, which the audit protects only by name: about 200 actions more than today.
  */
 describe('a stress catalog of the audited verbs', () => {
-  const VERBS = ['batchdelete', 'disassociate', 'detach', 'unassign', 'release', 'reset', 'revoke', 'replace'];
+  const VERBS = ['batchdelete', 'disassociate', 'detach', 'unassign', 'release', 'reset', 'revoke', 'replace', 'stop'];
   const WRITES = ['Write', 'Permissions management', 'Tagging'];
   let stress: ResolvedCatalog;
   beforeAll(async () => {
@@ -112,7 +113,7 @@ describe('a stress catalog of the audited verbs', () => {
   });
 
   test(`still fits ${MOST_POLICIES} policies of ${BOUND} characters, matching exactly its actions`, () => {
-    expect(stress.plain.size).toBeGreaterThan(catalog.plain.size + 300);
+    expect(stress.plain.size).toBeGreaterThan(catalog.plain.size + 150);
     const started = performance.now();
     const policies = compileGuardPolicies({ catalog: stress, policyName: guardPolicyName });
     const took = performance.now() - started;
