@@ -135,8 +135,9 @@ async function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>, timeoutM
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      // Rejected first, so the race reports the timeout rather than the read's abort error.
       reject(new Error(`no answer within ${timeoutMs / 1000}s`));
+      controller.abort();
     }, timeoutMs);
   });
   try {

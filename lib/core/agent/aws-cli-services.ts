@@ -39,9 +39,11 @@ export const CLI_SERVICE_PREFIXES: Readonly<Record<string, string>> = {
 /**
  * CLI operations whose IAM action is not the operation's own name (kebab-case to PascalCase). S3's
  * sub-resource deletes are authorised by the matching `Put` action, and a multi-object delete by
- * `s3:DeleteObject` (S3 API reference, "DeleteObjects", "DeleteBucketLifecycle", ...).
+ * `s3:DeleteObject` (S3 API reference, "DeleteObjects", "DeleteBucketLifecycle", ...). The CLI's
+ * `emr terminate-clusters` calls the TerminateJobFlows API.
  */
 export const CLI_OPERATION_ACTIONS: Readonly<Record<string, string>> = {
+  'elasticmapreduce:terminate-clusters': 'elasticmapreduce:TerminateJobFlows',
   's3:delete-objects': 's3:DeleteObject',
   's3:delete-bucket-lifecycle': 's3:PutLifecycleConfiguration',
   's3:delete-bucket-cors': 's3:PutBucketCORS',
