@@ -13,7 +13,7 @@
  * - a command nested too deeply to read, or any unexpected error: denied, saying so;
  * - a command with no destructive operation: allowed without reading the status (no AWS SDK, no network).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { APPROVAL_HOWTO } from '../../lib/core/status';
 import { DEFAULT_STATUS_PARAMETER } from '../../lib/core/contract';
 import { denyOutput, parseHookInput } from '../../lib/core/agent/claude-hook';
@@ -21,7 +21,7 @@ import { DestructiveOperation, destructiveOperations } from '../../lib/core/agen
 import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { DEFAULT_SCHEDULE_MINUTES, effectiveLock, parseGuardStatus } from '../../lib/core/status-freshness';
 import type { CliDeps } from './cli';
-import { messageOf } from './errors';
+import { EXIT, messageOf } from './errors';
 import { cacheDirectory, cacheFile, readCachedStatus, StatusSource, writeCachedStatus } from './status-cache';
 
 /** The bound on reading the status (credentials and the SSM call together). */
@@ -209,8 +209,11 @@ function positiveMinutes(value: string): number {
   return minutes;
 }
 
-/** Adds `agent-guard hook` to the CLI. */
-export function registerHook(program: Command, deps: CliDeps): void {
+/** What the hook command touches outside itself: a part of the CLI's dependencies. */
+export type HookIo = Pick<CliDeps, 'stdout' | 'stderr' | 'clock' | 'env'>;
+
+/** Adds `agent-guard hook` to a commander program. */
+export function registerHook(program: Command, deps: HookIo): void {
   program
     .command('hook')
     .summary('Claude Code PreToolUse hook: block destructive shell commands while locked')
@@ -252,4 +255,31 @@ Register it in .claude/settings.json:
       });
       deps.stdout(output);
     });
+}
+
+/**
+ * Runs `agent-guard hook ...` (argv: node, script, hook, flags) without the rest of the CLI, whose
+ * modules load the AWS SDK: bin/agent-guard.ts starts here for `hook`. Returns the exit code: 2 for a
+ * usage error (Claude Code blocks on it, with the message on stderr), else 0.
+ */
+export async function runHookCli(argv: readonly string[]): Promise<number> {
+  const io: HookIo = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    clock: () => new Date(),
+    env: process.env,
+  };
+  const program = new Command('agent-guard')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerHook(program, io);
+  try {
+    await program.parseAsync([...argv], { from: 'node' });
+    return EXIT.OK;
+  } catch (error) {
+    const code = (error as { exitCode?: unknown }).exitCode;
+    if (error instanceof CommanderError) return code === 0 ? EXIT.OK : EXIT.USAGE;
+    io.stdout(denyOutput(`agent-guard hook failed (${messageOf(error)}), so it blocks this command.`));
+    return EXIT.OK;
+  }
 }
