@@ -138,6 +138,8 @@ const BLOCKED: readonly (readonly [string, string | null])[] = [
   ['aws ec2 \\\n  terminate-instances --instance-ids i-1', 'ec2:TerminateInstances'],
   [`eval "aws ec2 terminate-instances --instance-ids i-1"`, 'ec2:TerminateInstances'],
   [`bash -c "bash -c 'cdk destroy'"`, 'cloudformation:DeleteStack'],
+  ['find . -name "*.tfstate" -execdir terraform destroy -auto-approve \\;', null],
+  [`npx -c 'cdk destroy --force'`, 'cloudformation:DeleteStack'],
 ];
 
 const ALLOWED: readonly string[] = [
@@ -178,6 +180,7 @@ const ALLOWED: readonly string[] = [
   'kubectl get pods',
   'npm test',
   'command -v aws',
+  'find . -name "*.tf" -exec grep -l destroy {} +',
   'cat <<EOF\nhello\nEOF',
 ];
 

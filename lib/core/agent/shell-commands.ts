@@ -140,6 +140,7 @@ function unwrap(argv: readonly string[], depth: number): string[][] {
     if (program === 'eval') return shellCommands(words.slice(1).join(' '), depth + 1);
     if (SHELLS.has(program)) return shellScript(words, depth);
     if (program === 'command' && words.slice(1).some((w) => w === '-v' || w === '-V')) return []; // a look-up
+    if (program === 'find') return findExecs(words, depth);
     if (program === 'env') {
       const split = words.findIndex((w, i) => i > 0 && (w === '-S' || w === '--split-string'));
       if (split > 0) return shellCommands(words.slice(split + 1).join(' '), depth + 1);
@@ -179,6 +180,19 @@ function afterOptions(words: readonly string[], valued: ReadonlySet<string>): st
   return words.slice(i);
 }
 
+/** `find ... -exec cmd args {} ;` (and `-execdir`, `-ok`, `-okdir`): the commands find runs. */
+function findExecs(words: readonly string[], depth: number): string[][] {
+  const found: string[][] = [];
+  for (let i = 1; i < words.length; i++) {
+    if (!['-exec', '-execdir', '-ok', '-okdir'].includes(words[i])) continue;
+    const end = words.findIndex((w, j) => j > i && (w === ';' || w === '+'));
+    const argv = words.slice(i + 1, end < 0 ? undefined : end);
+    if (argv.length > 0) found.push(...unwrap(argv, depth + 1));
+    i = end < 0 ? words.length : end;
+  }
+  return found;
+}
+
 /** `bash -c 'script'`: the script's commands. A shell that reads a file or stdin shows nothing. */
 function shellScript(words: readonly string[], depth: number): string[][] {
   for (let i = 1; i < words.length; i++) {
@@ -210,6 +224,8 @@ function runnerTarget(words: readonly string[]): string[] | undefined {
   }
   while (rest.length > 0 && rest[0].startsWith('-')) {
     const option = rest[0];
+    // npx -c '<command>' runs a command string in a shell.
+    if ((option === '-c' || option === '--call') && rest.length > 1) return ['sh', '-c', rest[1]];
     if (option === '--') {
       rest = rest.slice(1);
       break;
