@@ -547,6 +547,17 @@ describe('as a process (esbuild bundle, as shipped)', () => {
     expect(decision(stdout).decision).toBe('deny');
   });
 
+  test('random stdin: exit 0 or 2 only, and nothing or a deny on stdout (property, a few processes)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string().map(hookInput), fc.json()), (stdin) => {
+        const { code, stdout } = runHook(stdin);
+        expect([0, 2]).toContain(code);
+        if (stdout !== '') expect(decision(stdout).decision).toBe('deny');
+      }),
+      { numRuns: 6 },
+    );
+  });
+
   test('a bad flag is exit 2, which Claude Code also reads as a block', () => {
     expect(runHook(hookInput('ls'), ['--schedule-minutes', 'soon']).code).toBe(2);
   });
