@@ -140,6 +140,11 @@ const BLOCKED: readonly (readonly [string, string | null])[] = [
   [`bash -c "bash -c 'cdk destroy'"`, 'cloudformation:DeleteStack'],
   ['find . -name "*.tfstate" -execdir terraform destroy -auto-approve \\;', null],
   [`npx -c 'cdk destroy --force'`, 'cloudformation:DeleteStack'],
+  // A value or an unknown option must not pass for the subcommand.
+  ['aws cloudformation delete-stack --stack-name help', 'cloudformation:DeleteStack'],
+  ['cdk --toolkit-bucket-name assets destroy', 'cloudformation:DeleteStack'],
+  ['terraform -lock=false destroy', null],
+  ['pulumi --non-interactive --color never destroy', null],
 ];
 
 const ALLOWED: readonly string[] = [

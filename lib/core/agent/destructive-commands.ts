@@ -95,6 +95,18 @@ function positionals(args: readonly string[], valued: ReadonlySet<string>): stri
   return found;
 }
 
+/**
+ * The tool's subcommand: the first positional that names one of its subcommands. An option whose value
+ * the valued set does not know would otherwise pass for the subcommand and hide a `destroy` after it.
+ */
+function subcommand(
+  args: readonly string[],
+  valued: ReadonlySet<string>,
+  known: readonly string[],
+): string | undefined {
+  return positionals(args, valued).find((word) => known.includes(word));
+}
+
 /** True if `args` has flag `name` (`--name`, `-name`, `--name=true`), not set to false. */
 function hasFlag(args: readonly string[], ...names: string[]): boolean {
   return args.some((word) => {
@@ -135,11 +147,8 @@ function awsCli(args: readonly string[], index: CatalogIndex): Found | undefined
   const [service, operation] = words;
   if (service === undefined || operation === undefined) return undefined;
   // Help and skeletons print; an EC2 dry run only checks permissions.
-  if (
-    words.includes('help') ||
-    args.some((w) => w.startsWith('--generate-cli-skeleton')) ||
-    hasFlag(args, '--dry-run')
-  ) {
+  const help = args[args.length - 1] === 'help' && !(args[args.length - 2] ?? '').startsWith('-');
+  if (help || args.some((w) => w.startsWith('--generate-cli-skeleton')) || hasFlag(args, '--dry-run')) {
     return undefined;
   }
   if (service === 's3') return s3HighLevel(operation, words.slice(2), args, index);
@@ -232,8 +241,15 @@ function assumeRole(args: readonly string[], index: CatalogIndex): Found | undef
 
 const TERRAFORM_VALUED = new Set(['-chdir', '-var', '-var-file', '-target', '-replace', '-state', '-lock-timeout']);
 
+/** Terraform's and OpenTofu's subcommands (`terraform -help`). */
+const TERRAFORM_COMMANDS = [
+  ...['init', 'validate', 'plan', 'apply', 'destroy', 'console', 'fmt', 'force-unlock', 'get', 'graph', 'import'],
+  ...['login', 'logout', 'metadata', 'modules', 'output', 'providers', 'refresh', 'show', 'state', 'taint', 'test'],
+  ...['untaint', 'version', 'workspace'],
+];
+
 function terraform(args: readonly string[]): Found | undefined {
-  const [command] = positionals(args, TERRAFORM_VALUED);
+  const command = subcommand(args, TERRAFORM_VALUED, TERRAFORM_COMMANDS);
   if (hasFlag(args, '-help', '--help', '-h')) return undefined;
   if (command === 'destroy') return { why: 'destroys every resource of the configuration' };
   if (command === 'apply') {
@@ -263,8 +279,15 @@ const CDK_VALUED = new Set([
   '--region',
 ]);
 
+/** The CDK CLI's subcommands (`cdk --help`). */
+const CDK_COMMANDS = [
+  ...['list', 'ls', 'synth', 'synthesize', 'bootstrap', 'gc', 'deploy', 'rollback', 'import', 'watch', 'destroy'],
+  ...['diff', 'drift', 'metadata', 'acknowledge', 'ack', 'notices', 'init', 'migrate', 'context', 'docs', 'doctor'],
+  ...['refactor', 'flags'],
+];
+
 function cdk(args: readonly string[], index: CatalogIndex): Found | undefined {
-  const [command] = positionals(args, CDK_VALUED);
+  const command = subcommand(args, CDK_VALUED, CDK_COMMANDS);
   if (hasFlag(args, '--help', '-h')) return undefined;
   switch (command) {
     case 'destroy':
@@ -297,7 +320,10 @@ function stackUpdate(index: CatalogIndex, why: string): Found {
 }
 
 function sam(args: readonly string[], index: CatalogIndex): Found | undefined {
-  const [command] = positionals(args, new Set(['--profile', '--region', '--config-file', '--config-env', '-t']));
+  const command = subcommand(args, new Set(['--profile', '--region', '--config-file', '--config-env', '-t']), [
+    ...['init', 'build', 'local', 'validate', 'package', 'deploy', 'delete', 'sync', 'logs', 'publish', 'list'],
+    ...['pipeline', 'traces', 'remote', 'docs'],
+  ]);
   if (hasFlag(args, '--help', '-h')) return undefined;
   if (command === 'delete') {
     return needs('cloudformation:DeleteStack', index, 'deletes a SAM application stack');
@@ -310,7 +336,10 @@ function sam(args: readonly string[], index: CatalogIndex): Found | undefined {
 }
 
 function pulumi(args: readonly string[]): Found | undefined {
-  const [command] = positionals(args, new Set(['-s', '--stack', '-C', '--cwd', '--config-file']));
+  const command = subcommand(args, new Set(['-s', '--stack', '-C', '--cwd', '--config-file']), [
+    ...['up', 'update', 'destroy', 'down', 'preview', 'refresh', 'stack', 'state', 'config', 'login', 'new'],
+    ...['import', 'cancel', 'logs', 'watch', 'whoami', 'plugin', 'org', 'about', 'version', 'env', 'install'],
+  ]);
   if (hasFlag(args, '--help', '-h') || hasFlag(args, '--preview-only')) return undefined;
   if (command === 'destroy' || command === 'down') return { why: 'destroys every resource of the stack' };
   if ((command === 'up' || command === 'update') && args.some((w) => /^--(target-)?replace(=|$)/.test(w))) {
