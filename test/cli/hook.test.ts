@@ -118,6 +118,7 @@ const BLOCKED: readonly (readonly [string, string | null])[] = [
   [`sh -c "cd infra && terraform destroy"`, null],
   [`bash -lc 'aws dynamodb delete-table --table-name t'`, 'dynamodb:DeleteTable'],
   ['FOO=1 sudo -E aws ec2 terminate-instances --instance-ids i-1', 'ec2:TerminateInstances'],
+  ['sudo -Eu deploy aws ec2 terminate-instances --instance-ids i-1', 'ec2:TerminateInstances'],
   ['AWS_PROFILE=prod aws lambda delete-function --function-name f', 'lambda:DeleteFunction'],
   ['echo x | xargs aws s3 rb --force', 's3:DeleteBucket'],
   ['cat ids.txt | xargs -n1 -I{} aws ec2 terminate-instances --instance-ids {}', 'ec2:TerminateInstances'],

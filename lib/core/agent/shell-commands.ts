@@ -172,7 +172,9 @@ function afterOptions(words: readonly string[], valued: ReadonlySet<string>): st
     if (ASSIGNMENT.test(word)) {
       i++; // env NAME=value, sudo NAME=value
     } else if (word.startsWith('-') && word.length > 1) {
-      i += valued.has(word) ? 2 : 1;
+      // A cluster of short options (`sudo -Eu deploy`) takes a value when its last letter does.
+      const cluster = /^-[A-Za-z]{2,}$/.test(word) && valued.has(`-${word.slice(-1)}`);
+      i += valued.has(word) || cluster ? 2 : 1;
     } else {
       break;
     }
