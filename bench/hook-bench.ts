@@ -4,7 +4,7 @@
  *
  *   shipped CLI   the CLI bundled as the package builds it, on a non-destructive command (which never
  *                 reads the status, so no AWS is needed)
- *   cold / warm   a bundle of the hook with the status reader replaced by a fake that answers after
+ *   cold / warm   the same bundle with the hook's status reader replaced by a fake that answers after
  *                 50 ms (an SSM call; no AWS): a destructive command with an empty cache (cold), then
  *                 with the status cached (warm), and a non-destructive one
  *   in-process    decideHook alone, after warm-up: parsing and classifying one command line
@@ -35,16 +35,19 @@ const LOCKED = JSON.stringify({
   howToGetApproval: APPROVAL_HOWTO,
 });
 
-/** The hook with a fake status reader, started the way bin/agent-guard.ts starts it. */
+/**
+ * The shipped entry point (bin/agent-guard.ts) with one change: the hook reads the status through a
+ * fake that answers after 50 ms. The rest of the CLI is in the bundle too, as shipped.
+ */
 const FAKE_ENTRY = `
-import { decideHook } from ${JSON.stringify(join(ROOT, 'bin/cli/hook'))};
-const chunks: Buffer[] = [];
-process.stdin.on('data', (c: Buffer) => chunks.push(c));
-process.stdin.on('end', async () => {
-  const readStatus = () => new Promise<string>((resolve) => setTimeout(() => resolve(process.env.FAKE_STATUS!), 50));
-  const options = { parameter: '/agent-guard/status', region: 'us-east-1', scheduleMinutes: 5, cache: true };
-  process.stdout.write(await decideHook(Buffer.concat(chunks).toString(), options, { readStatus, clock: () => new Date(), env: process.env }));
-});
+import type { HookDeps } from ${JSON.stringify(join(ROOT, 'bin/cli/hook'))};
+const readStatus: HookDeps['readStatus'] = () =>
+  new Promise((resolve) => setTimeout(() => resolve(process.env.FAKE_STATUS), 50));
+const main =
+  process.argv[2] === 'hook'
+    ? import(${JSON.stringify(join(ROOT, 'bin/cli/hook'))}).then((m) => m.runHookCli(process.argv, readStatus))
+    : import(${JSON.stringify(join(ROOT, 'bin/cli/cli'))}).then((m) => m.run(process.argv));
+void main.then((code) => (process.exitCode = code));
 `;
 
 function stats(samples: number[]): string {
@@ -58,6 +61,10 @@ function timeProcess(args: readonly string[], input: string, env: NodeJS.Process
   const result = spawnSync(process.execPath, args, { input, env, encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`exit ${result.status}: ${result.stderr}`);
+  // Each hook run must decide as expected: a deny for the destructive command, nothing for the safe one.
+  if (input !== '' && result.stdout.includes('"deny"') !== (input === DESTRUCTIVE)) {
+    throw new Error(`unexpected decision for ${input}: ${result.stdout}`);
+  }
   return ms;
 }
 
@@ -89,7 +96,7 @@ async function main(): Promise<void> {
       AWS_EC2_METADATA_DISABLED: 'true',
     };
     const cli = [join(scratch, 'agent-guard.js'), 'hook'];
-    const fake = [join(scratch, 'fake-hook.js')];
+    const fake = [join(scratch, 'fake-hook.js'), 'hook', '--region', 'us-east-1'];
     const series = (run: () => number) => Array.from({ length: RUNS }, run);
 
     const rows: [string, number[]][] = [

@@ -213,7 +213,11 @@ function positiveMinutes(value: string): number {
 export type HookIo = Pick<CliDeps, 'stdout' | 'stderr' | 'clock' | 'env'>;
 
 /** Adds `agent-guard hook` to a commander program. */
-export function registerHook(program: Command, deps: HookIo): void {
+export function registerHook(
+  program: Command,
+  deps: HookIo,
+  readStatus: HookDeps['readStatus'] = readStatusWithSdk,
+): void {
   program
     .command('hook')
     .summary('Claude Code PreToolUse hook: block destructive shell commands while locked')
@@ -249,7 +253,7 @@ Register it in .claude/settings.json:
         deps.stderr(`agent-guard hook: ${messageOf(error)}\n`);
       }
       const output = await decideHook(stdin, options, {
-        readStatus: readStatusWithSdk,
+        readStatus,
         clock: deps.clock,
         env: deps.env,
       });
@@ -260,9 +264,13 @@ Register it in .claude/settings.json:
 /**
  * Runs `agent-guard hook ...` (argv: node, script, hook, flags) without the rest of the CLI, whose
  * modules load the AWS SDK: bin/agent-guard.ts starts here for `hook`. Returns the exit code: 2 for a
- * usage error (Claude Code blocks on it, with the message on stderr), else 0.
+ * usage error (Claude Code blocks on it, with the message on stderr), else 0. The bench passes a fake
+ * `readStatus`.
  */
-export async function runHookCli(argv: readonly string[]): Promise<number> {
+export async function runHookCli(
+  argv: readonly string[],
+  readStatus: HookDeps['readStatus'] = readStatusWithSdk,
+): Promise<number> {
   const io: HookIo = {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
@@ -272,7 +280,7 @@ export async function runHookCli(argv: readonly string[]): Promise<number> {
   const program = new Command('agent-guard')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerHook(program, io);
+  registerHook(program, io, readStatus);
   try {
     await program.parseAsync([...argv], { from: 'node' });
     return EXIT.OK;
