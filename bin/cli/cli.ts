@@ -16,6 +16,7 @@ import { ApiSuccess, callApi } from './client';
 import { DryRunLimits, PARTITIONS, planApproval } from './dry-run';
 import { capErrorText, clip, CliError, EXIT, failure, messageOf, quote, usageError } from './errors';
 import { formatApproval, formatDryRun, formatStatus, formatTable } from './format';
+import { registerHook } from './hook';
 import { checkApprovalId, checkDuration, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
 import { styleFor, wantsColour } from './style';
 import {
@@ -498,6 +499,8 @@ Examples:
     }
     if (listError) throw new CliError(`Could not list approvals: ${listError.message}`, EXIT.FAILED);
   });
+
+  registerHook(program, deps);
 
   return program;
 }
