@@ -115,7 +115,13 @@ export function checkAction(input: CheckInput): CheckResult {
     ...(input.roleArn ? { 'aws:PrincipalArn': input.roleArn } : {}),
   };
   const verdict = evaluate(
-    { action: input.action, resource: input.resource, context, unknownKey: (key) => !knownKey(key) },
+    {
+      action: input.action,
+      resource: input.resource,
+      resourceUnknown: input.resource === '*',
+      context,
+      unknownKey: (key) => !knownKey(key),
+    },
     { identity: input.policies.identity, boundary: input.policies.boundary, assumeIdentityAllows: true },
   );
   notes.push(

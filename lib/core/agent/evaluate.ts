@@ -13,8 +13,13 @@ import { asList, ConditionValue, NamedPolicy, PolicyStatementJson } from '../iam
 /** The request as IAM would see it. */
 export interface EvaluationRequest {
   readonly action: string;
-  /** The resource ARN, or `*` when it is not known: then a statement on specific ARNs may or may not apply. */
+  /** The resource ARN, or `*` for an action that takes no resource (IAM then matches `*` as written). */
   readonly resource: string;
+  /**
+   * The resource is not known: a statement on named resources may or may not apply, so it makes the
+   * answer unknown. @default false
+   */
+  readonly resourceUnknown?: boolean;
   /** Condition keys and their values; multi-valued keys as arrays. Key names are matched without case. */
   readonly context: Readonly<Record<string, string | readonly string[]>>;
   /**
@@ -132,16 +137,16 @@ function statementApplies(statement: PolicyStatementJson, request: EvaluationReq
   if (!actionHit) return false;
   const resource: Tri =
     statement.Resource !== undefined
-      ? or(asList(statement.Resource).map((p) => resourceMatches(p, request.resource)))
-      : not(or(asList(statement.NotResource).map((p) => resourceMatches(p, request.resource))));
+      ? or(asList(statement.Resource).map((p) => resourceMatches(p, request)))
+      : not(or(asList(statement.NotResource).map((p) => resourceMatches(p, request))));
   if (resource === false) return false;
   return and([resource, conditionHolds(statement.Condition ?? {}, request)]);
 }
 
-function resourceMatches(pattern: string, resource: string): Tri {
+function resourceMatches(pattern: string, request: EvaluationRequest): Tri {
   if (pattern === '*') return true;
-  if (resource === '*') return `the resource is not known, and the statement names ${pattern}`;
-  return arnMatches(pattern, resource);
+  if (request.resourceUnknown) return `the resource is not known, and the statement names ${pattern}`;
+  return arnMatches(pattern, request.resource);
 }
 
 /** The operators this evaluator knows, by base name (no set prefix, no IfExists). */
