@@ -278,11 +278,13 @@ export function registerCheck(program: Command, ctx: CheckContext, withConnectio
         }
         const account = /^arn:[a-z-]+:iam::(\d{12}):/.exec(roleArn ?? '')?.[1];
         const partition = /^arn:([a-z-]+):/.exec(roleArn ?? '')?.[1] ?? 'aws';
+        // The region for ARNs: the command's own --region, else the CLI's; none leaves the resource unknown.
+        const region = await ctx.regionFor(options, 'the resource ARN').catch(() => undefined);
         try {
           const mapped = cliToAction(argv, {
             partition,
             ...(account ? { account } : {}),
-            ...(options.region ? { region: options.region } : {}),
+            ...(region ? { region } : {}),
           });
           question = {
             action: mapped.action,
