@@ -36,7 +36,7 @@ describe('check, online', () => {
     expect(answer.lock.reason).toContain('live traffic');
     // The named statement is a Deny in that policy whose own patterns cover the call.
     expect(
-      statementDenies(GUARD_POLICIES, answer.decidedBy.policy, answer.decidedBy.sid, answer.action, answer.resource),
+      statementDenies(GUARD_POLICIES, answer.decidedBy!.policy, answer.decidedBy!.sid!, answer.action, answer.resource),
     ).toBe(true);
     expect(answer.requestCommand).toBe(
       `agent-guard request --role ${AGENT_ROLE_ARN} --actions cloudformation:DeleteStack --resources '${STACK_ARN}' ` +
@@ -164,7 +164,7 @@ describe('check, online', () => {
   test('the role cannot be read: the default policy set, with a note', async () => {
     const result = await cli([...DELETE_STACK, '--json'], online({ role: new Error('AccessDenied: iam:GetRole') }));
     const answer = answerOf(result.stdout);
-    expect(answer.decidedBy.policySource).toBe('default');
+    expect(answer.decidedBy?.policySource).toBe('default');
     expect(answer.notes.join(' ')).toContain('could not read the role');
   });
 
