@@ -86,7 +86,7 @@ function explanation(denial: ParsedDenial | undefined, result: CheckResult): str
       if (!denial.explicit && denial.policyType === 'identity-based policy') {
         return `NOT A GUARD DENIAL: no identity-based policy of the role allows ${denial.action}. The role lacks the permission itself; an agent-guard approval would not help.`;
       }
-      return `NOT A GUARD DENIAL: ${denial.explicit ? 'an explicit deny in' : 'no Allow in'} a ${denial.policyType}${policy}. agent-guard cannot approve it; ask whoever owns that policy.`;
+      return `NOT A GUARD DENIAL: ${denial.explicit ? 'an explicit deny in' : 'no Allow in'} ${/^[aeiu]/i.test(denial.policyType) ? 'an' : 'a'} ${denial.policyType}${policy}. agent-guard cannot approve it; ask whoever owns that policy.`;
     default:
       return `The message does not say which policy denied ${denial.action}. The evaluation of the guard's policies below says whether the guard would deny it now.`;
   }
