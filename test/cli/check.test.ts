@@ -278,3 +278,47 @@ function replacedBy(versions: { name: string }[]): Set<string> {
 function answerOf(stdout: string): CheckResult {
   return JSON.parse(stdout) as CheckResult;
 }
+
+describe('check -- aws ...: one AWS CLI command as its IAM action and resource', () => {
+  // The IAM action names come from the Service Authorization Reference (iam-data); the ARN formats too.
+  test.each([
+    [['aws', 'ec2', 'terminate-instances', '--instance-ids', 'i-0abc'], 'ec2:TerminateInstances', INSTANCE],
+    [
+      ['aws', 'lambda', 'delete-function', '--function-name', 'api'],
+      'lambda:DeleteFunction',
+      'arn:aws:lambda:us-east-1:111122223333:function:api',
+    ],
+    [['aws', 's3api', 'delete-bucket', '--bucket', 'prod-assets'], 's3:DeleteBucket', 'arn:aws:s3:::prod-assets'],
+    [['aws', 's3', 'rm', 's3://prod-assets/logs', '--recursive'], 's3:DeleteObject', 'arn:aws:s3:::prod-assets/logs'],
+    [
+      ['aws', '--region', 'eu-west-1', 'rds', 'delete-db-instance', '--db-instance-identifier=prod'],
+      'rds:DeleteDBInstance',
+      'arn:aws:rds:eu-west-1:111122223333:db:prod',
+    ],
+    [
+      ['aws', 'dynamodb', 'update-time-to-live', '--table-name', 'orders'],
+      'dynamodb:UpdateTimeToLive',
+      'arn:aws:dynamodb:us-east-1:111122223333:table/orders',
+    ],
+    [
+      ['aws', 'elbv2', 'delete-load-balancer', '--load-balancer-arn', 'x'],
+      'elasticloadbalancing:DeleteLoadBalancer',
+      '*',
+    ],
+  ])('%j', async (argv, action, resource) => {
+    const result = await cli([
+      'check',
+      '--offline',
+      '--json',
+      '--role',
+      AGENT_ROLE_ARN,
+      '--region',
+      'us-east-1',
+      '--',
+      ...argv,
+    ]);
+    const answer = answerOf(result.stdout);
+    expect({ action: answer.action, resource: answer.resource }).toEqual({ action, resource });
+    expect(answer.treatAsDenied).toBe(true);
+  });
+});

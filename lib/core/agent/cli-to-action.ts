@@ -47,8 +47,6 @@ const ACTION_OF: Readonly<Record<string, string>> = {
   's3:DeleteObjects': 's3:DeleteObject',
   's3:DeleteBucketLifecycle': 's3:PutLifecycleConfiguration',
   's3:PutBucketLifecycleConfiguration': 's3:PutLifecycleConfiguration',
-  's3:DeleteBucketPolicy': 's3:DeleteBucketPolicy',
-  'elasticloadbalancing:DeleteLoadBalancer': 'elasticloadbalancing:DeleteLoadBalancer',
 };
 
 /** The high-level `aws s3` commands that destroy, as the API calls they make. */
@@ -147,8 +145,8 @@ export function cliToAction(argv: readonly string[], context: ArnContext): CliAc
   const at = context.account && region ? { partition: context.partition, account: context.account, region } : undefined;
   if (command === 's3' && S3_COMMANDS[operation] !== undefined) {
     action = S3_COMMANDS[operation];
-    const target =
-      (operation === 'mv' ? rest.find((w) => w.startsWith('s3://')) : rest.find((w) => w.startsWith('s3://'))) ?? '';
+    // rm and rb name their target; mv names its source first, and deletes it.
+    const target = rest.find((w) => w.startsWith('s3://')) ?? '';
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(target);
     if (m)
       resource = `arn:${context.partition}:s3:::${m[1]}${m[2] ? `/${m[2]}` : operation === 'rm' && flags.has('--recursive') ? '/*' : ''}`;
