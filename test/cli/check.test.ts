@@ -1,3 +1,12 @@
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
+import { mockClient } from 'aws-sdk-client-mock';
+import { readRolePolicies } from '../../bin/cli/check';
 import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { EXIT } from '../../bin/cli/errors';
@@ -320,5 +329,61 @@ describe('check -- aws ...: one AWS CLI command as its IAM action and resource',
     const answer = answerOf(result.stdout);
     expect({ action: answer.action, resource: answer.resource }).toEqual({ action, resource });
     expect(answer.treatAsDenied).toBe(true);
+  });
+});
+
+describe('readRolePolicies: the IAM calls of an online check', () => {
+  test('GetRole, ListAttachedRolePolicies under /agent-guard/, then GetPolicy and GetPolicyVersion per policy, URL-decoded', async () => {
+    const iam = mockClient(IAMClient);
+    const boundaryArn = 'arn:aws:iam::111122223333:policy/agent-guard/AgentGuardBoundary';
+    const guardArns = GUARD_POLICIES.map((p) => `arn:aws:iam::111122223333:policy/agent-guard/${p.name}`);
+    const documents = new Map([
+      [boundaryArn, BOUNDARY],
+      ...guardArns.map((arn, i) => [arn, GUARD_POLICIES[i]] as const),
+    ]);
+    iam.on(GetRoleCommand, { RoleName: 'agent' }).resolves({
+      Role: {
+        RoleName: 'agent',
+        Arn: AGENT_ROLE_ARN,
+        Path: '/',
+        RoleId: 'AROAEXAMPLE',
+        CreateDate: new Date(),
+        PermissionsBoundary: {
+          PermissionsBoundaryArn: boundaryArn,
+          PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+        },
+        Tags: [
+          { Key: 'agent-guard:agent', Value: 'true' },
+          { Key: 'team', Value: 'payments' },
+        ],
+      },
+    });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({
+      AttachedPolicies: guardArns.map((PolicyArn, i) => ({ PolicyArn, PolicyName: GUARD_POLICIES[i].name })),
+    });
+    iam
+      .on(GetPolicyCommand)
+      .callsFake(({ PolicyArn }: { PolicyArn: string }) => ({ Policy: { Arn: PolicyArn, DefaultVersionId: 'v3' } }));
+    // IAM returns documents URL-encoded (RFC 3986): IAM-106.
+    iam.on(GetPolicyVersionCommand).callsFake(({ PolicyArn }: { PolicyArn: string }) => ({
+      PolicyVersion: {
+        VersionId: 'v3',
+        Document: encodeURIComponent(JSON.stringify(documents.get(PolicyArn)!.document)),
+      },
+    }));
+    try {
+      const role = await readRolePolicies(AGENT_ROLE_ARN, { region: 'us-east-1' });
+      expect(role.tags).toEqual({ 'agent-guard:agent': 'true' });
+      expect(role.boundary).toEqual(BOUNDARY);
+      expect(role.guardPolicies).toEqual(GUARD_POLICIES);
+      expect(iam.commandCalls(ListAttachedRolePoliciesCommand)[0].args[0].input).toMatchObject({
+        PathPrefix: '/agent-guard/',
+      });
+      expect(iam.commandCalls(GetPolicyVersionCommand).every((c) => c.args[0].input.VersionId === 'v3')).toBe(true);
+      // 1 GetRole + 1 list + 2 per policy (the boundary and each guard policy).
+      expect(iam.calls()).toHaveLength(2 + 2 * (GUARD_POLICIES.length + 1));
+    } finally {
+      iam.restore();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { EXIT } from '../../bin/cli/errors';
 import { CheckResult } from '../../lib/core/agent/check';
 import { ParsedDenial } from '../../lib/core/agent/explain';
 import { AGENT_ROLE_ARN, AGENT_SESSION, cli } from './cli-fixture';
-import { BOUNDARY, GUARD_POLICIES, online, statementDenies } from './check-fixture';
+import { BOUNDARY, GUARD_POLICIES, online, statementDenies, statusAt } from './check-fixture';
 
 /*
  * Messages in the shapes AWS documents (docs/AWS-BEHAVIOUR.md IAM-100 to IAM-104), as the AWS CLI prints
@@ -66,9 +66,15 @@ describe('explain a pasted AccessDenied message', () => {
       'because no permissions boundary allows the ec2:TerminateInstances action',
       'TerminateInstances',
     );
-    // The role carries the boundary but not the constrained tag: the boundary's ceiling allows nothing.
+    // The account is open (while locked, IAM would report the guard's explicit deny first), and the role
+    // carries the boundary but not the constrained tag: the boundary's ceiling allows nothing.
     const deps = online({
-      role: { tags: { 'agent-guard:agent': 'true' }, boundary: BOUNDARY, guardPolicies: GUARD_POLICIES },
+      status: statusAt(false, 1),
+      role: {
+        tags: { 'agent-guard:agent': 'true', 'agent-guard:state': 'open' },
+        boundary: BOUNDARY,
+        guardPolicies: GUARD_POLICIES,
+      },
     });
     const answer = explained((await cli(['explain', '--json', message], deps)).stdout);
     expect(answer.denial).toMatchObject({
@@ -79,6 +85,8 @@ describe('explain a pasted AccessDenied message', () => {
     expect(answer.explanation).toMatch(
       /^A GUARD DENIAL by its permission boundary.*not verified.*No approval lifts it/,
     );
+    expect(answer.decidedBy).toMatchObject({ policy: BOUNDARY.name, kind: 'boundary-no-allow' });
+    expect(answer.requestCommand).toBeNull();
   });
 
   test.each([

@@ -79,7 +79,7 @@ function knownKey(key: string): boolean {
 
 /** A word safe in a POSIX shell as it is; anything else in single quotes. */
 export function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./*-]+$/.test(word) && !word.includes('*') ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `agent-guard request ...` for this action and resource, with placeholders where a value is not known. */
@@ -144,10 +144,9 @@ export function checkAction(input: CheckInput): CheckResult {
     })) ?? null;
 
   const denied = verdict.decision !== 'allowed';
-  const byGuard = verdict.decidedBy !== undefined && verdict.decidedBy.kind === 'explicit-deny';
-  // An approval lifts only the catalog's denies; the boundary's anti-tamper denies hold in every state.
-  const approvable =
-    denied && group !== null && !(byGuard && verdict.decidedBy.policy === input.policies.boundary?.name);
+  // An approval lifts only the catalog's denies, never the boundary's (anti-tamper, or no Allow for a role
+  // the guard has not verified).
+  const approvable = denied && group !== null && verdict.decidedBy?.policy !== input.policies.boundary?.name;
   const summary = summarise(input, verdict, group?.name);
   return {
     action: input.action,
