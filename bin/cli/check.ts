@@ -13,7 +13,12 @@ import { NamedPolicy, PolicyDocumentJson } from '../../lib/core/iam/policy-docum
 import { boundaryDocument } from '../../lib/core/policy/boundary';
 import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
-import { effectiveLock, EffectiveLock } from '../../lib/core/status-freshness';
+import {
+  DEFAULT_SCHEDULE_MINUTES,
+  effectiveLock,
+  EffectiveLock,
+  parseGuardStatus,
+} from '../../lib/core/status-freshness';
 import type { ApprovalRecord } from '../../lib/core/approval-api';
 import type { GuardStatus } from '../../lib/core/status';
 import { callApi } from './client';
@@ -60,9 +65,6 @@ export interface RolePolicies {
   readonly guardPolicies: readonly NamedPolicy[];
 }
 
-/** The construct's default schedule, in minutes: a guard with a longer one looks stale sooner (fail closed). */
-const DEFAULT_SCHEDULE_MINUTES = '5';
-
 export const CHECK_HELP = `
 Exit codes: 0 the guard would let the call through; 1 it would deny it, or the answer is unknown (treat as
 denied); 2 bad input.
@@ -86,7 +88,8 @@ export function withCheckOptions(command: Command): Command {
     .option(
       '--schedule-minutes <n>',
       "the guard's schedule; a status older than three schedules counts as locked",
-      DEFAULT_SCHEDULE_MINUTES,
+      // A guard with a longer schedule looks stale sooner: fail closed.
+      String(DEFAULT_SCHEDULE_MINUTES),
     );
 }
 
@@ -138,13 +141,8 @@ async function readStatus(
     return { problem: `could not read ${where}: ${messageOf(error)}` };
   }
   if (!raw) return { problem: `${where} does not exist` };
-  try {
-    const status = JSON.parse(raw) as GuardStatus;
-    if (status?.schemaVersion !== 1 || typeof status.locked !== 'boolean') throw new Error('schema');
-    return { status };
-  } catch {
-    return { problem: `${where} does not hold a status the guard wrote (schemaVersion 1)` };
-  }
+  const status = parseGuardStatus(raw);
+  return status ? { status } : { problem: `${where} does not hold a status the guard wrote (schemaVersion 1)` };
 }
 
 /** The standard guard policies and the boundary of this version of agent-guard, for one account. */

@@ -81,7 +81,7 @@ describe('check, online', () => {
     expect(result.code).toBe(EXIT.FAILED);
     const answer = answerOf(result.stdout);
     expect(answer.lock).toMatchObject({ locked: true, stale: true });
-    expect(answer.lock.reason).toMatch(/16 minutes ago.*may be down/);
+    expect(answer.lock.reason).toMatch(/16 minutes ago.*treat it as locked/);
     // A guard on a 10-minute schedule is not stale after 16 minutes.
     const slower = await cli(
       [...DELETE_STACK, '--json', '--schedule-minutes', '10'],
