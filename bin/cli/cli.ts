@@ -12,11 +12,13 @@ import { APPROVALS_URL_PARAMETER, DEFAULT_STATUS_PARAMETER } from '../../lib/cor
 import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import type { ApprovalRecord } from '../../lib/core/approval-api';
 import type { GuardStatus } from '../../lib/core/status';
+import { readRolePolicies, registerCheck, RolePolicies } from './check';
 import { ApiSuccess, callApi } from './client';
 import { DryRunLimits, PARTITIONS, planApproval } from './dry-run';
 import { capErrorText, clip, CliError, EXIT, failure, messageOf, quote, usageError } from './errors';
 import { formatApproval, formatDryRun, formatStatus, formatTable } from './format';
 import { registerHook } from './hook';
+import { registerExplain } from './explain';
 import { checkApprovalId, checkDuration, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
 import { styleFor, wantsColour } from './style';
 import {
@@ -52,6 +54,10 @@ export interface CliDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Ids for dry runs. @default 16 random lower-case letters and digits */
   readonly newId: () => string;
+  /** IAM reads of `check` and `explain`: the role's guard tags, boundary and guard policies. */
+  readonly readRole: (roleArn: string, target: AwsTarget) => Promise<RolePolicies>;
+  /** All of stdin, for `explain`; empty when stdin is a terminal. */
+  readonly readStdin: () => Promise<string>;
 }
 
 interface ConnectionOptions {
@@ -92,6 +98,13 @@ export function defaultDeps(): CliDeps {
     clock: () => new Date(),
     env: process.env,
     newId: randomId,
+    readRole: readRolePolicies,
+    readStdin: async () => {
+      if (process.stdin.isTTY) return '';
+      let text = '';
+      for await (const chunk of process.stdin) text += String(chunk);
+      return text;
+    },
   };
 }
 
@@ -501,6 +514,20 @@ Examples:
   });
 
   registerHook(program, deps);
+  const checkContext = {
+    readParameter: deps.readParameter,
+    readRole: deps.readRole,
+    now,
+    catalog,
+    style,
+    print,
+    regionFor: (options: ConnectionOptions, what: string) =>
+      regionFor(options, what, options.url ?? deps.env.AGENT_GUARD_URL),
+    profileOf,
+    connect,
+  };
+  registerCheck(program, checkContext, withConnection);
+  registerExplain(program, checkContext, deps.readStdin, withConnection);
 
   return program;
 }

@@ -3,6 +3,7 @@ import { formatDuration } from '../../lib/core/approval/duration';
 import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/core/contract';
 import { policySize } from '../../lib/core/iam/policy-document';
 import { ApprovalRecord, roleNameOf } from '../../lib/core/approval-api';
+import type { CheckResult } from '../../lib/core/agent/check';
 import type { GuardStatus } from '../../lib/core/status';
 import { DryRunPlan } from './dry-run';
 import { PLAIN, Style } from './style';
@@ -179,4 +180,58 @@ export function formatDryRun(plan: DryRunPlan, summary: DryRunSummary, now: Date
     'This assumes no other approval is in force on the role, and the built-in catalog (the deployed guard',
     'may add custom groups or exemptions). Use --json for the full policy documents.',
   ].join('\n');
+}
+
+/** The answer of `check` (and the evaluation part of `explain`), for people. */
+export function formatCheck(
+  result: CheckResult,
+  style: Style = PLAIN,
+  extra: { readonly explanation?: string } = {},
+): string {
+  const headline = result.verdict === 'allowed' ? style.green(result.summary) : style.bold(style.red(result.summary));
+  const by = result.decidedBy;
+  const lock = result.lock;
+  const lockText = lock.unknown
+    ? style.red(`UNKNOWN, treat as locked: ${lock.reason}`)
+    : lock.stale
+      ? style.red(`STALE, treat as locked: ${lock.reason}`)
+      : `${lock.locked ? style.red('LOCKED') : style.green('OPEN')}: ${lock.reason}`;
+  const approvals =
+    result.approvals === null
+      ? 'not listed'
+      : result.approvals.length === 0
+        ? 'none'
+        : result.approvals
+            .map(
+              (a) =>
+                `${a.id} (${a.status}${a.expiresAt ? `, expires ${a.expiresAt}` : ''}${a.covers ? ', covers this call' : ''})`,
+            )
+            .join('; ');
+  const lines = [
+    ...(extra.explanation ? [style.bold(extra.explanation), ''] : []),
+    headline,
+    ...labelled([
+      ['Action', result.action],
+      ['Resource', result.resource],
+      ['Role', result.role ?? '(none given)'],
+      ['Lock', lockText],
+      [
+        'Decided by',
+        by
+          ? `${by.sid ? `statement ${by.sid} of ` : ''}${by.policy} (${by.kind}, ${by.policySource === 'attached' ? "the role's attached policies" : 'default policy set'})`
+          : undefined,
+      ],
+      [
+        'Group',
+        result.group
+          ? `${result.group.name}; can be undone: ${result.group.undoable}. ${result.group.why}`
+          : 'none (not a protected action)',
+      ],
+      ['Approvals', approvals],
+    ]),
+  ];
+  if (result.requestCommand)
+    lines.push('', 'To ask on-call for an approval:', `  ${style.cyan(result.requestCommand)}`);
+  if (result.notes.length > 0) lines.push('', ...result.notes.map((n) => style.dim(`- ${n}`)));
+  return lines.join('\n');
 }
