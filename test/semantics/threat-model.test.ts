@@ -230,6 +230,23 @@ describe('threat 10 and detection off: denied while locked, in every state they 
     await expect(decide(approved, request)).resolves.toBe('Allowed');
   });
 
+  // Escapes 1-3 and 5 of issue 10 (and every other always-denied route) hold with an approval in force
+  // too: the approval versions replace guard policies, never the boundary that holds these denies.
+  describe.each(stateNames)('with an approval for something else in force, in state %s', (state) => {
+    test.each(ALWAYS_DENIED.map((e) => [`${e.threat}: ${e.what}`, e] as const))('cannot %s', async (_name, escape) => {
+      const context = { ...BEFORE_EXPIRY, ...STATES[state], ...escape.context };
+      await expect(decide(approved, { ...escape, context })).resolves.toBe('ExplicitlyDenied');
+    });
+  });
+
+  test.each(DENIED_WHILE_LOCKED.map((e) => [`${e.threat}: ${e.what}`, e] as const))(
+    'cannot %s while locked with an approval for something else in force',
+    async (_name, escape) => {
+      const context = { ...BEFORE_EXPIRY, ...escape.context };
+      await expect(decide(approved, { ...escape, context })).resolves.toBe('ExplicitlyDenied');
+    },
+  );
+
   test.each(REMOTE_EXECUTION.map((e) => [e.action] as const))(
     '%s needs no iam:PassRole: the Service Authorization Reference lists none among its dependent actions',
     async (action) => {
