@@ -183,20 +183,25 @@ describe('threat 10 and detection off: denied while locked, in every state they 
     principalTags: { ...VERIFIED_AGENT_TAGS, [`aws:PrincipalTag/${APPROVAL_TAG}`]: 'set1' },
     identityPolicies: [
       ...role.identityPolicies.filter((p) => !standard.includes(p.name)),
-      ...approvalPolicySet(resolveCatalog(), 'set1', [
-        {
-          id: 'a1',
-          actions: ['ec2:TerminateInstances', 'ssm:SendCommand'],
-          resources: [`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0other`],
-          expiresAt: new Date('2026-11-25T12:00:00Z'),
-        },
-        {
-          id: 'a2',
-          actions: ['lambda:UpdateFunctionCode'],
-          resources: [fn('worker')],
-          expiresAt: new Date('2026-11-25T12:00:00Z'),
-        },
-      ]).map((p) => ({ name: p.name, policy: p.document })),
+      ...approvalPolicySet(
+        resolveCatalog(),
+        'set1',
+        [
+          {
+            id: 'a1',
+            actions: ['ec2:TerminateInstances', 'ssm:SendCommand'],
+            resources: [`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0other`],
+            expiresAt: new Date('2026-11-25T12:00:00Z'),
+          },
+          {
+            id: 'a2',
+            actions: ['lambda:UpdateFunctionCode'],
+            resources: [fn('worker')],
+            expiresAt: new Date('2026-11-25T12:00:00Z'),
+          },
+        ],
+        '0a1b2c3d4e',
+      ).map((p) => ({ name: p.name, policy: p.document })),
     ],
   };
   const BEFORE_EXPIRY = { 'aws:CurrentTime': '2026-11-25T11:30:00Z' };
