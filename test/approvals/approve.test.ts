@@ -111,7 +111,9 @@ describe('approve', () => {
     expect(n).toBeLessThanOrEqual(3);
     created.forEach((c, i) => {
       expect(c.input.Path).toBe('/agent-guard/');
-      expect(c.input.PolicyName).toMatch(new RegExp(`^AgentGuardApproval-${policySetId}-${i + 1}of${n}-Deny\\d-[0-9a-f]+$`));
+      expect(c.input.PolicyName).toMatch(
+        new RegExp(`^AgentGuardApproval-${policySetId}-${i + 1}of${n}-Deny\\d-[0-9a-f]+$`),
+      );
       expect(c.input.Tags).toEqual([
         { Key: COMPONENT_TAG, Value: 'true' },
         { Key: APPROVAL_TAG, Value: policySetId },
