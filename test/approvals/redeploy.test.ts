@@ -1,4 +1,5 @@
 import { guardPolicyName, parseApprovalPolicyArn } from '../../lib/core/contract';
+import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { guardPolicyDigest } from '../../lib/core/policy/guard-digest';
 import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
@@ -63,7 +64,9 @@ describe('an approval set compiled against the guard policies of an earlier depl
     expect(notice?.message).toContain('Approve again');
     const versions = fx.approvalPoliciesOn();
     expect(versions.map((arn) => parseApprovalPolicyArn(arn)!.digest)).toEqual(versions.map(() => GUARD_POLICY_DIGEST));
-    const statementIds = versions.flatMap((arn) => sids(JSON.parse(fx.iam.policies.get(arn)!.document)));
+    const statementIds = versions.flatMap((arn) =>
+      sids(JSON.parse(fx.iam.policies.get(arn)!.document) as PolicyDocumentJson),
+    );
     expect(statementIds.some((sid) => sid.includes(after.approvalId))).toBe(true);
     expect(statementIds.some((sid) => sid.includes(before.approvalId))).toBe(false);
     // and the earlier versions are off the role and deleted
