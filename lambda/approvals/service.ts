@@ -672,7 +672,7 @@ export class ApprovalService {
     if (stale.length === 0) return role;
     const standard = await this.roles.swap(role, { kind: 'standard' });
     const ended = (await this.activeOn(role.arn, this.clock())).filter(
-      (r) => r.approvalId !== except && stale.includes(r.policySetId ?? ''),
+      (r) => r.approvalId !== except && r.policySetId !== undefined && stale.includes(r.policySetId),
     );
     for (const record of ended) {
       await this.finish(record, 'revoked', STALE_SET_ENDED_BY, STALE_SET_REASON);
