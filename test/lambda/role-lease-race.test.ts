@@ -21,6 +21,7 @@ import {
   FakeSns,
   FakeTable,
   FUNCTION_ARN,
+  GUARD_POLICY_DIGEST,
 } from '../support/approvals-fixture';
 import { FakeIam } from '../support/fake-iam';
 import { FakeLeaseTable } from '../support/fake-lease-table';
@@ -42,7 +43,9 @@ const NONE = [0, 0, 0];
 const scaledSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms / 100));
 
 function guardOn(account: SharedIamAccount, leaseTable: FakeLeaseTable, writer: string, traffic: number[]) {
-  return newGuard({ iamClient: account.client(writer), leaseTable, traffic, leaseSleep: scaledSleep });
+  // The construct gives both functions the same digest of the guard policies.
+  const config = { guardPolicyDigest: GUARD_POLICY_DIGEST };
+  return newGuard({ iamClient: account.client(writer), leaseTable, traffic, leaseSleep: scaledSleep, config });
 }
 
 /** An account with the guard's boundary and policies, which the guard puts on agent roles. */
