@@ -38,6 +38,7 @@ import { DEFAULT_BREAK_GLASS_MAX_SECONDS, DEFAULT_MAX_APPROVAL_SECONDS } from '.
 import { MAX_APPROVAL_POLICIES } from './core/approval/approval-policies';
 import { UninstallFunction } from './uninstall-function';
 import { boundaryDocument, BoundaryOptions } from './core/policy/boundary';
+import { guardPolicyDigest } from './core/policy/guard-digest';
 import { compileGuardPolicies } from './core/policy/guard-policies';
 import { PolicyDocumentJson } from './core/iam/policy-document';
 import { expandActionPattern, resolveCatalog } from './core/policy/resolve-catalog';
@@ -368,6 +369,8 @@ export class AgentGuard extends Construct {
     const guardPolicyDocuments = compileGuardPolicies({ catalog, policyName: guardPolicyName });
     assertValidPolicies(guardPolicyDocuments, PolicyKind.MANAGED);
     this.guardPolicies = guardPolicyDocuments.map((p, i) => this.managedPolicy(`Deny${i + 1}`, p.name, p.document));
+    // Approval versions carry it: after a redeploy that changes these documents, they stand in for none.
+    const digest = guardPolicyDigest(guardPolicyDocuments.map((p) => p.document));
 
     const regions = trafficRegions(Stack.of(this), props.trafficRegions);
     const trafficMetrics = validateTrafficMetrics(props.trafficMetrics ?? defaultTrafficMetrics(Stack.of(this)));
@@ -376,6 +379,7 @@ export class AgentGuard extends Construct {
     const live = new GuardFunction(this, 'Live', {
       boundary: this.boundary,
       guardPolicies: this.guardPolicies,
+      guardPolicyDigest: digest,
       mode: props.mode ?? GuardMode.ENFORCE,
       production: props.production ?? ProductionSignal.fromAccountTags(),
       trafficMetrics,
@@ -403,6 +407,7 @@ export class AgentGuard extends Construct {
     if (props.approvers !== undefined) {
       const approvals = new ApprovalFunction(this, 'Approvals', {
         guardPolicies: this.guardPolicies,
+        guardPolicyDigest: digest,
         topic: live.topic,
         approvers: validateApprovers(props.approvers),
         requiredApprovals: validateRequiredApprovals(props.requiredApprovals ?? 2),

@@ -27,6 +27,8 @@ import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 
 export interface ApprovalFunctionProps {
   readonly guardPolicies: readonly iam.ManagedPolicy[];
+  /** The digest of the standard guard policies' documents (guard-digest.ts). */
+  readonly guardPolicyDigest: string;
   readonly topic: sns.ITopic;
   readonly approvers: readonly string[];
   readonly requiredApprovals: number;
@@ -110,6 +112,7 @@ export class ApprovalFunction extends Construct {
           scheduleGroup: SCHEDULE_GROUP,
           schedulerRoleArn: schedulerRole.roleArn,
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
+          guardPolicyDigest: props.guardPolicyDigest,
           customGroups: [...props.customGroups],
           exemptActions: [...props.exemptActions],
           exemptGroups: props.exemptGroups.length > 0 ? [...props.exemptGroups] : undefined,

@@ -72,6 +72,8 @@ function accessDeniedPattern(): events.EventPattern {
 export interface GuardFunctionProps {
   readonly boundary: iam.ManagedPolicy;
   readonly guardPolicies: readonly iam.ManagedPolicy[];
+  /** The digest of the standard guard policies' documents (guard-digest.ts). */
+  readonly guardPolicyDigest: string;
   readonly mode: GuardMode;
   readonly production: ProductionSignal;
   readonly trafficMetrics: readonly TrafficMetric[];
@@ -178,6 +180,7 @@ export class GuardFunction extends Construct {
           },
           boundaryArn: props.boundary.managedPolicyArn,
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),
+          guardPolicyDigest: props.guardPolicyDigest,
           managedPoliciesPerRole: props.managedPoliciesPerRole,
           extraProtectedActions: [...props.extraProtectedActions],
           exemptActions: [...props.exemptActions],

@@ -1,7 +1,9 @@
 import { approvalPolicySet, MAX_APPROVAL_POLICIES } from '../../lib/core/approval/approval-policies';
 import { expiryFrom, formatDuration, isoSeconds } from '../../lib/core/approval/duration';
-import { APPROVAL_TAG, GUARD_PATH } from '../../lib/core/contract';
+import { APPROVAL_TAG, GUARD_PATH, guardPolicyName } from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { guardPolicyDigest } from '../../lib/core/policy/guard-digest';
+import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { messageOf, quote, usageError } from './errors';
 
@@ -103,9 +105,14 @@ export function planApproval(
   const setId = deps.newId();
   let policies;
   try {
-    policies = approvalPolicySet(deps.catalog, setId, [
-      { id: approvalId, actions: input.actions, resources: input.resources, expiresAt: expires },
-    ]);
+    // Named with the digest of the standard policies this catalog compiles to, as the function names them.
+    const standard = compileGuardPolicies({ catalog: deps.catalog, policyName: guardPolicyName });
+    policies = approvalPolicySet(
+      deps.catalog,
+      setId,
+      [{ id: approvalId, actions: input.actions, resources: input.resources, expiresAt: expires }],
+      guardPolicyDigest(standard.map((p) => p.document)),
+    );
   } catch (error) {
     // The library speaks of the approvals in force on the role; the dry run assumes there are none,
     // so this approval alone is what does not fit.

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { GUARD_DIGEST_PATTERN } from '../../lib/core/contract';
 import { Exactly, loadEnvConfig, tableName } from '../shared/env-config';
 import { APPROVALS_CONFIG_ENV, ApprovalsConfig } from '../../lib/core/config';
 
@@ -21,6 +22,7 @@ export const approvalsConfigSchema = z.object({
   scheduleGroup: z.string().check(z.minLength(1)),
   schedulerRoleArn: arn,
   guardPolicyArns: z.array(arn).check(z.minLength(1)),
+  guardPolicyDigest: z.string().check(z.regex(GUARD_DIGEST_PATTERN, 'must be a guard policy digest')),
   customGroups: z.array(z.object({ name: z.string(), actions: z.array(z.string()) })),
   exemptActions: z.array(z.string()),
   exemptGroups: z.optional(z.array(z.string())),

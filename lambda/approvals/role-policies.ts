@@ -47,6 +47,8 @@ export class RolePolicies {
     private readonly iam: IAMClient,
     private readonly caller: AwsCaller,
     private readonly standardArns: readonly string[],
+    /** The digest of the standard policies: the target versions carry it, so they stand in. */
+    private readonly digest: string,
     private readonly readBackOptions: ReadBackOptions = {},
   ) {}
 
@@ -54,19 +56,23 @@ export class RolePolicies {
     return readRole(this.iam, this.caller, roleName);
   }
 
-  public async swap(role: RoleState, target: PolicySetTarget): Promise<void> {
+  /** Returns the role as it then is. */
+  public async swap(role: RoleState, target: PolicySetTarget): Promise<RoleState> {
+    if (target.kind === 'standard') return this.apply(role, [...this.standardArns], target);
     let from = role;
-    if (target.kind === 'approval') {
-      const versions = target.policies.map((p) => policyArn(role, p.name));
-      const during = new Set([...this.guardPoliciesOn(role), ...withApprovalVersions(this.standardArns, versions)]);
-      if (during.size > this.standardArns.length + MAX_APPROVAL_POLICIES) {
-        from = await this.apply(role, [...this.standardArns], { kind: 'standard' });
-      }
-      await this.create(role, target);
-      await this.apply(from, withApprovalVersions(this.standardArns, versions), target);
-    } else {
-      await this.apply(from, [...this.standardArns], target);
+    const targetArns = withApprovalVersions(
+      this.standardArns,
+      target.policies.map((p) => policyArn(role, p.name)),
+      this.digest,
+    );
+    if (
+      new Set([...this.guardPoliciesOn(role), ...targetArns]).size >
+      this.standardArns.length + MAX_APPROVAL_POLICIES
+    ) {
+      from = await this.apply(role, [...this.standardArns], { kind: 'standard' });
     }
+    await this.create(role, target);
+    return this.apply(from, targetArns, target);
   }
 
   /** Brings the role from its guard policies to `targetArns`; returns the role as it then is. */

@@ -31,6 +31,7 @@ import {
   GUARD_PATH,
   parseApprovalPolicyArn,
   requiredGuardPolicyArns,
+  staleApprovalSets,
 } from '../../lib/core/contract';
 import { cloudTrailEventNameMatchers } from '../../lib/core/cloudtrail/event-names';
 import { arnMatches } from '../../lib/core/iam/action-pattern';
@@ -50,7 +51,7 @@ import {
   ScopeRequest,
 } from '../../lib/core/approval-api';
 import { ApprovalsConfig, EXPIRY_SCHEDULE_PREFIX } from '../../lib/core/config';
-import { PolicySetTarget, RolePolicies } from './role-policies';
+import { PolicySetTarget, RolePolicies, RoleState } from './role-policies';
 import { ApprovalStore } from './store';
 
 /** A request the rules refuse; nothing was written. Its message says what to change. */
@@ -99,6 +100,12 @@ function identityKey(sessionArn: string, principalArn: string): string {
   return IDENTITY_CENTER_PATH.test(principalArn) ? sessionArn : principalArn;
 }
 
+/** Who ends the approvals of a set compiled against the guard policies of an earlier deploy, and why. */
+const STALE_SET_ENDED_BY = 'agent-guard';
+const STALE_SET_REASON =
+  'a redeploy changed the guard policies its policy versions were compiled against, so they no longer ' +
+  'apply; the standard guard policies are back. Approve again if it is still needed';
+
 const ENDED: ApprovalStatus[] = ['revoked', 'expired', 'used', 'lapsed', 'failed'];
 
 function randomId(): string {
@@ -121,7 +128,7 @@ export class ApprovalService {
 
   constructor(private readonly deps: ApprovalServiceDependencies) {
     this.store = new ApprovalStore(deps.ddb, deps.caller, deps.config.tableName);
-    this.roles = new RolePolicies(deps.iam, deps.caller, deps.config.guardPolicyArns);
+    this.roles = new RolePolicies(deps.iam, deps.caller, deps.config.guardPolicyArns, deps.config.guardPolicyDigest);
     this.clock = deps.clock ?? (() => new Date());
     this.newId = deps.newId ?? randomId;
     const [, partition, , region] = deps.functionArn.split(':');
@@ -162,8 +169,9 @@ export class ApprovalService {
 
   /**
    * Ends what is due and repairs half-done swaps towards locked: approval policies that no active
-   * approval stands behind come off their roles (the standard guard policies go on first) and are
-   * deleted.
+   * approval stands behind, or that were compiled against the guard policies of an earlier deploy
+   * (their approvals end, see `dropStaleSets`), come off their roles (the standard guard policies go on
+   * first) and are deleted.
    */
   public async reconcile(): Promise<{ expired: number; lapsed: number; orphansRemoved: number }> {
     const now = isoSeconds(this.clock());
@@ -176,19 +184,27 @@ export class ApprovalService {
 
     const activeSets = new Set((await this.store.byStatus('active')).map((r) => r.policySetId));
     let orphansRemoved = 0;
+    const { guardPolicyArns, guardPolicyDigest } = this.deps.config;
     for (const policyArn of await this.approvalPolicies()) {
       const setId = parseApprovalPolicyArn(policyArn)!.setId;
-      if (activeSets.has(setId)) continue;
+      const stale = staleApprovalSets([policyArn], guardPolicyDigest).length > 0;
+      if (activeSets.has(setId) && !stale) continue;
       for (const roleName of await this.rolesAttachedTo(policyArn)) {
         await this.underLease(roleName, async () => {
-          const role = await this.roles.read(roleName);
-          if (!role) return;
+          const read = await this.roles.read(roleName);
+          if (!read) return;
+          const role = await this.dropStaleSets(read);
           const inForce = tagValue(role, APPROVAL_TAG);
-          const required = requiredGuardPolicyArns(role.attachedPolicyArns, inForce, this.deps.config.guardPolicyArns);
+          const required = requiredGuardPolicyArns(
+            role.attachedPolicyArns,
+            inForce,
+            guardPolicyArns,
+            guardPolicyDigest,
+          );
           const holdsActiveSet =
             inForce !== undefined &&
             activeSets.has(inForce) &&
-            required !== this.deps.config.guardPolicyArns &&
+            required !== guardPolicyArns &&
             required.every((arn) => role.attachedPolicyArns.includes(arn));
           if (holdsActiveSet) {
             await this.roles.detach(role.name, policyArn);
@@ -469,8 +485,9 @@ export class ApprovalService {
   ): Promise<ApprovalRecord> {
     const now = this.clock();
     const expiresAt = isoSeconds(expiryFrom(now, record.durationSeconds));
-    const role = await this.roles.read(roleNameOf(record.roleArn));
-    if (!role) throw new Refusal(`There is no role ${record.roleArn} in this account.`);
+    const read = await this.roles.read(roleNameOf(record.roleArn));
+    if (!read) throw new Refusal(`There is no role ${record.roleArn} in this account.`);
+    const role = await this.dropStaleSets(read);
     const others = await this.activeOn(role.arn, now);
     const setId = this.newId();
     let target: PolicySetTarget;
@@ -478,10 +495,12 @@ export class ApprovalService {
       target = {
         kind: 'approval',
         setId,
-        policies: approvalPolicySet(this.deps.catalog, setId, [
-          ...others.map(carveOutOf),
-          carveOutOf({ ...record, expiresAt }),
-        ]),
+        policies: approvalPolicySet(
+          this.deps.catalog,
+          setId,
+          [...others.map(carveOutOf), carveOutOf({ ...record, expiresAt })],
+          this.deps.config.guardPolicyDigest,
+        ),
       };
     } catch (error) {
       throw new Refusal(error instanceof Error ? error.message : String(error));
@@ -583,7 +602,8 @@ export class ApprovalService {
     reason?: string,
   ): Promise<ApprovalRecord> {
     const now = this.clock();
-    const role = await this.roles.read(roleNameOf(record.roleArn));
+    const read = await this.roles.read(roleNameOf(record.roleArn));
+    const role = read && (await this.dropStaleSets(read, record.approvalId));
     const remaining = role
       ? (await this.activeOn(role.arn, now)).filter((r) => r.approvalId !== record.approvalId)
       : [];
@@ -595,7 +615,12 @@ export class ApprovalService {
         target = {
           kind: 'approval',
           setId,
-          policies: approvalPolicySet(this.deps.catalog, setId, remaining.map(carveOutOf)),
+          policies: approvalPolicySet(
+            this.deps.catalog,
+            setId,
+            remaining.map(carveOutOf),
+            this.deps.config.guardPolicyDigest,
+          ),
         };
       }
       await this.roles.swap(role, target);
@@ -615,6 +640,12 @@ export class ApprovalService {
     if (record.status === 'pending')
       return this.finish(record, status === 'revoked' ? 'revoked' : 'lapsed', by, reason);
     const ended = await this.underLease(roleNameOf(record.roleArn), () => this.putBack(record, status, by, reason));
+    await this.unschedule(record);
+    return ended;
+  }
+
+  /** Removes an ended approval's expiry schedule and first-use rule. */
+  private async unschedule(record: ApprovalRecord): Promise<void> {
     await this.deps.caller
       .call('scheduler:DeleteSchedule', () =>
         this.deps.scheduler.send(
@@ -626,7 +657,28 @@ export class ApprovalService {
       )
       .catch(() => undefined);
     if (record.uses === 1) await this.unwatchFirstUse(record.approvalId);
-    return ended;
+  }
+
+  /**
+   * Under the role's lease. A role that holds approval versions compiled against the guard policies of
+   * an earlier deploy (another digest: a redeploy changed them) gets the standard set back, and the
+   * approvals of those sets end, revoked: their versions may deny less than the guard policies now
+   * deployed, so the guard counts them as standing in for nothing, and compiling them into a new set
+   * would carry approvals made against other policies into this deploy. On-call approves again; the
+   * notice says so. `except` is the approval the caller is ending itself. Returns the role as it then is.
+   */
+  private async dropStaleSets(role: RoleState, except?: string): Promise<RoleState> {
+    const stale = staleApprovalSets(role.attachedPolicyArns, this.deps.config.guardPolicyDigest);
+    if (stale.length === 0) return role;
+    const standard = await this.roles.swap(role, { kind: 'standard' });
+    const ended = (await this.activeOn(role.arn, this.clock())).filter(
+      (r) => r.approvalId !== except && r.policySetId !== undefined && stale.includes(r.policySetId),
+    );
+    for (const record of ended) {
+      await this.finish(record, 'revoked', STALE_SET_ENDED_BY, STALE_SET_REASON);
+      await this.unschedule(record);
+    }
+    return standard;
   }
 
   /** Records the end of an approval and tells on-call. */

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { GUARD_DIGEST_PATTERN } from '../../lib/core/contract';
 import { Exactly, loadEnvConfig, tableName } from '../shared/env-config';
 import {
   GUARD_CONFIG_ENV,
@@ -54,6 +55,7 @@ export const guardConfigSchema = z.object({
   }),
   boundaryArn: arn,
   guardPolicyArns: z.array(arn).check(z.minLength(1), z.maxLength(10)),
+  guardPolicyDigest: z.string().check(z.regex(GUARD_DIGEST_PATTERN, 'must be a guard policy digest')),
   managedPoliciesPerRole: z.int().check(z.gte(10), z.lte(20)),
   /** Protected actions beyond the built-in catalog, and exemptions from it: exact names or patterns. */
   extraProtectedActions: z.array(z.string()),

@@ -216,6 +216,7 @@ export class Guard {
       locked: decision.locked,
       boundaryArn: this.deps.config.boundaryArn,
       guardPolicyArns: this.deps.config.guardPolicyArns,
+      guardPolicyDigest: this.deps.config.guardPolicyDigest,
       managedPoliciesPerRole: this.deps.config.managedPoliciesPerRole,
     };
   }
@@ -225,7 +226,10 @@ export class Guard {
     const evaluation = await this.evaluate();
     const roles = await listAgentRoles(this.deps.iam, this.deps.caller, this.deps.config.boundaryArn);
     // Counted before the reconcile: a half-done swap it repairs was not in force.
-    this.deps.metrics.count('ApprovalsInForce', approvalsInForce(roles, this.deps.config.guardPolicyArns));
+    this.deps.metrics.count(
+      'ApprovalsInForce',
+      approvalsInForce(roles, this.deps.config.guardPolicyArns, this.deps.config.guardPolicyDigest),
+    );
     const outcomes = await this.reconcileRoles(roles, evaluation, undefined, false);
     await this.publishStatus(evaluation);
     return this.summarise('sweep', trigger, evaluation, roles.length, outcomes);

@@ -14,6 +14,7 @@ import {
   CONSTRAINED_TAG,
   CONSTRAINED_TAG_VALUE,
   requiredGuardPolicyArns,
+  staleApprovalSets,
   STATE_LOCKED,
   STATE_OPEN,
   STATE_TAG,
@@ -30,6 +31,8 @@ export interface DesiredRole {
   readonly locked: boolean;
   readonly boundaryArn: string;
   readonly guardPolicyArns: readonly string[];
+  /** The digest of the standard guard policies: approval versions of another digest stand in for none. */
+  readonly guardPolicyDigest: string;
   /** The account's quota of managed policies per role. */
   readonly managedPoliciesPerRole: number;
 }
@@ -67,20 +70,26 @@ export interface RolePlan {
 /**
  * The guard policies a role must hold. While an approval is in force (tag `agent-guard:approval`), the
  * approval versions of that set stand in for the standard policies they are named after, but only
- * when every version of the set is attached; the other standard policies stay required. A half-done
- * swap gets the whole standard set back, which re-locks (every set denies, so holding several is never
- * less locked than any one).
+ * when every version of the set is attached and carries `digest`; the other standard policies stay
+ * required. A half-done swap, or a set compiled against the guard policies of an earlier deploy, gets
+ * the whole standard set back, which re-locks (every set denies, so holding several is never less
+ * locked than any one).
  */
-export function requiredGuardPolicies(role: RoleSnapshot, standard: readonly string[]): readonly string[] {
-  return requiredGuardPolicyArns(role.attachedPolicyArns, tagValue(role, APPROVAL_TAG), standard);
+export function requiredGuardPolicies(
+  role: RoleSnapshot,
+  standard: readonly string[],
+  digest: string,
+): readonly string[] {
+  return requiredGuardPolicyArns(role.attachedPolicyArns, tagValue(role, APPROVAL_TAG), standard, digest);
 }
 
 /**
  * How many roles have an approval in force: the `agent-guard:approval` tag and every approval version
- * of its set attached. A half-done swap does not count; the sweep puts the standard policies back.
+ * of its set attached, of the current digest. A half-done swap or a stale set does not count; the
+ * sweep puts the standard policies back.
  */
-export function approvalsInForce(roles: readonly RoleSnapshot[], standard: readonly string[]): number {
-  return roles.filter((role) => requiredGuardPolicies(role, standard) !== standard).length;
+export function approvalsInForce(roles: readonly RoleSnapshot[], standard: readonly string[], digest: string): number {
+  return roles.filter((role) => requiredGuardPolicies(role, standard, digest) !== standard).length;
 }
 
 /**
@@ -103,11 +112,17 @@ export function planRole(role: RoleSnapshot, desired: DesiredRole): RolePlan {
     fixes.push({ kind: 'boundary', boundaryArn: desired.boundaryArn });
     repairs.push(role.boundaryArn ? `boundary replaced by ${role.boundaryArn}` : 'boundary removed');
   }
-  const required = requiredGuardPolicies(role, desired.guardPolicyArns);
+  const required = requiredGuardPolicies(role, desired.guardPolicyArns, desired.guardPolicyDigest);
   const missing = required.filter((arn) => !role.attachedPolicyArns.includes(arn));
-  for (const policyArn of missing) {
-    fixes.push({ kind: 'attach', policyArn });
-    repairs.push(`guard policy ${policyArn} detached`);
+  fixes.push(...missing.map((policyArn): RoleChange => ({ kind: 'attach', policyArn })));
+  const staleSet = staleSetInForce(role, desired.guardPolicyDigest);
+  if (staleSet !== undefined && missing.length > 0) {
+    repairs.push(
+      `approval set ${staleSet} was compiled against the guard policies of an earlier deploy, so it stands in ` +
+        `for none: put back ${missing.join(', ')}; its approvals are no longer in force, approve again`,
+    );
+  } else {
+    repairs.push(...missing.map((policyArn) => `guard policy ${policyArn} detached`));
   }
   if (role.attachedPolicyArns.length + missing.length > desired.managedPoliciesPerRole) {
     problems.push(
@@ -146,6 +161,12 @@ export function planRole(role: RoleSnapshot, desired: DesiredRole): RolePlan {
     problems,
     verified: constrained && !adopted && fixes.length === 0,
   };
+}
+
+/** The approval set the role's tag names, when its versions carry another digest than `digest`. */
+function staleSetInForce(role: RoleSnapshot, digest: string): string | undefined {
+  const setId = tagValue(role, APPROVAL_TAG);
+  return setId !== undefined && staleApprovalSets(role.attachedPolicyArns, digest).includes(setId) ? setId : undefined;
 }
 
 /**

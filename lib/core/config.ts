@@ -61,6 +61,11 @@ export interface GuardConfig {
   };
   readonly boundaryArn: string;
   readonly guardPolicyArns: string[];
+  /**
+   * The digest of the standard guard policies (lib/core/policy/guard-digest.ts): approval versions of
+   * another digest were compiled against other guard policies and stand in for none.
+   */
+  readonly guardPolicyDigest: string;
   /** The account's quota of managed policies per role (IAM: 10 by default, up to 20 on request). */
   readonly managedPoliciesPerRole: number;
   /** Protected actions beyond the built-in catalog, and exemptions from it: exact names or patterns. */
@@ -92,6 +97,11 @@ export interface ApprovalsConfig {
   readonly scheduleGroup: string;
   readonly schedulerRoleArn: string;
   readonly guardPolicyArns: string[];
+  /**
+   * The digest of the standard guard policies (lib/core/policy/guard-digest.ts): approval versions of
+   * another digest were compiled against other guard policies and stand in for none.
+   */
+  readonly guardPolicyDigest: string;
   readonly customGroups: { readonly name: string; readonly actions: string[] }[];
   readonly exemptActions: string[];
   /** Built-in groups taken out of the catalog (absent when none). */

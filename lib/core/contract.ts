@@ -76,68 +76,133 @@ export const TRUST_DENY_SID = 'AgentGuardNoGuardSessionTags';
 export const APPROVAL_POLICY_PREFIX = `${GUARD_NAME_PREFIX}Approval`;
 
 /**
- * Name of the n-th of `count` approval versions of a role's guard policies; this one stands in for the
- * standard policy {@link guardPolicyName}(`replaces`). The set id is that of the newest approval in
- * the set; the count lets anyone tell a complete set from a half-attached one.
+ * Hex characters of a guard policy digest: the start of the SHA-256 of the standard guard policy
+ * documents the construct compiled (lib/core/policy/guard-digest.ts). 40 bits tell a redeploy's
+ * policies from the last ones; nobody chooses the documents to collide.
  */
-export function approvalPolicyName(setId: string, index: number, count: number, replaces: number): string {
-  return `${APPROVAL_POLICY_PREFIX}-${setId}-${index}of${count}-Deny${replaces}`;
-}
-
-const APPROVAL_POLICY_ARN = new RegExp(
-  `^arn:[a-z-]+:iam::\\d{12}:policy${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-([A-Za-z0-9]+)-(\\d+)of(\\d+)(?:-Deny(\\d+))?$`,
-);
+export const GUARD_DIGEST_LENGTH = 10;
+/** Matches a guard policy digest. */
+export const GUARD_DIGEST_PATTERN = new RegExp(`^[0-9a-f]{${GUARD_DIGEST_LENGTH}}$`);
 
 /**
- * The approval versions of set `setId` among `attachedPolicyArns`, when all of them are there
- * (every index from 1 to the count, once); undefined for a missing or half-attached set.
+ * Name of the n-th of `count` approval versions of a role's guard policies; this one stands in for the
+ * standard policy {@link guardPolicyName}(`replaces`) as compiled with digest `digest`. The set id is
+ * that of the newest approval in the set; the count lets anyone tell a complete set from a
+ * half-attached one; the digest ties the version to the standard policies it was cut from.
  */
-export function completeApprovalSet(attachedPolicyArns: readonly string[], setId: string): string[] | undefined {
+export function approvalPolicyName(
+  setId: string,
+  index: number,
+  count: number,
+  replaces: number,
+  digest: string,
+): string {
+  return `${APPROVAL_POLICY_PREFIX}-${setId}-${index}of${count}-Deny${replaces}-${digest}`;
+}
+
+// Also matches the names made before versions carried a digest (`-Deny<k>`) or replaced single
+// policies (no `-Deny<k>`), so the reconcile and the uninstall still find and remove them.
+const APPROVAL_POLICY_ARN = new RegExp(
+  `^arn:[a-z-]+:iam::\\d{12}:policy${GUARD_PATH}${APPROVAL_POLICY_PREFIX}-([A-Za-z0-9]+)-(\\d+)of(\\d+)` +
+    `(?:-Deny(\\d+)(?:-([0-9a-f]+))?)?$`,
+);
+
+/** The parts of an approval version's name; `replaces` and `digest` are absent from older names. */
+export interface ApprovalPolicyParts {
+  readonly setId: string;
+  readonly index: number;
+  readonly count: number;
+  /** The index of the standard policy it stands in for. */
+  readonly replaces?: number;
+  /** The digest of the standard policies it was compiled against. */
+  readonly digest?: string;
+}
+
+/** The parts of an approval version's ARN, or undefined for any other ARN. */
+export function parseApprovalPolicyArn(arn: string): ApprovalPolicyParts | undefined {
+  const match = APPROVAL_POLICY_ARN.exec(arn);
+  if (!match) return undefined;
+  return {
+    setId: match[1],
+    index: Number(match[2]),
+    count: Number(match[3]),
+    ...(match[4] === undefined ? {} : { replaces: Number(match[4]) }),
+    ...(match[5] === undefined ? {} : { digest: match[5] }),
+  };
+}
+
+/**
+ * Whether an approval version may stand in for a standard policy: it names the one it replaces and
+ * was compiled against the standard policies deployed now (`digest`). After a redeploy that changed
+ * them, a version may deny less than the standard policy of the same index now holds; a version named
+ * before versions carried a digest counts as compiled against other policies. Neither stands in.
+ */
+function standsIn(
+  parts: ApprovalPolicyParts | undefined,
+  digest: string,
+): parts is ApprovalPolicyParts & { readonly replaces: number } {
+  return parts?.replaces !== undefined && parts.digest === digest;
+}
+
+/**
+ * The approval versions of set `setId` among `attachedPolicyArns`, when all of them are there (every
+ * index from 1 to the count, once) and every one stands in under `digest`; undefined for a missing,
+ * half-attached or stale set.
+ */
+export function completeApprovalSet(
+  attachedPolicyArns: readonly string[],
+  setId: string,
+  digest: string,
+): string[] | undefined {
   const versions = attachedPolicyArns.filter((arn) => parseApprovalPolicyArn(arn)?.setId === setId);
-  const parts = versions.map((arn) => parseApprovalPolicyArn(arn)!);
+  const parts = versions.map(parseApprovalPolicyArn);
   const count = parts[0]?.count ?? 0;
   const complete =
     count > 0 &&
     parts.length === count &&
-    parts.every((p) => p.count === count) &&
-    new Set(parts.map((p) => p.index)).size === count;
+    parts.every((p) => standsIn(p, digest) && p.count === count) &&
+    new Set(parts.map((p) => p?.index)).size === count;
   return complete ? versions : undefined;
 }
 
 /**
- * The parts of an approval version's ARN, or undefined for any other ARN. `replaces` is the index of
- * the standard policy it stands in for; a version named before versions replaced single policies
- * has none, and stands in for every standard policy.
+ * The sets among `attachedPolicyArns` with a version that cannot stand in under `digest`: compiled
+ * against other standard policies (a redeploy changed them) or named before versions carried a digest.
  */
-export function parseApprovalPolicyArn(
-  arn: string,
-): { setId: string; index: number; count: number; replaces?: number } | undefined {
-  const match = APPROVAL_POLICY_ARN.exec(arn);
-  if (!match) return undefined;
-  const parts = { setId: match[1], index: Number(match[2]), count: Number(match[3]) };
-  return match[4] === undefined ? parts : { ...parts, replaces: Number(match[4]) };
+export function staleApprovalSets(attachedPolicyArns: readonly string[], digest: string): string[] {
+  const stale = attachedPolicyArns
+    .map(parseApprovalPolicyArn)
+    .filter((p): p is ApprovalPolicyParts => p !== undefined && !standsIn(p, digest));
+  return [...new Set(stale.map((p) => p.setId))];
 }
 
 /**
- * The guard policies a role must hold: with the approval set `setId` complete on it, the standard
- * policies its versions do not stand in for, then the versions; otherwise (no approval, or a
- * half-done swap) `standard` itself, the same array, which denies everything an approval set does.
+ * The guard policies a role must hold: with the approval set `setId` complete and current (`digest`)
+ * on it, the standard policies its versions do not stand in for, then the versions; otherwise (no
+ * approval, a half-done swap, a set compiled against other guard policies) `standard` itself, the same
+ * array, which denies everything an approval set does.
  */
 export function requiredGuardPolicyArns(
   attachedPolicyArns: readonly string[],
   setId: string | undefined,
   standard: readonly string[],
+  digest: string,
 ): readonly string[] {
-  const versions = setId === undefined ? undefined : completeApprovalSet(attachedPolicyArns, setId);
-  return versions ? withApprovalVersions(standard, versions) : standard;
+  const versions = setId === undefined ? undefined : completeApprovalSet(attachedPolicyArns, setId, digest);
+  return versions ? withApprovalVersions(standard, versions, digest) : standard;
 }
 
-/** The standard policies `versions` do not stand in for, then `versions`. */
-export function withApprovalVersions(standard: readonly string[], versions: readonly string[]): string[] {
-  const replaced = versions.map((arn) => parseApprovalPolicyArn(arn)?.replaces);
-  const kept = standard.filter(
-    (arn) => !replaced.some((i) => i === undefined || arn.endsWith(`${GUARD_PATH}${guardPolicyName(i)}`)),
-  );
+/**
+ * The standard policies `versions` do not stand in for, then `versions`. A version of another digest
+ * stands in for none.
+ */
+export function withApprovalVersions(
+  standard: readonly string[],
+  versions: readonly string[],
+  digest: string,
+): string[] {
+  const replaced = versions.map(parseApprovalPolicyArn).flatMap((p) => (standsIn(p, digest) ? [p.replaces] : []));
+  const kept = standard.filter((arn) => !replaced.some((i) => arn.endsWith(`${GUARD_PATH}${guardPolicyName(i)}`)));
   return [...kept, ...versions];
 }
 

@@ -59,7 +59,7 @@ function guardDocuments(fx: ApprovalsFixture, roleName = AGENT): PolicyDocumentJ
 
 /** The standard policy names an approval version's name says it stands in for. */
 function replacedBy(arnsOrNames: readonly string[]): string[] {
-  return [...new Set(arnsOrNames.map((a) => guardPolicyName(Number(/-Deny(\d+)$/.exec(a)![1]))))].sort();
+  return [...new Set(arnsOrNames.map((a) => guardPolicyName(Number(/-Deny(\d+)-[0-9a-f]+$/.exec(a)![1]))))].sort();
 }
 
 function statements(documents: PolicyDocumentJson[]): PolicyStatementJson[] {
@@ -112,7 +112,9 @@ describe('approve', () => {
     expect(n).toBeLessThanOrEqual(3);
     created.forEach((c, i) => {
       expect(c.input.Path).toBe('/agent-guard/');
-      expect(c.input.PolicyName).toMatch(new RegExp(`^AgentGuardApproval-${policySetId}-${i + 1}of${n}-Deny\\d$`));
+      expect(c.input.PolicyName).toMatch(
+        new RegExp(`^AgentGuardApproval-${policySetId}-${i + 1}of${n}-Deny\\d-[0-9a-f]+$`),
+      );
       expect(c.input.Tags).toEqual([
         { Key: COMPONENT_TAG, Value: 'true' },
         { Key: APPROVAL_TAG, Value: policySetId },

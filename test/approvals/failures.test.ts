@@ -43,10 +43,10 @@ describe('a swap IAM refuses part-way', () => {
     expect(attaches.map((c) => c.error)).toEqual([undefined, 'LimitExceededException']);
     const log = fx.iamWriteLog();
     expect(log.filter((l) => !l.startsWith('CreatePolicy'))).toEqual([
-      expect.stringMatching(/^AttachRolePolicy agent AgentGuardApproval-\w+-1of2-Deny\d$/),
-      expect.stringMatching(/^DetachRolePolicy agent AgentGuardApproval-\w+-1of2-Deny\d$/),
-      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-1of2-Deny\d$/),
-      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-2of2-Deny\d$/),
+      expect.stringMatching(/^AttachRolePolicy agent AgentGuardApproval-\w+-1of2-Deny\d-[0-9a-f]+$/),
+      expect.stringMatching(/^DetachRolePolicy agent AgentGuardApproval-\w+-1of2-Deny\d-[0-9a-f]+$/),
+      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-1of2-Deny\d-[0-9a-f]+$/),
+      expect.stringMatching(/^DeletePolicy AgentGuardApproval-\w+-2of2-Deny\d-[0-9a-f]+$/),
     ]);
     expect(fx.role().attached).toEqual(before);
     expect(fx.role().tags[APPROVAL_TAG]).toBeUndefined();

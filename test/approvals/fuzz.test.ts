@@ -15,6 +15,7 @@ import {
   DEVELOPER,
   expectNoLockViolations,
   GUARD_POLICY_ARNS,
+  GUARD_POLICY_DIGEST,
   INSTANCE_ARN,
   iso,
   newFixture,
@@ -251,14 +252,19 @@ const PENDING: ApprovalRecord = {
   ...pendingRequestFields(AGENT_SESSION, iso(plus(NOW, 3600))),
   history: [{ at: iso(NOW), by: AGENT_SESSION, what: 'requested' }],
 };
-const SEED_POLICIES = approvalPolicySet(CATALOG, 'seedset1', [
-  {
-    id: ACTIVE.approvalId,
-    actions: ACTIVE.actions,
-    resources: ACTIVE.resources,
-    expiresAt: new Date(ACTIVE.expiresAt!),
-  },
-]);
+const SEED_POLICIES = approvalPolicySet(
+  CATALOG,
+  'seedset1',
+  [
+    {
+      id: ACTIVE.approvalId,
+      actions: ACTIVE.actions,
+      resources: ACTIVE.resources,
+      expiresAt: new Date(ACTIVE.expiresAt!),
+    },
+  ],
+  GUARD_POLICY_DIGEST,
+);
 
 function populated(): ApprovalsFixture {
   const fx = newFixture();

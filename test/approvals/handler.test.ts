@@ -9,6 +9,7 @@ import {
   expectNoLockViolations,
   expectNothingWritten,
   GUARD_POLICY_ARNS,
+  GUARD_POLICY_DIGEST,
   INSTANCE_ARN,
   newFixture,
   NOW,
@@ -110,9 +111,12 @@ describe('the function URL', () => {
 describe('other invocations', () => {
   test('an event that is not the function URL nor one of its own reconciles', async () => {
     const fx = newFixture();
-    const [policy] = approvalPolicySet(CATALOG, 'leftover1', [
-      { id: 'leftover1', actions: ['ec2:TerminateInstances'], resources: [INSTANCE_ARN], expiresAt: plus(NOW, 60) },
-    ]);
+    const [policy] = approvalPolicySet(
+      CATALOG,
+      'leftover1',
+      [{ id: 'leftover1', actions: ['ec2:TerminateInstances'], resources: [INSTANCE_ARN], expiresAt: plus(NOW, 60) }],
+      GUARD_POLICY_DIGEST,
+    );
     fx.iam.addPolicy(`arn:aws:iam::111122223333:policy/agent-guard/${policy.name}`, policy.document);
     for (const event of [periodicEvent(), {}, null, 'tick', { op: 'expire' }, { requestContext: {} }]) {
       fx.resetCalls();
@@ -152,18 +156,23 @@ describe('the lock watch of the fixture', () => {
     const fx = newFixture();
     const iam = iamOf(fx.clients.iam);
     // Actions of two standard policies (ec2's and rds's): two versions, each standing in for one
-    const policies = approvalPolicySet(CATALOG, 'newset1', [
-      {
-        id: 'newset1',
-        actions: ['ec2:TerminateInstances', 'rds:DeleteDBInstance'],
-        resources: [INSTANCE_ARN],
-        expiresAt: plus(NOW, 60),
-      },
-    ]);
+    const policies = approvalPolicySet(
+      CATALOG,
+      'newset1',
+      [
+        {
+          id: 'newset1',
+          actions: ['ec2:TerminateInstances', 'rds:DeleteDBInstance'],
+          resources: [INSTANCE_ARN],
+          expiresAt: plus(NOW, 60),
+        },
+      ],
+      GUARD_POLICY_DIGEST,
+    );
     expect(policies).toHaveLength(2);
     const arns = policies.map((p) => `arn:aws:iam::111122223333:policy/agent-guard/${p.name}`);
     const replaced = GUARD_POLICY_ARNS.filter((arn) =>
-      policies.some((p) => arn.endsWith(`/AgentGuardDeny${/-Deny(\d+)$/.exec(p.name)![1]}`)),
+      policies.some((p) => arn.endsWith(`/AgentGuardDeny${/-Deny(\d+)-[0-9a-f]+$/.exec(p.name)![1]}`)),
     );
     for (const p of policies) {
       await iam.send(
@@ -191,14 +200,19 @@ describe('the lock watch of the fixture', () => {
 
   test('sees a stale set, neither end of the swap, stand in for the standard policies', async () => {
     const fx = newFixture();
-    const policies = approvalPolicySet(CATALOG, 'stale1', [
-      {
-        id: 'stale1',
-        actions: ['ec2:TerminateInstances'],
-        resources: ['arn:aws:ec2:*:*:instance/*'],
-        expiresAt: plus(NOW, 60),
-      },
-    ]);
+    const policies = approvalPolicySet(
+      CATALOG,
+      'stale1',
+      [
+        {
+          id: 'stale1',
+          actions: ['ec2:TerminateInstances'],
+          resources: ['arn:aws:ec2:*:*:instance/*'],
+          expiresAt: plus(NOW, 60),
+        },
+      ],
+      GUARD_POLICY_DIGEST,
+    );
     fx.seedApprovalSet(AGENT, policies, { settle: false });
     for (const arn of GUARD_POLICY_ARNS) {
       await iamOf(fx.clients.iam).send(new DetachRolePolicyCommand({ RoleName: AGENT, PolicyArn: arn }));

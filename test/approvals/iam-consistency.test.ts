@@ -21,7 +21,9 @@ describe('the approval swap waits until the new set reads back (issue 9, item 6)
     const approval = await fx.approve();
     expect(approval.status).toBe('active');
     expect(fx.setsOn(AGENT)).toHaveLength(1);
-    const replaced = fx.approvalPoliciesOn(AGENT).map((arn) => `/AgentGuardDeny${/-Deny(\d+)$/.exec(arn)![1]}`);
+    const replaced = fx
+      .approvalPoliciesOn(AGENT)
+      .map((arn) => `/AgentGuardDeny${/-Deny(\d+)-[0-9a-f]+$/.exec(arn)![1]}`);
     expect(GUARD_POLICY_ARNS.filter((arn) => fx.role(AGENT).attached.includes(arn))).toEqual(
       GUARD_POLICY_ARNS.filter((arn) => !replaced.some((end) => arn.endsWith(end))),
     );

@@ -34,7 +34,7 @@ afterEach(expectNoLockViolations);
  * `-Deny<n>` ending of its names) back, the tag off, the set off and gone.
  */
 function endingWrites(setNames: readonly (string | undefined)[]): string[] {
-  const replaced = [...new Set(setNames.map((n) => `AgentGuardDeny${/-Deny(\d+)$/.exec(n!)![1]}`))].sort();
+  const replaced = [...new Set(setNames.map((n) => `AgentGuardDeny${/-Deny(\d+)-[0-9a-f]+$/.exec(n!)![1]}`))].sort();
   return [
     ...replaced.map((n) => `AttachRolePolicy agent ${n}`),
     'UntagRole agent',

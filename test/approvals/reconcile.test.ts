@@ -10,6 +10,7 @@ import {
   CATALOG,
   expectNoLockViolations,
   GUARD_POLICY_ARNS,
+  GUARD_POLICY_DIGEST,
   INSTANCE_ARN,
   instanceArn,
   iso,
@@ -24,7 +25,8 @@ afterEach(expectNoLockViolations);
 /** A protected action that a standard policy other than ec2's holds: its carve-out changes that policy. */
 const ELSEWHERE = [...CATALOG.plain.keys()].find(
   (action) =>
-    approvalPolicySet(CATALOG, 'probe', [carveOutOf('probe', [action, 'ec2:TerminateInstances'])]).length === 2,
+    approvalPolicySet(CATALOG, 'probe', [carveOutOf('probe', [action, 'ec2:TerminateInstances'])], GUARD_POLICY_DIGEST)
+      .length === 2,
 )!;
 
 function carveOutOf(id: string, actions: string[], resource = INSTANCE_ARN): CarveOut {
@@ -33,12 +35,19 @@ function carveOutOf(id: string, actions: string[], resource = INSTANCE_ARN): Car
 
 /** The approval versions an earlier run would have made for one carve-out: two, for two standard policies. */
 function orphanSet(setId: string, resource = INSTANCE_ARN): NamedPolicy[] {
-  return approvalPolicySet(CATALOG, setId, [carveOutOf(setId, ['ec2:TerminateInstances', ELSEWHERE], resource)]);
+  return approvalPolicySet(
+    CATALOG,
+    setId,
+    [carveOutOf(setId, ['ec2:TerminateInstances', ELSEWHERE], resource)],
+    GUARD_POLICY_DIGEST,
+  );
 }
 
 /** The standard policies a set's versions stand in for (the `-Deny<n>` ending of their names). */
 const replacedBy = (set: NamedPolicy[]) =>
-  GUARD_POLICY_ARNS.filter((arn) => set.some((p) => arn.endsWith(`/AgentGuardDeny${/-Deny(\d+)$/.exec(p.name)![1]}`)));
+  GUARD_POLICY_ARNS.filter((arn) =>
+    set.some((p) => arn.endsWith(`/AgentGuardDeny${/-Deny(\d+)-[0-9a-f]+$/.exec(p.name)![1]}`)),
+  );
 
 const name = (arn: string) => arn.split('/').pop()!;
 
@@ -206,7 +215,9 @@ describe('reconcile repairs half-done swaps towards locked', () => {
   test('the guard policies, the boundary and look-alike names are never touched', async () => {
     const fx = newFixture();
     fx.iam.addPolicy('arn:aws:iam::111122223333:policy/agent-guard/AgentGuardApproval-notes');
-    fx.iam.addPolicy(`arn:aws:iam::111122223333:policy/elsewhere/${approvalPolicyName('zzz', 1, 1, 1)}`);
+    fx.iam.addPolicy(
+      `arn:aws:iam::111122223333:policy/elsewhere/${approvalPolicyName('zzz', 1, 1, 1, GUARD_POLICY_DIGEST)}`,
+    );
     expect(await fx.invoke(periodicEvent())).toEqual({ expired: 0, lapsed: 0, orphansRemoved: 0 });
     expect(fx.writes()).toEqual([]);
     // the listing asked for local policies under the guard path

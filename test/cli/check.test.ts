@@ -103,14 +103,19 @@ describe('check, online', () => {
 
   test('an approval in force: the approval versions lift the deny, and the approval is shown as covering the call', async () => {
     const catalog = resolveCatalog();
-    const versions = approvalPolicySet(catalog, 'set0001aaaa', [
-      {
-        id: 'abcd0001efgh',
-        actions: ['ec2:TerminateInstances'],
-        resources: [INSTANCE],
-        expiresAt: new Date('2026-05-01T12:20:00Z'),
-      },
-    ]);
+    const versions = approvalPolicySet(
+      catalog,
+      'set0001aaaa',
+      [
+        {
+          id: 'abcd0001efgh',
+          actions: ['ec2:TerminateInstances'],
+          resources: [INSTANCE],
+          expiresAt: new Date('2026-05-01T12:20:00Z'),
+        },
+      ],
+      '0a1b2c3d4e',
+    );
     const approval = record();
     const deps = online({
       approvals: okReply('1 approval', [approval]),
@@ -275,7 +280,7 @@ function openRole() {
 
 /** The standard policy names the approval versions stand in for (all of them, for unsuffixed names). */
 function replacedBy(versions: { name: string }[]): Set<string> {
-  const suffixes = versions.map((v) => /-Deny(\d+)$/.exec(v.name)?.[1]);
+  const suffixes = versions.map((v) => /-Deny(\d+)(?:-[0-9a-f]+)?$/.exec(v.name)?.[1]);
   return new Set(
     GUARD_POLICIES.map((p) => p.name).filter(
       (name) =>

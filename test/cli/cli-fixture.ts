@@ -81,6 +81,7 @@ export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): Appro
     scheduleGroup: 'AgentGuard',
     schedulerRoleArn: `arn:aws:iam::${ACCOUNT}:role/agent-guard/AgentGuardScheduler`,
     guardPolicyArns: STANDARD_POLICY_ARNS,
+    guardPolicyDigest: '0a1b2c3d4e',
     customGroups: [],
     exemptActions: [],
     ...overrides,

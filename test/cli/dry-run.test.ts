@@ -41,14 +41,14 @@ describe('approve --dry-run --json', () => {
     for (const policy of plan.policies) expect(Object.keys(policy)).toEqual(['name', 'arn', 'document']);
   });
 
-  test('policies: named AgentGuardApproval-<setId>-<i>of<n>-Deny<k>, under the guard path, each within 5,530 characters', async () => {
+  test('policies: named AgentGuardApproval-<setId>-<i>of<n>-Deny<k>-<digest>, under the guard path, each within 5,530 characters', async () => {
     const plan = await dryRun();
     const setId = plan.tags[APPROVAL_TAG];
     const n = plan.policies.length;
     expect(n).toBeGreaterThanOrEqual(1);
     expect(n).toBeLessThanOrEqual(3);
     plan.policies.forEach((policy, i) => {
-      expect(policy.name).toMatch(new RegExp(`^AgentGuardApproval-${setId}-${i + 1}of${n}-Deny\\d$`));
+      expect(policy.name).toMatch(new RegExp(`^AgentGuardApproval-${setId}-${i + 1}of${n}-Deny\\d-[0-9a-f]+$`));
       expect(policy.arn).toBe(`arn:aws:iam::111122223333:policy/agent-guard/${policy.name}`);
       // issue 10, "Fit": 90% of IAM's 6,144 (IAM-1)
       expect(policySize(policy.document)).toBeLessThanOrEqual(5530);
@@ -103,7 +103,9 @@ describe('approve --dry-run --json', () => {
     expect(result.stdout).toContain('Dry run: nothing was sent and no credentials were used.');
     expect(result.stdout).toMatch(/Expires\s+2026-05-01T12:30:00Z/);
     expect(result.stdout).toContain(`${APPROVAL_TAG}=dry0002aaaa`);
-    expect(result.stdout).toMatch(/AgentGuardApproval-dry0002aaaa-1of\d-Deny\d\s+\d{1},?\d{3} \/ 6,144 chars/);
+    expect(result.stdout).toMatch(
+      /AgentGuardApproval-dry0002aaaa-1of\d-Deny\d-[0-9a-f]+\s+\d{1},?\d{3} \/ 6,144 chars/,
+    );
     expect(result.stdout).toContain('assumes no other approval is in force on the role');
     expect(result.stdout).not.toContain('"Statement"');
   });

@@ -84,6 +84,8 @@ describe('loadConfig', () => {
     ['traffic.dropHoldMinutes', undefined],
     ['boundaryArn', 'AgentGuardBoundary'],
     ['guardPolicyArns', []],
+    ['guardPolicyDigest', undefined],
+    ['guardPolicyDigest', 'not-a-digest'],
     ['extraProtectedActions', 'ec2:*'],
     ['statusParameterName', 'agent-guard/status'],
     ['topicArn', 'AgentGuardNotices'],

@@ -1,7 +1,20 @@
 import { AttachRolePolicyCommand, TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
-import { AGENT_TAG, APPROVAL_TAG, CONSTRAINED_TAG, STATE_TAG, TRUST_DENY_SID } from '../../lib/core/contract';
+import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
+import {
+  AGENT_TAG,
+  APPROVAL_TAG,
+  CONSTRAINED_TAG,
+  guardPolicyName,
+  parseApprovalPolicyArn,
+  STATE_TAG,
+  TRUST_DENY_SID,
+} from '../../lib/core/contract';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
+import { guardPolicyDigest } from '../../lib/core/policy/guard-digest';
+import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
+import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { FakeIam, FakeRole } from '../support/fake-iam';
+import { decide, Decision } from '../support/simulate';
 import {
   approvalPolicyArn,
   BOUNDARY_ARN,
@@ -221,5 +234,83 @@ describe('a role made with the guard boundary is an agent, whoever made it (issu
     await fx.guard.handle(roleChangedEvent('CreateRole', 'workload'));
     expect([...role.tags.keys()]).toEqual([]);
     expect(role.attached).toEqual(own(iam, 1));
+  });
+});
+
+describe('an approval set compiled against the guard policies of an earlier deploy (issue 10: fail closed on redeploy)', () => {
+  // The earlier deploy protected the built-in catalog; this one exempts a group, so services move
+  // between the standard policies while AgentGuardDeny<k> keeps its name.
+  const EXEMPTED = 'protection-off';
+  const earlier = resolveCatalog();
+  const current = resolveCatalog({ exemptGroups: [EXEMPTED] });
+  const standardOf = (catalog: ResolvedCatalog) => compileGuardPolicies({ catalog, policyName: guardPolicyName });
+  const arnOf = (name: string) => `arn:aws:iam::111122223333:policy/agent-guard/${name}`;
+  const INSTANCE = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0abc';
+  const EXPIRY = new Date('2026-05-01T13:00:00Z');
+  const BEFORE_EXPIRY = '2026-05-01T12:30:00Z';
+  const ADMINISTRATOR_ACCESS: PolicyDocumentJson = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+  };
+  const carved = { id: 'a1', actions: ['ec2:TerminateInstances'], resources: [INSTANCE], expiresAt: EXPIRY };
+
+  /** The role as IAM evaluates it, locked (no state tag) and before the approval's expiry. */
+  function decideFor(iam: FakeIam, role: FakeRole, action: string, resource?: string): Promise<Decision> {
+    const policies = role.attached.map((arn) => ({
+      name: arn.split('/').pop()!,
+      policy: JSON.parse(iam.policies.get(arn)!.document) as PolicyDocumentJson,
+    }));
+    return decide(
+      { identityPolicies: [{ name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS }, ...policies] },
+      { action, resource, context: { 'aws:CurrentTime': BEFORE_EXPIRY } },
+    );
+  }
+
+  test('the sweep puts the replaced standard policy back: the carved action and the moved services are denied again', async () => {
+    // GIVEN this deploy's standard policies, and a role that holds the approval versions made against the earlier ones
+    const standard = standardOf(current);
+    const digest = guardPolicyDigest(standard.map((p) => p.document));
+    const earlierDigest = guardPolicyDigest(standardOf(earlier).map((p) => p.document));
+    expect(digest).not.toBe(earlierDigest);
+    const versions = approvalPolicySet(earlier, 'set1', [carved], earlierDigest);
+    const replaced = versions.map((v) => guardPolicyName(parseApprovalPolicyArn(arnOf(v.name))!.replaces!));
+    const iam = new FakeIam();
+    iam.addPolicy(BOUNDARY_ARN);
+    for (const p of [...standard, ...versions]) iam.addPolicy(arnOf(p.name), p.document);
+    const role = guardedRole(iam, {
+      policies: [...standard.filter((p) => !replaced.includes(p.name)), ...versions].map((p) => arnOf(p.name)),
+    });
+    role.tags.set(APPROVAL_TAG, 'set1');
+
+    // A protected action of this deploy's catalog whose service moved into a replaced standard policy:
+    // the earlier versions of that policy do not name the service, so nothing denies it (the hole).
+    const inReplaced = standard.filter((p) => replaced.includes(p.name)).map((p) => JSON.stringify(p.document));
+    const inVersions = versions.map((v) => JSON.stringify(v.document)).join();
+    const moved = [...current.plain.keys()].find((action) => {
+      const service = `"${action.split(':')[0]}:`;
+      return inReplaced.some((doc) => doc.includes(service)) && !inVersions.includes(service);
+    });
+    expect(moved).toBeDefined();
+    expect(await decideFor(iam, role, moved!)).toBe('Allowed');
+    expect(await decideFor(iam, role, 'ec2:TerminateInstances', INSTANCE)).toBe('Allowed');
+
+    // WHEN the sweep of this deploy's guard runs
+    const fx = newGuard({
+      iamClient: iam.client(),
+      config: { guardPolicyArns: standard.map((p) => arnOf(p.name)), guardPolicyDigest: digest },
+    });
+    const summary = await fx.guard.handle(scheduledEvent());
+
+    // THEN the replaced standard policies are back, the role is constrained again, and IAM denies both
+    expect(role.attached).toEqual(expect.arrayContaining(standard.map((p) => arnOf(p.name))));
+    expect(role.tags.get(CONSTRAINED_TAG)).toBe('true');
+    expect(summary).toMatchObject({ rolesRepaired: 1, rolesFailed: 0 });
+    expect(await decideFor(iam, role, moved!)).toBe('ExplicitlyDenied');
+    expect(await decideFor(iam, role, 'ec2:TerminateInstances', INSTANCE)).toBe('ExplicitlyDenied');
+    // and on-call is told the approval no longer applies
+    const [notice] = published(fx.sns);
+    expect(notice.subject).toBe('agent-guard: restored the guard on an agent role');
+    expect(notice.message).toContain('approval set set1 was compiled against the guard policies of an earlier deploy');
+    expect(notice.message).toContain('approve again');
   });
 });

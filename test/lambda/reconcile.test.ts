@@ -7,7 +7,9 @@ import {
   approvalPolicyArn,
   ASSUME_STATEMENT,
   BOUNDARY_ARN,
+  EARLIER_GUARD_POLICY_DIGEST,
   GUARD_POLICY_ARNS,
+  GUARD_POLICY_DIGEST,
   roleArn,
   trustPolicy,
 } from '../support/guard-fixture';
@@ -16,6 +18,7 @@ const LOCKED: DesiredRole = {
   locked: true,
   boundaryArn: BOUNDARY_ARN,
   guardPolicyArns: GUARD_POLICY_ARNS,
+  guardPolicyDigest: GUARD_POLICY_DIGEST,
   managedPoliciesPerRole: 10,
 };
 const OPEN: DesiredRole = { ...LOCKED, locked: false };
@@ -194,18 +197,18 @@ describe('requiredGuardPolicies', () => {
     snapshot({ tags: { 'agent-guard:agent': 'true', [APPROVAL_TAG]: id }, attachedPolicyArns: attached });
 
   it('no approval: the standard policies', () => {
-    expect(requiredGuardPolicies(snapshot(), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    expect(requiredGuardPolicies(snapshot(), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(GUARD_POLICY_ARNS);
   });
 
   it('an approval with all its versions attached: the versions stand in', () => {
     const versions = [approvalPolicyArn('abc123', 1), approvalPolicyArn('abc123', 2)];
-    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toEqual(versions);
+    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toEqual(versions);
   });
 
   it('an approval with some versions attached: the standard policies (a half-done swap re-locks)', () => {
-    expect(requiredGuardPolicies(approved([approvalPolicyArn('abc123', 2)]), GUARD_POLICY_ARNS)).toBe(
-      GUARD_POLICY_ARNS,
-    );
+    expect(
+      requiredGuardPolicies(approved([approvalPolicyArn('abc123', 2)]), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST),
+    ).toBe(GUARD_POLICY_ARNS);
   });
 
   it('reads the approval tag without regard to key case', () => {
@@ -214,18 +217,22 @@ describe('requiredGuardPolicies', () => {
       tags: { 'agent-guard:agent': 'true', 'Agent-Guard:Approval': 'abc123' },
       attachedPolicyArns: versions,
     });
-    expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS)).toEqual(versions);
+    expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toEqual(versions);
   });
 
   it('an approval tag with an empty value counts as none', () => {
     const versions = [approvalPolicyArn('', 1), approvalPolicyArn('', 2)];
-    expect(requiredGuardPolicies(approved(versions, ''), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    expect(requiredGuardPolicies(approved(versions, ''), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(
+      GUARD_POLICY_ARNS,
+    );
   });
 
   it('a set of another size stands in when complete: three approval versions for two standard policies', () => {
     const versions = [1, 2, 3].map((i) => approvalPolicyArn('abc123', i, 3));
-    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toEqual(versions);
-    expect(requiredGuardPolicies(approved(versions.slice(0, 2)), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toEqual(versions);
+    expect(requiredGuardPolicies(approved(versions.slice(0, 2)), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(
+      GUARD_POLICY_ARNS,
+    );
   });
 
   it('look-alike names do not count: another path, a longer id, a missing count', () => {
@@ -235,13 +242,21 @@ describe('requiredGuardPolicies', () => {
       approvalPolicyArn('abc123', 2).replace('-2of2', '-2'),
     ];
     const role = approved([lookAlikes[0], approvalPolicyArn('abc123', 2)]);
-    expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
-    expect(requiredGuardPolicies(approved([approvalPolicyArn('abc123', 1), lookAlikes[1]]), GUARD_POLICY_ARNS)).toBe(
-      GUARD_POLICY_ARNS,
-    );
-    expect(requiredGuardPolicies(approved([approvalPolicyArn('abc123', 1), lookAlikes[2]]), GUARD_POLICY_ARNS)).toBe(
-      GUARD_POLICY_ARNS,
-    );
+    expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(GUARD_POLICY_ARNS);
+    expect(
+      requiredGuardPolicies(
+        approved([approvalPolicyArn('abc123', 1), lookAlikes[1]]),
+        GUARD_POLICY_ARNS,
+        GUARD_POLICY_DIGEST,
+      ),
+    ).toBe(GUARD_POLICY_ARNS);
+    expect(
+      requiredGuardPolicies(
+        approved([approvalPolicyArn('abc123', 1), lookAlikes[2]]),
+        GUARD_POLICY_ARNS,
+        GUARD_POLICY_DIGEST,
+      ),
+    ).toBe(GUARD_POLICY_ARNS);
   });
 
   describe('versions named after the standard policy they stand in for (issue 10, "Fit")', () => {
@@ -249,7 +264,10 @@ describe('requiredGuardPolicies', () => {
     const forDeny2 = approvalPolicyArn('abc123', 1, 1, 2);
 
     it('a complete set: the standard policies it does not replace, then the versions', () => {
-      expect(requiredGuardPolicies(approved([deny1, forDeny2]), GUARD_POLICY_ARNS)).toEqual([deny1, forDeny2]);
+      expect(requiredGuardPolicies(approved([deny1, forDeny2]), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toEqual([
+        deny1,
+        forDeny2,
+      ]);
     });
 
     it('the standard policy it does not replace is repaired if it went, and only that one', () => {
@@ -259,24 +277,80 @@ describe('requiredGuardPolicies', () => {
 
     it('two versions for one standard policy (a spill) stand in only together', () => {
       const spill = [approvalPolicyArn('abc123', 1, 2, 2), approvalPolicyArn('abc123', 2, 2, 2)];
-      expect(requiredGuardPolicies(approved([deny1, ...spill]), GUARD_POLICY_ARNS)).toEqual([deny1, ...spill]);
-      expect(requiredGuardPolicies(approved([deny1, deny2, spill[0]]), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+      expect(requiredGuardPolicies(approved([deny1, ...spill]), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toEqual([
+        deny1,
+        ...spill,
+      ]);
+      expect(requiredGuardPolicies(approved([deny1, deny2, spill[0]]), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(
+        GUARD_POLICY_ARNS,
+      );
     });
 
     it('a set that misses the version for one standard policy: the whole standard set', () => {
       const set = [approvalPolicyArn('abc123', 1, 2, 1), approvalPolicyArn('abc123', 2, 2, 2)];
-      expect(requiredGuardPolicies(approved([deny2, set[0]]), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+      expect(requiredGuardPolicies(approved([deny2, set[0]]), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(
+        GUARD_POLICY_ARNS,
+      );
     });
 
     it('without the approval tag, versions attached next to the standard set stand in for nothing', () => {
       const role = snapshot({ attachedPolicyArns: [...GUARD_POLICY_ARNS, forDeny2] });
-      expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+      expect(requiredGuardPolicies(role, GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(GUARD_POLICY_ARNS);
+    });
+  });
+
+  describe('a set compiled against the guard policies of an earlier deploy stands in for nothing', () => {
+    const [deny1, deny2] = GUARD_POLICY_ARNS;
+    const earlier = approvalPolicyArn('abc123', 1, 1, 2, EARLIER_GUARD_POLICY_DIGEST);
+    const lockedAndApproved = (attached: string[]) =>
+      snapshot({
+        tags: {
+          'agent-guard:agent': 'true',
+          [CONSTRAINED_TAG]: 'true',
+          [STATE_TAG]: 'locked',
+          [APPROVAL_TAG]: 'abc123',
+        },
+        attachedPolicyArns: attached,
+      });
+
+    it('a complete set of another digest: the whole standard set (the new Deny2 may hold other services)', () => {
+      expect(requiredGuardPolicies(approved([deny1, earlier]), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(
+        GUARD_POLICY_ARNS,
+      );
+      // the same set stands in under the digest it was compiled with
+      expect(requiredGuardPolicies(approved([deny1, earlier]), GUARD_POLICY_ARNS, EARLIER_GUARD_POLICY_DIGEST)).toEqual(
+        [deny1, earlier],
+      );
+    });
+
+    it('names made before versions carried a digest count as compiled against other policies', () => {
+      const legacy = `${deny1.replace(/AgentGuardDeny1$/, '')}AgentGuardApproval-abc123`;
+      for (const versions of [[`${legacy}-1of2-Deny1`, `${legacy}-2of2-Deny2`], [`${legacy}-1of1`]]) {
+        expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(
+          GUARD_POLICY_ARNS,
+        );
+      }
+    });
+
+    it('the guard puts the replaced standard policy back and tells on-call the approval no longer applies', () => {
+      const plan = planRole(lockedAndApproved([deny1, earlier]), LOCKED);
+      expect(plan.changes.map((c) => c.kind)).toEqual(['unconstrain', 'attach', 'verify', 'constrain']);
+      expect(plan.changes[1]).toEqual({ kind: 'attach', policyArn: deny2 });
+      expect(plan.repairs).toHaveLength(1);
+      expect(plan.repairs[0]).toContain('approval set abc123');
+      expect(plan.repairs[0]).toContain('earlier deploy');
+      expect(plan.repairs[0]).toContain(deny2);
+      expect(plan.repairs[0]).toContain('approve again');
+    });
+
+    it('once the standard set is back, nothing to do and nothing to tell again', () => {
+      expect(planRole(lockedAndApproved([deny1, deny2, earlier]), LOCKED)).toMatchObject({ changes: [], repairs: [] });
     });
   });
 
   it('versions of another approval do not count', () => {
     const versions = [approvalPolicyArn('other', 1), approvalPolicyArn('other', 2)];
-    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS)).toBe(GUARD_POLICY_ARNS);
+    expect(requiredGuardPolicies(approved(versions), GUARD_POLICY_ARNS, GUARD_POLICY_DIGEST)).toBe(GUARD_POLICY_ARNS);
   });
 });
 

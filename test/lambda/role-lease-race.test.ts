@@ -29,6 +29,7 @@ import {
   FakeTable,
   FUNCTION_ARN,
   GUARD_POLICY_ARNS,
+  GUARD_POLICY_DIGEST,
 } from '../support/approvals-fixture';
 import { FakeIam } from '../support/fake-iam';
 import { FakeLeaseTable } from '../support/fake-lease-table';
@@ -49,14 +50,10 @@ const NONE = [0, 0, 0];
 const scaledSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms / 100));
 
 function guardOn(account: SharedIamAccount, leaseTable: FakeLeaseTable, writer: string, traffic: number[]) {
-  // The guard attaches the same standard policies that the approval function swaps: the compiled set.
-  return newGuard({
-    iamClient: account.client(writer),
-    leaseTable,
-    traffic,
-    leaseSleep: scaledSleep,
-    config: { guardPolicyArns: [...GUARD_POLICY_ARNS] },
-  });
+  // The guard attaches the standard policies the approval function swaps (the compiled set), and the
+  // construct gives both functions the same digest of them.
+  const config = { guardPolicyArns: [...GUARD_POLICY_ARNS], guardPolicyDigest: GUARD_POLICY_DIGEST };
+  return newGuard({ iamClient: account.client(writer), leaseTable, traffic, leaseSleep: scaledSleep, config });
 }
 
 /** An account with the guard's boundary and policies, which the guard puts on agent roles. */

@@ -251,7 +251,7 @@ describe('many approvals on one role', () => {
     let refusal = '';
     for (let n = 1; n <= carveOuts.length; n++) {
       try {
-        const set = approvalPolicySet(catalog, 'many1', carveOuts.slice(0, n));
+        const set = approvalPolicySet(catalog, 'many1', carveOuts.slice(0, n), '0a1b2c3d4e');
         for (const policy of set) expect(policySize(policy.document)).toBeLessThanOrEqual(BOUND);
         fitted = n;
       } catch (error) {

@@ -10,7 +10,8 @@ import {
   MANAGED_POLICY_MAX_CHARS,
   STATE_TAG,
 } from '../../lib/core/contract';
-import { CarveOut } from '../../lib/core/policy/guard-policies';
+import { CarveOut, compileGuardPolicies } from '../../lib/core/policy/guard-policies';
+import { guardPolicyDigest } from '../../lib/core/policy/guard-digest';
 import { NamedPolicy, policySize } from '../../lib/core/iam/policy-document';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ACCOUNT, exampleGuardedRole, PARTITION, REGION } from '../support/guarded-role';
@@ -29,6 +30,8 @@ import { ALWAYS_DENIED, DENIED_WHILE_LOCKED } from './escapes';
 const role = exampleGuardedRole();
 const catalog = resolveCatalog();
 const SET = 'set1';
+/** The digest of the standard policies, as the construct passes it to the approval function. */
+const DIGEST = guardPolicyDigest(compileGuardPolicies({ catalog, policyName: guardPolicyName }).map((p) => p.document));
 
 const EXPIRY = new Date('2026-11-25T12:00:00Z');
 const BEFORE = '2026-11-25T11:30:00Z';
@@ -53,11 +56,11 @@ const agentRoleResource = { [`iam:ResourceTag/${AGENT_TAG}`]: 'true', [`aws:Reso
 const STANDARD_GUARD_NAMES = role.identityPolicies.map((p) => p.name).filter((n) => /^AgentGuardDeny\d+$/.test(n));
 
 function approvalSet(carveOuts: CarveOut[]): NamedPolicy[] {
-  return approvalPolicySet(catalog, SET, carveOuts);
+  return approvalPolicySet(catalog, SET, carveOuts, DIGEST);
 }
 
 /** The standard policy a version stands in for, read from its name's documented `-Deny<n>` ending. */
-const replacedBy = (version: NamedPolicy) => guardPolicyName(Number(/-Deny(\d+)$/.exec(version.name)![1]));
+const replacedBy = (version: NamedPolicy) => guardPolicyName(Number(/-Deny(\d+)-[0-9a-f]+$/.exec(version.name)![1]));
 
 /**
  * The example role after a complete swap: the approval versions of `carveOuts` in place of the standard
@@ -95,7 +98,7 @@ describe('the approved principal', () => {
     expect(names).toEqual([
       'AdministratorAccess',
       ...STANDARD_GUARD_NAMES.filter((n) => n !== replacedBy(version)),
-      approvalPolicyName(SET, 1, 1, Number(replacedBy(version).slice('AgentGuardDeny'.length))),
+      approvalPolicyName(SET, 1, 1, Number(replacedBy(version).slice('AgentGuardDeny'.length)), DIGEST),
     ]);
     expect(role.boundary.name).toBe('AgentGuardBoundary');
   });

@@ -155,7 +155,7 @@ beforeAll(async () => {
 function withApprovals(carveOuts: CarveOut[]): NamedPolicy[] {
   const standard = role.identityPolicies.map((p) => ({ name: p.name, document: p.policy }));
   if (carveOuts.length === 0) return standard;
-  const versions = approvalPolicySet(catalog, SET, carveOuts);
+  const versions = approvalPolicySet(catalog, SET, carveOuts, '0a1b2c3d4e');
   const replaced = versions.map(
     (v) =>
       (parseApprovalPolicyArn(`${iamArn}policy${GUARD_PATH}${v.name}`) as { replaces?: number } | undefined)?.replaces,

@@ -177,20 +177,25 @@ describe('threat 10 and detection off: denied while locked, in every state they 
   // swapped for approval versions, locked, before the approval expires.
   const fn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
   const standard = role.identityPolicies.filter((p) => /^AgentGuardDeny\d+$/.test(p.name)).map((p) => p.name);
-  const versions = approvalPolicySet(resolveCatalog(), 'set1', [
-    {
-      id: 'a1',
-      actions: ['ec2:TerminateInstances', 'ssm:SendCommand'],
-      resources: [`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0other`],
-      expiresAt: new Date('2026-11-25T12:00:00Z'),
-    },
-    {
-      id: 'a2',
-      actions: ['lambda:UpdateFunctionCode'],
-      resources: [fn('worker')],
-      expiresAt: new Date('2026-11-25T12:00:00Z'),
-    },
-  ]);
+  const versions = approvalPolicySet(
+    resolveCatalog(),
+    'set1',
+    [
+      {
+        id: 'a1',
+        actions: ['ec2:TerminateInstances', 'ssm:SendCommand'],
+        resources: [`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0other`],
+        expiresAt: new Date('2026-11-25T12:00:00Z'),
+      },
+      {
+        id: 'a2',
+        actions: ['lambda:UpdateFunctionCode'],
+        resources: [fn('worker')],
+        expiresAt: new Date('2026-11-25T12:00:00Z'),
+      },
+    ],
+    '0a1b2c3d4e',
+  );
   // Each version stands in for the standard policy its name ends with; the others stay attached.
   const replaced = new Set(versions.map((v) => `AgentGuardDeny${/-Deny(\d+)/.exec(v.name)![1]}`));
   const approved: Principal = {

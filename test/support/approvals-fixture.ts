@@ -28,6 +28,7 @@ import {
   guardPolicyName,
   parseApprovalPolicyArn,
 } from '../../lib/core/contract';
+import { guardPolicyDigest } from '../../lib/core/policy/guard-digest';
 import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
 import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
 import { ResolvedCatalog, resolveCatalog } from '../../lib/core/policy/resolve-catalog';
@@ -88,11 +89,13 @@ export function instanceArn(n: number): string {
 
 /** The real catalog, resolved once: it is immutable. */
 export const CATALOG: ResolvedCatalog = resolveCatalog();
+const STANDARD_POLICIES = compileGuardPolicies({ catalog: CATALOG, policyName: guardPolicyName });
 /** The standard guard policies the construct makes of it. */
-export const GUARD_POLICY_ARNS: readonly string[] = compileGuardPolicies({
-  catalog: CATALOG,
-  policyName: guardPolicyName,
-}).map((p) => `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/${p.name}`);
+export const GUARD_POLICY_ARNS: readonly string[] = STANDARD_POLICIES.map(
+  (p) => `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/${p.name}`,
+);
+/** Their digest, as the construct passes it. */
+export const GUARD_POLICY_DIGEST = guardPolicyDigest(STANDARD_POLICIES.map((p) => p.document));
 
 export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): ApprovalsConfig {
   return {
@@ -109,6 +112,7 @@ export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): Appro
     scheduleGroup: 'agent-guard',
     schedulerRoleArn: SCHEDULER_ROLE_ARN,
     guardPolicyArns: [...GUARD_POLICY_ARNS],
+    guardPolicyDigest: GUARD_POLICY_DIGEST,
     customGroups: [],
     exemptActions: [],
     ...overrides,
@@ -689,7 +693,7 @@ export class ApprovalsFixture {
 
   /** The standard guard policies the approval versions on the role stand in for (their `-Deny<n>` endings). */
   public replacedStandard(name = AGENT): string[] {
-    const ends = this.approvalPoliciesOn(name).map((arn) => `/AgentGuardDeny${/-Deny(\d+)$/.exec(arn)![1]}`);
+    const ends = this.approvalPoliciesOn(name).map((arn) => `/AgentGuardDeny${/-Deny(\d+)-[0-9a-f]+$/.exec(arn)![1]}`);
     return this.config.guardPolicyArns.filter((arn) => ends.some((end) => arn.endsWith(end)));
   }
 
@@ -786,19 +790,28 @@ export class ApprovalsFixture {
     exact: boolean;
   } {
     const standardAttached = this.config.guardPolicyArns.filter((a) => attached.includes(a));
-    const bySet = new Map<string, { count: number; indices: Set<number>; replaces: Set<string> }>();
+    const bySet = new Map<string, { count: number; indices: Set<number>; replaces: Set<string>; stale: boolean }>();
+    // A version stands in only when its name carries the digest of the standard policies deployed now.
+    const current = new RegExp(`-Deny(\\d+)-${this.config.guardPolicyDigest}$`);
     for (const arn of attached) {
       const parsed = parseApprovalPolicyArn(arn);
       if (!parsed) continue;
-      const entry = bySet.get(parsed.setId) ?? { count: parsed.count, indices: new Set(), replaces: new Set() };
+      const entry = bySet.get(parsed.setId) ?? {
+        count: parsed.count,
+        indices: new Set(),
+        replaces: new Set(),
+        stale: false,
+      };
       entry.indices.add(parsed.index);
-      entry.replaces.add(/-Deny(\d+)$/.exec(arn)![1]);
+      const standsIn = current.exec(arn);
+      if (standsIn) entry.replaces.add(standsIn[1]);
+      else entry.stale = true;
       bySet.set(parsed.setId, entry);
     }
     const stillNeeded = (e: { replaces: Set<string> }) =>
       this.config.guardPolicyArns.filter((a) => ![...e.replaces].some((n) => a.endsWith(`/AgentGuardDeny${n}`)));
     const complete = [...bySet]
-      .filter(([, e]) => e.indices.size === e.count && [...e.indices].every((i) => i >= 1 && i <= e.count))
+      .filter(([, e]) => !e.stale && e.indices.size === e.count && [...e.indices].every((i) => i >= 1 && i <= e.count))
       .filter(([, e]) => stillNeeded(e).every((a) => attached.includes(a)))
       .map(([id]) => id);
     const only = bySet.get(complete[0]);

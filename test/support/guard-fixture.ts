@@ -41,7 +41,14 @@ import {
   SSMServiceException,
 } from '@aws-sdk/client-ssm';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { AGENT_TAG, AGENT_TAG_VALUE, CONSTRAINED_TAG, CONSTRAINED_TAG_VALUE, STATE_TAG } from '../../lib/core/contract';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  approvalPolicyName,
+  CONSTRAINED_TAG,
+  CONSTRAINED_TAG_VALUE,
+  STATE_TAG,
+} from '../../lib/core/contract';
 import { PolicyDocumentJson, PolicyStatementJson } from '../../lib/core/iam/policy-document';
 import { TRUST_DENY_STATEMENT } from '../../lib/core/policy/trust-deny';
 import { AwsCaller, RetryOptions } from '../../lambda/shared/aws-caller';
@@ -66,11 +73,26 @@ export const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:AgentGuardNotices`
 /** A fixed evaluation time; the clock of a fixture can be moved with `fx.now`. */
 export const NOW = new Date('2026-05-01T12:00:00.000Z');
 
-/** The ARN of an approval version of a guard policy, as the approval function names it. */
-/** An approval version's ARN; with `replaces`, it stands in for that standard policy only. */
-export function approvalPolicyArn(approvalId: string, index: number, count = 2, replaces?: number): string {
-  const standsIn = replaces === undefined ? '' : `-Deny${replaces}`;
-  return `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/AgentGuardApproval-${approvalId}-${index}of${count}${standsIn}`;
+/**
+ * The digest of the fixture's standard guard policies, as the construct passes it. The guard only
+ * compares it with the digest in version names, so any value of the right form serves.
+ */
+export const GUARD_POLICY_DIGEST = '0a1b2c3d4e';
+/** The digest of the guard policies of an earlier deploy. */
+export const EARLIER_GUARD_POLICY_DIGEST = '9f8e7d6c5b';
+
+/**
+ * The ARN of an approval version of a guard policy, as the approval function names it: by default the
+ * i-th version stands in for the i-th standard policy and carries the current digest.
+ */
+export function approvalPolicyArn(
+  approvalId: string,
+  index: number,
+  count = 2,
+  replaces = index,
+  digest = GUARD_POLICY_DIGEST,
+): string {
+  return `arn:aws:iam::${ACCOUNT_ID}:policy/agent-guard/${approvalPolicyName(approvalId, index, count, replaces, digest)}`;
 }
 
 export function roleArn(name: string): string {
@@ -99,6 +121,7 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
     },
     boundaryArn: BOUNDARY_ARN,
     guardPolicyArns: [...GUARD_POLICY_ARNS],
+    guardPolicyDigest: GUARD_POLICY_DIGEST,
     managedPoliciesPerRole: 10,
     extraProtectedActions: [],
     exemptActions: [],

@@ -14,13 +14,15 @@ export const MAX_APPROVAL_POLICIES = 3;
 /**
  * A role's approval versions of the guard policies that the approvals in force on it change: the same
  * denies, minus the carve-outs of all those approvals, each until its own literal expiry. Each version
- * is named after the standard policy it stands in for; the others stay as they are. Checked against
+ * is named after the standard policy it stands in for and `digest`, that of the standard policies
+ * deployed now (guard-digest.ts); the others stay as they are. Checked against
  * IAM's rules; throws when the approvals together need more than {@link MAX_APPROVAL_POLICIES}.
  */
 export function approvalPolicySet(
   catalog: ResolvedCatalog,
   setId: string,
   carveOuts: readonly CarveOut[],
+  digest: string,
 ): NamedPolicy[] {
   if (carveOuts.length === 0) throw new Error('An approval policy set needs at least one approval.');
   const fail = (why: string, cause?: unknown) =>
@@ -41,7 +43,7 @@ export function approvalPolicySet(
     throw fail(cause.message, cause);
   }
   const named = versions.map((v, i) => ({
-    name: approvalPolicyName(setId, i + 1, versions.length, v.replaces),
+    name: approvalPolicyName(setId, i + 1, versions.length, v.replaces, digest),
     document: v.document,
   }));
   assertValidPolicies(named, PolicyKind.MANAGED);
