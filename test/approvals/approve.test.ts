@@ -223,11 +223,14 @@ describe('approve', () => {
     expect(notice.message).toContain(`Revoke it with: agent-guard revoke --id ${approvalId}`);
   });
 
-  test('a wildcard pattern is expanded to the exact protected actions it matches', async () => {
+  test('a wildcard pattern is expanded to the exact protected actions it matches that act on the resources', async () => {
     const fx = newFixture();
     const record = await fx.approve({ actions: ['ec2:Terminate*'] });
-    const expected = PROTECTED.filter((a) => actionMatches('ec2:Terminate*', a)).sort();
-    expect(expected).toEqual(expect.arrayContaining(['ec2:TerminateInstances', 'ec2:TerminateClientVpnConnections']));
+    const matched = PROTECTED.filter((a) => actionMatches('ec2:Terminate*', a)).sort();
+    expect(matched).toEqual(expect.arrayContaining(['ec2:TerminateInstances', 'ec2:TerminateClientVpnConnections']));
+    // The approved resource is an instance: TerminateClientVpnConnections acts on a client VPN endpoint
+    // (Service Authorization Reference), so lifting it on the instance would lift nothing.
+    const expected = ['ec2:TerminateInstances'];
     expect(record.requestedActions).toEqual(['ec2:Terminate*']);
     expect(record.actions).toEqual(expected);
     expect(fx.record(record.approvalId).actions).toEqual(expected);
@@ -267,15 +270,36 @@ describe('approve', () => {
     });
   });
 
-  test('a larger group expands to all its plain actions, and one that spans every guard policy is refused', async () => {
+  test('a group keeps the actions that act on the named resources, and one that spans every guard policy is refused', async () => {
     const expected = [...CATALOG.plain].filter(([, g]) => g === 'protection-off').map(([a]) => a);
     expect(resolveApprovalActions(['protection-off'], CATALOG)).toEqual(expected.sort());
     expect(expected).toContain('rds:ModifyDBInstance');
-    // Its 27 actions live in every guard policy: the versions would need more swap room than a role keeps.
+    // On an instance, the group keeps its actions that act on instances.
     const fx = newFixture();
-    const reply = await fx.call(approveBody({ actions: ['protection-off'] }), ALICE);
-    expect(reply.statusCode).toBe(403);
-    expect(reply.body.message).toMatch(/do not fit 3 policies .*Revoke one, or approve fewer actions or resources/);
+    const record = await fx.approve({ actions: ['protection-off'] });
+    expect(record.actions).toContain('ec2:ModifyInstanceAttribute');
+    expect(record.actions.every((a) => a.startsWith('ec2:'))).toBe(true);
+    // Its 27 actions live in every guard policy: on resources of every kind, the versions would need
+    // more swap room than a role keeps.
+    const everywhere = await fx.call(
+      approveBody({
+        actions: ['protection-off'],
+        resources: [
+          INSTANCE_ARN,
+          'arn:aws:rds:us-east-1:111122223333:db:orders',
+          'arn:aws:s3:::orders-archive',
+          'arn:aws:dynamodb:us-east-1:111122223333:table/orders',
+          'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+          'arn:aws:cloudformation:us-east-1:111122223333:stack/orders/1a2b',
+          'arn:aws:redshift:us-east-1:111122223333:cluster:orders',
+        ],
+      }),
+      BOB,
+    );
+    expect(everywhere.statusCode).toBe(403);
+    expect(everywhere.body.message).toMatch(
+      /do not fit 3 policies .*Revoke one, or approve fewer actions or resources/,
+    );
   });
 
   test('duplicate resources are stored once, sorted', async () => {

@@ -152,10 +152,16 @@ describe('concrete resources are accepted', () => {
     expect(at('arn:aws:apigateway:us-east-1::/restapis/*')).toBe('none');
   });
 
-  test('a group or pattern may bring in actions of other types: each resource needs one action it fits', () => {
-    const { actions, resources } = check(['ec2:Terminate*'], ['arn:aws:ec2:us-east-1:111122223333:instance/i-0abc']);
-    expect(actions).toEqual(expect.arrayContaining(['ec2:TerminateInstances', 'ec2:TerminateClientVpnConnections']));
-    expect(resources).toEqual(['arn:aws:ec2:us-east-1:111122223333:instance/i-0abc']);
+  test('a group or pattern keeps the actions that act on a named resource: each resource needs one', () => {
+    const instance = 'arn:aws:ec2:us-east-1:111122223333:instance/i-0abc';
+    const endpoint = 'arn:aws:ec2:us-east-1:111122223333:client-vpn-endpoint/cvpn-endpoint-0abc';
+    expect(check(['ec2:Terminate*'], [instance])).toEqual({
+      actions: ['ec2:TerminateInstances'],
+      resources: [instance],
+    });
+    expect(check(['ec2:Terminate*'], [instance, endpoint]).actions).toEqual(
+      expect.arrayContaining(['ec2:TerminateInstances', 'ec2:TerminateClientVpnConnections']),
+    );
   });
 
   test('duplicates are dropped and the resources sorted', () => {

@@ -25,8 +25,8 @@ const TWO_POLICIES = { actions: ['ec2:TerminateInstances', 'rds:DeleteDBInstance
 
 describe('a swap IAM refuses part-way', () => {
   test('LimitExceeded on the second approval policy: refused, the role keeps its standard policies, nothing left over', async () => {
-    // GIVEN an agent role with 9 managed policies: AdministratorAccess, 5 others and the three guard ones
-    const fx = newFixture({ agentExtraPolicies: 5 });
+    // GIVEN an agent role with 9 managed policies: AdministratorAccess, 4 others and the four guard ones
+    const fx = newFixture({ agentExtraPolicies: 4 });
     const before = fx.role().attached;
     expect(before).toHaveLength(9);
 
@@ -61,7 +61,7 @@ describe('a swap IAM refuses part-way', () => {
 
   test('a second approval that does not fit leaves the first approval set in force', async () => {
     // GIVEN 9 policies: room for the first approval's one version, but not for a two-version set on top of it
-    const fx = newFixture({ agentExtraPolicies: 5 });
+    const fx = newFixture({ agentExtraPolicies: 4 });
     const first = await fx.approve();
     const setOne = fx.approvalPoliciesOn();
     expect(setOne).toHaveLength(1);

@@ -40,6 +40,7 @@ describe('the guard function and its wiring', () => {
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny1`,
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny2`,
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny3`,
+        `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny4`,
       ],
       statusParameterName: '/agent-guard/status',
       topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:AgentGuardNotices`,

@@ -22,24 +22,24 @@ function synthWith(ownPolicies: number, props: { approvers?: string[]; managedPo
 }
 
 describe('the managed-policy quota at synth, against the worst case of a swap (issue 9, item 3)', () => {
-  test('without approvals: the role own policies and the 3 guard policies', () => {
-    expect(synthWith(7)).not.toThrow();
-    expect(synthWith(8)).toThrow(/needs 11 managed policies at worst: its own 8 and the 3 guard policies/);
+  test('without approvals: the role own policies and the 4 guard policies', () => {
+    expect(synthWith(6)).not.toThrow();
+    expect(synthWith(7)).toThrow(/needs 11 managed policies at worst: its own 7 and the 4 guard policies/);
   });
 
   test('with approvals: room for the guard policies and 3 approval versions at once', () => {
     const approvers = ['arn:aws:iam::111122223333:role/OnCall*'];
-    expect(synthWith(4, { approvers })).not.toThrow();
-    expect(synthWith(5, { approvers })).toThrow(
-      'needs 11 managed policies at worst: its own 5 and an approval swap, which holds the 3 guard policies and ' +
-        'up to 3 approval versions at once (6 guard places)',
+    expect(synthWith(3, { approvers })).not.toThrow();
+    expect(synthWith(4, { approvers })).toThrow(
+      'needs 11 managed policies at worst: its own 4 and an approval swap, which holds the 4 guard policies and ' +
+        'up to 3 approval versions at once (7 guard places)',
     );
   });
 
   test('a raised quota makes room', () => {
     const approvers = ['arn:aws:iam::111122223333:role/OnCall*'];
-    expect(synthWith(14, { approvers, managedPoliciesPerRole: 20 })).not.toThrow();
-    expect(synthWith(15, { approvers, managedPoliciesPerRole: 20 })).toThrow(/over the quota of 20/);
+    expect(synthWith(13, { approvers, managedPoliciesPerRole: 20 })).not.toThrow();
+    expect(synthWith(14, { approvers, managedPoliciesPerRole: 20 })).toThrow(/over the quota of 20/);
   });
 
   test.each([9, 21, 10.5])('managedPoliciesPerRole %p is refused: IAM allows 10 to 20', (quota) => {

@@ -81,6 +81,7 @@ describe('the clean-up on cdk destroy: order of deletion', () => {
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny1`,
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny2`,
         `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny3`,
+        `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny4`,
       ],
     });
     // The rule it waits for is a rule of the guard, with a schedule: it exists while the guard runs.

@@ -261,7 +261,11 @@ export function validateApprovalResources(scope: ResourceScope, where: ApprovalA
     throw new Error(`Name at least one resource ARN (--resources). For example ${examplesFor(typed, where)}.`);
   }
   for (const resource of resources) checkResource(resource, typed, where);
-  return { actions: typed, resources: [...new Set(resources)].sort() };
+  // A group or pattern keeps only the actions that can act on a named resource: lifting the others on
+  // these ARNs would lift nothing, and would only cost approval versions.
+  const fits = (action: string): boolean =>
+    resources.some((r) => shapesFor(action).some((shape) => matchShape(r, shape, where) === 'named'));
+  return { actions: typed.filter((a) => named(a) || fits(a)), resources: [...new Set(resources)].sort() };
 }
 
 /** What an approval lifts the deny on, for notices and the CLI; `*` (all resources) says why. */
