@@ -1,11 +1,12 @@
 import { iamReference } from '../catalog/iam-reference';
+import { CLI_OPERATION_ACTIONS, CLI_SERVICE_PREFIXES } from './aws-cli-services';
 
 /**
  * One AWS CLI command line (`aws cloudformation delete-stack --stack-name prod-api`) as the IAM action it
  * calls and the resource it acts on, for `agent-guard check -- aws ...`. Minimal on purpose: the
  * operation's kebab name in PascalCase, the CLI names that differ from the IAM service prefix, and the
  * resource from the usual name flags when the ARN can be built. Everything else is resource `*`, with a
- * note. (To merge with the shell parser's table in lib/core/agent/destructive-commands.ts.)
+ * note. The CLI-to-IAM tables are the hook's (aws-cli-services.ts).
  */
 
 export interface CliAction {
@@ -21,33 +22,6 @@ export interface ArnContext {
   readonly account?: string;
   readonly region?: string;
 }
-
-/** AWS CLI command names that are not the IAM service prefix. */
-const SERVICE_PREFIX: Readonly<Record<string, string>> = {
-  s3api: 's3',
-  s3control: 's3',
-  elbv2: 'elasticloadbalancing',
-  elb: 'elasticloadbalancing',
-  apigatewayv2: 'apigateway',
-  stepfunctions: 'states',
-  sesv2: 'ses',
-  configservice: 'config',
-  dynamodbstreams: 'dynamodb',
-  emr: 'elasticmapreduce',
-  opensearch: 'es',
-  kinesisanalyticsv2: 'kinesisanalytics',
-  'iot-data': 'iot',
-  'lex-models': 'lex',
-  'sso-admin': 'sso',
-  'ecr-public': 'ecr-public',
-};
-
-/** Operations whose IAM action is not the operation's own name. */
-const ACTION_OF: Readonly<Record<string, string>> = {
-  's3:DeleteObjects': 's3:DeleteObject',
-  's3:DeleteBucketLifecycle': 's3:PutLifecycleConfiguration',
-  's3:PutBucketLifecycleConfiguration': 's3:PutLifecycleConfiguration',
-};
 
 /** The high-level `aws s3` commands that destroy, as the API calls they make. */
 const S3_COMMANDS: Readonly<Record<string, string>> = {
@@ -153,9 +127,8 @@ export function cliToAction(argv: readonly string[], context: ArnContext): CliAc
     if (operation === 'rb' && flags.has('--force'))
       notes.push('aws s3 rb --force deletes every object first (s3:DeleteObject).');
   } else {
-    const service = SERVICE_PREFIX[command] ?? command;
-    const named = `${service}:${pascal(operation)}`;
-    action = ACTION_OF[named] ?? named;
+    const service = CLI_SERVICE_PREFIXES[command] ?? command;
+    action = CLI_OPERATION_ACTIONS[`${service}:${operation}`] ?? `${service}:${pascal(operation)}`;
     const known = iamReference.expand(action);
     if (!iamReference.hasService(service)) {
       throw new Error(
