@@ -17,7 +17,9 @@ import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { AGENT_TAG } from '../../lib/core/contract';
+import { AGENT_TAG, guardPolicyName } from '../../lib/core/contract';
+import { guardPolicyDigest } from '../../lib/core/policy/guard-digest';
+import { compileGuardPolicies } from '../../lib/core/policy/guard-policies';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { ApprovalRecord } from '../../lib/core/approval-api';
 import { ApprovalsConfig } from '../../lib/core/config';
@@ -41,11 +43,10 @@ export const AGENT_SESSION = `arn:aws:sts::${ACCOUNT}:assumed-role/${AGENT_ROLE}
 export const NOW = new Date('2026-05-01T12:00:00.000Z');
 export const FUNCTION_URL = 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/';
 export const INSTANCE_ARN = `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0abc`;
-export const STANDARD_POLICY_ARNS = [
-  `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny1`,
-  `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny2`,
-  `arn:aws:iam::${ACCOUNT}:policy/agent-guard/AgentGuardDeny3`,
-];
+/** The standard guard policies a default deploy has, as the construct compiles them, and their digest. */
+const STANDARD = compileGuardPolicies({ catalog: resolveCatalog(), policyName: guardPolicyName });
+export const STANDARD_POLICY_ARNS = STANDARD.map((p) => `arn:aws:iam::${ACCOUNT}:policy/agent-guard/${p.name}`);
+const STANDARD_DIGEST = guardPolicyDigest(STANDARD.map((p) => p.document));
 
 /** The commands of agent-guard. */
 export const COMMANDS = ['approve', 'request', 'revoke', 'list', 'status'];
@@ -81,7 +82,7 @@ export function approvalsConfig(overrides: Partial<ApprovalsConfig> = {}): Appro
     scheduleGroup: 'AgentGuard',
     schedulerRoleArn: `arn:aws:iam::${ACCOUNT}:role/agent-guard/AgentGuardScheduler`,
     guardPolicyArns: STANDARD_POLICY_ARNS,
-    guardPolicyDigest: '0a1b2c3d4e',
+    guardPolicyDigest: STANDARD_DIGEST,
     customGroups: [],
     exemptActions: [],
     ...overrides,
