@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import fc from 'fast-check';
 import { denyOutput, parseHookInput } from '../../lib/core/agent/claude-hook';
 import { destructiveOperations } from '../../lib/core/agent/destructive-commands';
@@ -19,6 +18,7 @@ import { APPROVAL_HOWTO, GuardStatus } from '../../lib/core/status';
 import { effectiveLock } from '../../lib/core/status-freshness';
 import { decideHook, HookDeps, HookOptions } from '../../bin/cli/hook';
 import { cacheFile, readCachedStatus, writeCachedStatus } from '../../bin/cli/status-cache';
+import { bundleCli } from '../support/cli-bundle';
 
 const catalog = resolveCatalog();
 const NOW = new Date('2026-05-01T12:00:00.000Z');
@@ -506,14 +506,7 @@ describe('as a process (esbuild bundle, as shipped)', () => {
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'agent-guard-hook-'));
     bundled = join(scratch, 'agent-guard.js');
-    buildSync({
-      entryPoints: [join(__dirname, '../../bin/agent-guard.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      outfile: bundled,
-      logLevel: 'silent',
-    });
+    bundleCli(bundled);
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

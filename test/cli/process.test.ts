@@ -8,11 +8,10 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { bundleCli, CLI_ENTRY } from '../support/cli-bundle';
 import { AGENT_ROLE_ARN, INSTANCE_ARN } from './cli-fixture';
 
 const ROOT = join(__dirname, '../..');
-const BIN = join(ROOT, 'bin/agent-guard.ts');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 // eslint-disable-next-line no-control-regex
 const ESC = /\x1b\[/;
@@ -39,14 +38,7 @@ let bundled: string;
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'agent-guard-cli-'));
   bundled = join(scratch, 'bundle', 'agent-guard.js');
-  buildSync({
-    entryPoints: [BIN],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile: bundled,
-    logLevel: 'silent',
-  });
+  bundleCli(bundled);
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -76,7 +68,7 @@ interface Ran {
 /** Runs the bundled CLI (or, with `fromSource`, bin/agent-guard.ts through tsx) with piped stdout and stderr. */
 function runPiped(args: readonly string[], env: NodeJS.ProcessEnv, fromSource = false): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const entry = fromSource ? ['--import', 'tsx', BIN] : [bundled];
+    const entry = fromSource ? ['--import', 'tsx', CLI_ENTRY] : [bundled];
     const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';
