@@ -26,7 +26,7 @@ import { CliError, clip, EXIT, messageOf, quote, usageError } from './errors';
 import { formatCheck } from './format';
 import { checkRoleArn } from './input';
 import { Style } from './style';
-import { AwsTarget, Transport } from './transport';
+import { AwsTarget, clientConfig, Transport } from './transport';
 
 /** What the check and explain commands use of the CLI: its deps and connection helpers. */
 export interface CheckContext {
@@ -41,7 +41,8 @@ export interface CheckContext {
   readonly print: (text: string) => void;
   /** The region for an SSM read, or a usage error that says how to give one. */
   readonly regionFor: (options: CheckOptions, what: string) => Promise<string>;
-  readonly profileOf: (options: CheckOptions) => string | undefined;
+  /** Where and as whom to call AWS: --profile, --account, --assume-role, checked. */
+  readonly targetOf: (options: CheckOptions, region?: string) => AwsTarget;
   readonly connect: (options: CheckOptions) => Promise<Transport>;
 }
 
@@ -56,6 +57,8 @@ export interface CheckOptions {
   readonly url?: string;
   readonly region?: string;
   readonly profile?: string;
+  readonly account?: string;
+  readonly assumeRole?: string;
 }
 
 /** What IAM holds for a role: its guard tags, its boundary and its guard policies (path /agent-guard/). */
@@ -135,8 +138,7 @@ async function readStatus(
   const where = `SSM parameter ${parameter} in ${region}`;
   let raw: string | undefined;
   try {
-    const profile = ctx.profileOf(options);
-    raw = await ctx.readParameter(options.parameter, { region, ...(profile !== undefined ? { profile } : {}) });
+    raw = await ctx.readParameter(options.parameter, { ...ctx.targetOf(options, region), region });
   } catch (error) {
     return { problem: `could not read ${where}: ${messageOf(error)}` };
   }
@@ -176,6 +178,7 @@ export interface Question {
 
 /** Gathers the status, approvals and policies (each failure noted, none fatal), then decides. */
 export async function answer(ctx: CheckContext, options: CheckOptions, question: Question): Promise<CheckResult> {
+  ctx.targetOf(options); // bad --account or --assume-role is a usage error, not an unreadable status
   const now = ctx.now();
   const notes = [...(question.notes ?? [])];
   const { status, problem } = await readStatus(ctx, options);
@@ -191,10 +194,7 @@ export async function answer(ctx: CheckContext, options: CheckOptions, question:
       notes.push(`Approvals: could not list them (${messageOf(error)}).`);
     }
     try {
-      role = await ctx.readRole(question.roleArn, {
-        ...(options.region !== undefined ? { region: options.region } : {}),
-        ...(ctx.profileOf(options) !== undefined ? { profile: ctx.profileOf(options) } : {}),
-      });
+      role = await ctx.readRole(question.roleArn, ctx.targetOf(options, options.region));
     } catch (error) {
       notes.push(`Policies: could not read the role from IAM (${messageOf(error)}); evaluated the default set.`);
     }
@@ -274,7 +274,7 @@ export function registerCheck(program: Command, ctx: CheckContext, withConnectio
         if (options.action !== undefined || options.resource !== undefined) {
           throw usageError('Give either --action and --resource, or an AWS CLI command after --, not both.');
         }
-        const account = /^arn:[a-z-]+:iam::(\d{12}):/.exec(roleArn ?? '')?.[1];
+        const account = /^arn:[a-z-]+:iam::(\d{12}):/.exec(roleArn ?? '')?.[1] ?? options.account;
         const partition = /^arn:([a-z-]+):/.exec(roleArn ?? '')?.[1] ?? 'aws';
         // The region for ARNs: the command's own --region, else the CLI's; none leaves the resource unknown.
         const region = await ctx.regionFor(options, 'the resource ARN').catch(() => undefined);
@@ -309,10 +309,7 @@ export function registerCheck(program: Command, ctx: CheckContext, withConnectio
 /** Reads a role's tags, boundary and guard policies from IAM; the SDK is loaded only when needed. */
 export async function readRolePolicies(roleArn: string, target: AwsTarget): Promise<RolePolicies> {
   const iam = await import('@aws-sdk/client-iam');
-  const client = new iam.IAMClient({
-    ...(target.region !== undefined ? { region: target.region } : {}),
-    ...(target.profile !== undefined ? { profile: target.profile } : {}),
-  });
+  const client = new iam.IAMClient(clientConfig(target));
   const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
   const document = async (arn: string, name: string): Promise<NamedPolicy> => {
     const { Policy } = await client.send(new iam.GetPolicyCommand({ PolicyArn: arn }));

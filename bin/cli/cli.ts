@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
 // esbuild inlines the version when it bundles the CLI; tsc and tsx read it from the repository.
 import { version } from '../../package.json';
@@ -12,6 +13,7 @@ import { APPROVALS_URL_PARAMETER, DEFAULT_STATUS_PARAMETER } from '../../lib/cor
 import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import type { ApprovalRecord } from '../../lib/core/approval-api';
 import type { GuardStatus } from '../../lib/core/status';
+import { accountOfArn, assumeRoleArn, checkAccount, checkRoleInAccount, sessionName } from './account';
 import { readRolePolicies, registerCheck, RolePolicies } from './check';
 import { ApiSuccess, callApi } from './client';
 import { DryRunLimits, PARTITIONS, planApproval } from './dry-run';
@@ -58,12 +60,18 @@ export interface CliDeps {
   readonly readRole: (roleArn: string, target: AwsTarget) => Promise<RolePolicies>;
   /** All of stdin, for `explain`; empty when stdin is a terminal. */
   readonly readStdin: () => Promise<string>;
+  /** The local user's name, for the session name of an assumed role. */
+  readonly userName: () => string;
 }
 
 interface ConnectionOptions {
   readonly url?: string;
   readonly region?: string;
   readonly profile?: string;
+  readonly account?: string;
+  readonly assumeRole?: string;
+  /** The agent role of the commands that take one; it must be of --account. */
+  readonly role?: string;
   readonly json?: boolean;
 }
 
@@ -99,6 +107,7 @@ export function defaultDeps(): CliDeps {
     env: process.env,
     newId: randomId,
     readRole: readRolePolicies,
+    userName: () => userInfo().username,
     readStdin: async () => {
       if (process.stdin.isTTY) return '';
       let text = '';
@@ -175,13 +184,25 @@ export function createCli(deps: CliDeps): Command {
     return region;
   }
 
-  function target(region: string | undefined, profile: string | undefined): AwsTarget {
-    return { ...(region !== undefined ? { region } : {}), ...(profile !== undefined ? { profile } : {}) };
+  /** Where and as whom to call AWS for `options`: --profile, --account and --assume-role, checked. */
+  function targetOf(options: ConnectionOptions, region?: string): AwsTarget {
+    const profile = profileOf(options);
+    const account = options.account !== undefined ? checkAccount(options.account) : undefined;
+    checkRoleInAccount(options.role, account);
+    const assumed = options.assumeRole !== undefined ? assumeRoleArn(options.assumeRole, account, region) : undefined;
+    return {
+      ...(region !== undefined ? { region } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+      // An ARN alone names its account, which the credentials are then checked against.
+      ...(account !== undefined ? { account } : assumed !== undefined ? { account: accountOfArn(assumed) } : {}),
+      ...(assumed !== undefined ? { assumeRoleArn: assumed, sessionName: sessionName(deps.userName()) } : {}),
+    };
   }
 
   /** Finds the approval function URL and makes the transport. Called only after input is checked. */
   async function connect(options: ConnectionOptions): Promise<Transport> {
     const profile = profileOf(options);
+    targetOf(options); // bad --account or --assume-role is a usage error before anything is read
     let region = givenRegion(options);
     let url: string;
     if (options.url !== undefined) {
@@ -196,7 +217,7 @@ export function createCli(deps: CliDeps): Command {
       const where = `SSM parameter ${APPROVALS_URL_PARAMETER} in ${region}`;
       let value: string | undefined;
       try {
-        value = await deps.readParameter(APPROVALS_URL_PARAMETER, { region, ...target(undefined, profile) });
+        value = await deps.readParameter(APPROVALS_URL_PARAMETER, { ...targetOf(options, region), region });
       } catch (error) {
         throw failure(
           `Could not read ${where} to find the approval function (${messageOf(error)}). Pass --url or set AGENT_GUARD_URL.`,
@@ -217,7 +238,7 @@ export function createCli(deps: CliDeps): Command {
     // A Lambda function URL names its region; any other URL is signed for the region given or the profile's.
     if (region === undefined && !regionOfFunctionUrl(new URL(url).hostname)) region = await deps.profileRegion(profile);
     try {
-      return deps.transport(url, target(region, profile));
+      return deps.transport(url, targetOf(options, region));
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw failure(`Could not set up the call to ${url}: ${messageOf(error)}`);
@@ -238,6 +259,14 @@ export function createCli(deps: CliDeps): Command {
         "AWS region of the guard, for SSM and signing (default: $AWS_REGION, then the profile's region)",
       )
       .option('--profile <name>', 'AWS profile in ~/.aws/config to sign in with (default: $AWS_PROFILE)')
+      .option(
+        '--account <id>',
+        'the account whose guard to act on: calls are refused unless the credentials are of it (default: any)',
+      )
+      .option(
+        '--assume-role <name-or-arn>',
+        "a role of --account to assume with the profile's credentials, for the guard of another account",
+      )
       .option('--json', 'print JSON for scripts and agents instead of text');
   }
 
@@ -476,9 +505,10 @@ Examples:
       options.url ?? deps.env.AGENT_GUARD_URL,
     );
     const where = `SSM parameter ${parameter} in ${region}`;
+    const source = { ...targetOf(options, region), region };
     let raw: string | undefined;
     try {
-      raw = await deps.readParameter(options.parameter, { region, ...target(undefined, profileOf(options)) });
+      raw = await deps.readParameter(options.parameter, source);
     } catch (error) {
       throw failure(`Could not read ${where}: ${messageOf(error)}`);
     }
@@ -523,7 +553,7 @@ Examples:
     print,
     regionFor: (options: ConnectionOptions, what: string) =>
       regionFor(options, what, options.url ?? deps.env.AGENT_GUARD_URL),
-    profileOf,
+    targetOf,
     connect,
   };
   registerCheck(program, checkContext, withConnection);

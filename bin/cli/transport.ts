@@ -1,10 +1,11 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { failure, messageOf, quote, usageError } from './errors';
+import { CliError, failure, messageOf, quote, usageError } from './errors';
 
 /** What the approval function answered. */
 export interface HttpReply {
@@ -15,11 +16,101 @@ export interface HttpReply {
 /** Sends one request body to the approval function. */
 export type Transport = (body: unknown) => Promise<HttpReply>;
 
-/** Where and as whom the CLI calls AWS: --region and --profile, after the environment is applied. */
+/**
+ * Where and as whom the CLI calls AWS: --region, --profile, --account and --assume-role, after the
+ * environment is applied.
+ */
 export interface AwsTarget {
   readonly region?: string;
   /** A profile of the shared AWS config files; unset means the SDK's default ($AWS_PROFILE, else default). */
   readonly profile?: string;
+  /** The account the CLI must act in: credentials of any other account are refused before the first call. */
+  readonly account?: string;
+  /** A role to assume, with the profile's credentials, before calling. */
+  readonly assumeRoleArn?: string;
+  /** The session name of the assumed role; it shows in CloudTrail and in approval records. */
+  readonly sessionName?: string;
+}
+
+/** How credentials are made; replaced in tests, since AssumeRole and GetCallerIdentity need AWS. */
+export interface CredentialSources {
+  readonly base: (profile: string | undefined) => AwsCredentialIdentityProvider;
+  readonly assumeRole: (
+    roleArn: string,
+    sessionName: string,
+    base: AwsCredentialIdentityProvider,
+    region: string | undefined,
+  ) => AwsCredentialIdentityProvider;
+  /** The account of the credentials, from STS GetCallerIdentity (which needs no permission, STS-21). */
+  readonly accountOf: (credentials: AwsCredentialIdentity, region: string | undefined) => Promise<string | undefined>;
+}
+
+export const AWS_CREDENTIAL_SOURCES: CredentialSources = {
+  base: (profile) => fromNodeProviderChain(profile !== undefined ? { profile } : {}),
+  // 15 minutes, the least AssumeRole grants (STS-20): a CLI command needs no more.
+  assumeRole: (roleArn, sessionName, base, region) =>
+    fromTemporaryCredentials({
+      masterCredentials: base,
+      params: { RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 900 },
+      ...(region !== undefined ? { clientConfig: { region } } : {}),
+    }),
+  accountOf: async (credentials, region) => {
+    const sts = new STSClient({ credentials, ...(region !== undefined ? { region } : {}) });
+    try {
+      return (await sts.send(new GetCallerIdentityCommand({}))).Account;
+    } finally {
+      sts.destroy();
+    }
+  },
+};
+
+/**
+ * The credentials for `target`: the profile's (the default chain without one), then the assumed role's
+ * when there is one. With an account, the first resolution checks it and fails on any other, so nothing
+ * is signed with credentials of the wrong account.
+ */
+export function credentialsFor(
+  target: AwsTarget,
+  sources: CredentialSources = AWS_CREDENTIAL_SOURCES,
+): AwsCredentialIdentityProvider {
+  const base = sources.base(target.profile);
+  const credentials =
+    target.assumeRoleArn !== undefined
+      ? sources.assumeRole(target.assumeRoleArn, target.sessionName ?? 'agent-guard-cli', base, target.region)
+      : base;
+  const account = target.account;
+  if (account === undefined) return credentials;
+  let checked: Promise<void> | undefined;
+  return async (options) => {
+    const identity = await credentials(options);
+    checked ??= sources.accountOf(identity, target.region).then((actual) => {
+      if (actual !== account) {
+        checked = undefined;
+        throw failure(
+          `The credentials ${target.assumeRoleArn !== undefined ? `of role ${target.assumeRoleArn}` : target.profile !== undefined ? `of profile ${quote(target.profile)}` : 'of the default chain'} ` +
+            `are for account ${actual ?? 'unknown'}, not --account ${account}. ` +
+            'Pass the profile of that account, or --assume-role with a role in it.',
+        );
+      }
+    });
+    await checked;
+    return identity;
+  };
+}
+
+/** SDK client settings for `target`: its region, and its credentials when an account or role is named. */
+export function clientConfig(target: AwsTarget): {
+  region?: string;
+  profile?: string;
+  credentials?: AwsCredentialIdentityProvider;
+} {
+  return {
+    ...(target.region !== undefined ? { region: target.region } : {}),
+    ...(target.profile !== undefined ? { profile: target.profile } : {}),
+    ...(target.account !== undefined || target.assumeRoleArn !== undefined
+      ? { credentials: credentialsFor(target) }
+      : {}),
+  };
 }
 
 /** The message for a call that needs a region and has none. */
@@ -30,12 +121,8 @@ export function missingRegion(what: string, profile: string | undefined): string
   );
 }
 
-export interface SignedTransportOptions {
-  /** Used when the URL is not a Lambda function URL (`<id>.lambda-url.<region>.on.aws`). */
-  readonly region?: string;
-  /** The profile whose credentials sign, when `credentials` is not given. */
-  readonly profile?: string;
-  /** @default fromNodeProviderChain({ profile }) */
+export interface SignedTransportOptions extends AwsTarget {
+  /** @default credentialsFor(this options' target): the profile's, or the assumed role's */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
@@ -80,8 +167,7 @@ export function signedTransport(urlText: string, options: SignedTransportOptions
   const signer = new SignatureV4({
     service: 'lambda',
     region,
-    credentials:
-      options.credentials ?? fromNodeProviderChain(options.profile !== undefined ? { profile: options.profile } : {}),
+    credentials: options.credentials ?? credentialsFor({ ...options, region }),
     sha256: Sha256,
   });
   const doFetch = options.fetch ?? globalThis.fetch;
@@ -103,6 +189,7 @@ export function signedTransport(urlText: string, options: SignedTransportOptions
     try {
       signed = (await signer.sign(request)) as HttpRequest;
     } catch (error) {
+      if (error instanceof CliError) throw error;
       throw failure(
         `Could not sign the request: no usable AWS credentials (${messageOf(error)}). ` +
           (options.profile !== undefined
@@ -147,10 +234,7 @@ function networkReason(error: unknown, timeoutMs: number): string {
 
 /** Reads an SSM parameter; undefined when it does not exist. */
 export async function readSsmParameter(name: string, target: AwsTarget): Promise<string | undefined> {
-  const ssm = new SSMClient({
-    ...(target.region !== undefined ? { region: target.region } : {}),
-    ...(target.profile !== undefined ? { profile: target.profile } : {}),
-  });
+  const ssm = new SSMClient(clientConfig(target));
   try {
     const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
     return Parameter?.Value;
