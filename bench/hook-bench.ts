@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { decideHook, HookOptions } from '../bin/cli/hook';
 import { APPROVAL_HOWTO } from '../lib/core/status';
+import { NODE_BUNDLE } from '../scripts/build';
 
 const ROOT = join(__dirname, '..');
 const RUNS = Number(process.env.HOOK_BENCH_RUNS ?? 15);
@@ -71,18 +72,9 @@ function timeProcess(args: readonly string[], input: string, env: NodeJS.Process
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'agent-guard-hook-bench-'));
   try {
+    // Bundled as the package builds the CLI.
     const bundle = (entry: string, out: string) =>
-      buildSync({
-        entryPoints: [entry],
-        bundle: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'cjs',
-        mainFields: ['module', 'main'],
-        minify: true,
-        outfile: join(scratch, out),
-        logLevel: 'warning',
-      });
+      buildSync({ ...NODE_BUNDLE, entryPoints: [entry], outfile: join(scratch, out) });
     bundle(join(ROOT, 'bin/agent-guard.ts'), 'agent-guard.js');
     writeFileSync(join(scratch, 'fake-entry.ts'), FAKE_ENTRY);
     bundle(join(scratch, 'fake-entry.ts'), 'fake-hook.js');

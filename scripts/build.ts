@@ -49,7 +49,7 @@ export const lambdaCredentialsOnly: esbuild.Plugin = {
 };
 
 /** Options shared by the handler and CLI bundles: Node 22 syntax, CommonJS, ES-module builds of the SDK. */
-const NODE_BUNDLE: esbuild.BuildOptions = {
+export const NODE_BUNDLE: esbuild.BuildOptions = {
   bundle: true,
   platform: 'node',
   target: 'node22',
