@@ -1,0 +1,222 @@
+/**
+ * `npm run demo`: replays "an agent deletes and recreates the production environment" against the
+ * construct's real synthesized policies, offline. Every decision printed is computed: the guard's own
+ * decision code, `check`'s evaluator, the approval service, and the IAM engine. `--account-tag VALUE`
+ * (or DEMO_ACCOUNT_TAG) replays the same story in an account with another `environment` tag.
+ */
+import { parseArgs } from 'node:util';
+import { formatCheck } from '../bin/cli/format';
+import { Style, styleFor, wantsColour } from '../bin/cli/style';
+import { ApprovalRecord } from '../lib/core/approval-api';
+import { formatDuration } from '../lib/core/approval/duration';
+import { ACCOUNT, AGENT_ROLE_ARN, AGENT_SESSION, DemoAccount, GuardTick, ON_CALL, stackArn } from './demo/account';
+
+const START = Date.parse('2026-05-01T09:00:00Z');
+const at = (minutes: number, seconds = 0): Date => new Date(START + minutes * 60000 + seconds * 1000);
+const LIVE = 1200;
+const PROD_STACK = stackArn('prod-web', '6f1c2a40-0f7e-11f1-9d2b-0a1b2c3d4e5f');
+const OTHER_STACK = stackArn('prod-db', '7a2d3b50-0f7e-11f1-9d2b-0a1b2c3d4e5f');
+const DELETE = 'cloudformation:DeleteStack';
+/** Minute (from START) at which traffic starts to wind down, and how long it takes. */
+const WIND_DOWN = { from: 30, minutes: 15 };
+
+const { values: options } = parseArgs({
+  options: { 'account-tag': { type: 'string', default: process.env.DEMO_ACCOUNT_TAG ?? 'production' } },
+});
+const style: Style = styleFor(wantsColour(process.env, process.stdout.isTTY === true));
+const print = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+const clock = (date: Date): string => date.toISOString().slice(11, 19);
+const shortArn = (arn: string): string => arn.replace(/^arn:aws:cloudformation:[^:]+:\d+:stack\/([^/]+)\/.*$/, 'stack/$1');
+const ACTORS = { guard: 'guard', agent: 'agent', 'on-call': 'on-call', scheduler: 'scheduler', traffic: 'traffic' };
+type Actor = keyof typeof ACTORS;
+
+/** One event: `HH:MM:SS  actor     text`, then indented detail lines. */
+function event(when: Date, actor: Actor, text: string, ...detail: string[]): void {
+  print(`${style.dim(clock(when))}  ${style.bold(ACTORS[actor].padEnd(9))} ${text}`);
+  for (const line of detail) print(`${' '.repeat(21)}${line}`);
+}
+
+const verdict = (allowed: boolean): string => (allowed ? style.green('ALLOWED') : style.bold(style.red('DENIED')));
+const lockWord = (tick: GuardTick): string =>
+  tick.decision.locked ? style.bold(style.red('LOCKED')) : style.green('OPEN');
+
+async function guardTick(account: DemoAccount, when: Date, label?: string): Promise<GuardTick> {
+  const tick = await account.evaluateGuard(when);
+  event(when, 'guard', `${label ?? 'evaluation'}: account ${lockWord(tick)}`, style.dim(tick.decision.reason));
+  return tick;
+}
+
+async function deleteStack(account: DemoAccount, when: Date, stack = PROD_STACK, note = ''): Promise<boolean> {
+  const call = await account.callAws(DELETE, stack, when);
+  event(
+    when,
+    'agent',
+    `${DELETE} ${shortArn(stack)}: ${verdict(call.allowed)}${note}`,
+    style.dim(`IAM engine: ${call.result}, by ${call.by}`),
+  );
+  return call.allowed;
+}
+
+function approvalOf(reply: Awaited<ReturnType<DemoAccount['call']>>): ApprovalRecord {
+  if (!reply.ok || reply.approvals?.length !== 1) throw new Error(`The approval function refused: ${reply.message}`);
+  return reply.approvals[0];
+}
+
+const person = (sessionArn: string): string => sessionArn.slice(sessionArn.lastIndexOf('/') + 1);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const account = new DemoAccount({ environment: options['account-tag'] });
+  const { traffic } = account.guardConfig;
+  const steady = (minute: Date) => LIVE + 37 * Math.sin(minute.getTime() / 420000);
+
+  print(style.bold('agent-guard demo: an AI agent deletes and recreates the production environment'));
+  print(
+    style.dim(
+      `Account ${ACCOUNT}, tagged environment=${options['account-tag']}. Guard synthesized in-process from ` +
+        `lib/ (${account.guardPolicies.map((p) => p.name).join(', ')} + AgentGuardBoundary).`,
+    ),
+  );
+  print(
+    style.dim(
+      'Calls decided by the IAM engine (@cloud-copilot/iam-simulate) over those policies; `check` by ' +
+        "agent-guard's own evaluator; lock by lambda/guard; approvals by lambda/approvals.",
+    ),
+  );
+  print();
+
+  // 1. Production with live traffic: locked.
+  account.setTraffic(steady);
+  const first = await guardTick(account, at(0));
+
+  // 2. The agent asks first.
+  const checked = await account.check(DELETE, PROD_STACK, at(2));
+  const kept = formatCheck(checked, style)
+    .split('\n')
+    .filter((line, i) => i === 0 || /^(Decided by|Approvals) /.test(line));
+  event(at(2), 'agent', `$ agent-guard check --action ${DELETE} --resource ${shortArn(PROD_STACK)}`, ...kept);
+
+  // 3. It tries anyway.
+  await deleteStack(account, at(2, 30));
+
+  // 4. It asks for 15 minutes on that stack; two on-call engineers approve.
+  const duration = 15 * 60;
+  const requested = approvalOf(
+    await account.call(
+      {
+        op: 'request',
+        roleArn: AGENT_ROLE_ARN,
+        actions: [DELETE],
+        resources: [PROD_STACK],
+        durationSeconds: duration,
+        reason: 'recreate prod-web from a clean template',
+      },
+      AGENT_SESSION,
+      at(3),
+    ),
+  );
+  event(
+    at(3),
+    'agent',
+    `$ agent-guard request --actions ${DELETE} --resources ${shortArn(PROD_STACK)} --duration ${formatDuration(duration)}`,
+    style.dim(`request ${requested.approvalId}: ${requested.status}, on-call notified`),
+  );
+  let record = requested;
+  for (const [minute, who] of [
+    [5, ON_CALL.alice],
+    [6, ON_CALL.bob],
+  ] as const) {
+    const reply = await account.call({ op: 'approve-pending', approvalId: record.approvalId }, who, at(minute));
+    record = approvalOf(reply);
+    event(at(minute), 'on-call', `${person(who)} approves: ${reply.message}`);
+  }
+  const versions = account.approvalVersions();
+  if (versions.length > 0) {
+    print(
+      `${' '.repeat(21)}${style.dim(`approval versions attached: ${versions.map((v) => `${v.name} (for ${v.replaces})`).join(', ')}`)}`,
+    );
+  }
+
+  // 5. The delete goes through, on that stack only.
+  await deleteStack(account, at(7));
+  await deleteStack(account, at(7, 30), OTHER_STACK, style.dim(' (not in the approval)'));
+
+  // 6. Expiry.
+  if (record.status === 'active' && record.expiresAt) {
+    const expiry = new Date(record.expiresAt);
+    await account.expire(record, expiry);
+    event(expiry, 'scheduler', `approval ${record.approvalId} expires; the role is back on the standard guard policies`);
+    await deleteStack(account, new Date(expiry.getTime() + 30000));
+  }
+
+  // 7. Traffic winds down; the account opens one lookback after the last live minute.
+  await guardTick(account, at(WIND_DOWN.from - 5));
+  const before = account.guardStatus();
+  const windDown = (minute: Date) => {
+    const elapsed = (minute.getTime() - at(WIND_DOWN.from).getTime()) / 60000;
+    if (elapsed < 0) return steady(minute);
+    return Math.max(2, Math.round(LIVE * (1 - elapsed / WIND_DOWN.minutes)));
+  };
+  account.setTraffic(windDown);
+  const lastLive = lastMinuteAbove(windDown, traffic.thresholdPerMinute);
+  event(
+    at(WIND_DOWN.from),
+    'traffic',
+    `winds down: ${LIVE} to 2 requests/min over ${WIND_DOWN.minutes} min`,
+    style.dim(`last minute above ${traffic.thresholdPerMinute}/min: ${clock(lastLive)}; lookback ${traffic.lookbackMinutes} min`),
+  );
+  const opened = await untilChange(account, at(WIND_DOWN.from + 5), first.decision.locked, 'evaluation');
+  if (opened) await deleteStack(account, new Date(opened.getTime() + 30000));
+
+  // 7b. The other branch: traffic stops at once.
+  print();
+  print(style.bold(`Instead: at ${clock(at(WIND_DOWN.from))} live traffic stops at once (ingress cut, DNS changed)`));
+  account.restoreStatus(before);
+  account.setTraffic((minute) => (minute.getTime() < at(WIND_DOWN.from).getTime() ? steady(minute) : 0));
+  for (let minute = WIND_DOWN.from + 5; minute <= WIND_DOWN.from + traffic.lookbackMinutes + 15; minute += 5) {
+    const tick = await account.evaluateGuard(at(minute));
+    if (tick.notice) {
+      event(
+        at(minute),
+        'guard',
+        `evaluation: account ${lockWord(tick)}, on-call notified`,
+        style.dim(tick.decision.reason),
+        style.yellow(`notice: ${tick.notice.subject}`),
+      );
+    } else if (!tick.decision.locked || minute === WIND_DOWN.from + traffic.lookbackMinutes + 15) {
+      event(at(minute), 'guard', `evaluation: account ${lockWord(tick)}`, style.dim(tick.decision.reason));
+      if (!tick.decision.locked) break;
+    }
+  }
+  await deleteStack(account, at(WIND_DOWN.from + traffic.lookbackMinutes + 15, 30));
+
+  print();
+  print(style.dim(`Replayed in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time.`));
+}
+
+/** The last minute of the wind-down whose traffic is above the threshold. */
+function lastMinuteAbove(model: (minute: Date) => number, threshold: number): Date {
+  let last = at(WIND_DOWN.from);
+  for (let m = WIND_DOWN.from; m <= WIND_DOWN.from + WIND_DOWN.minutes; m++) if (model(at(m)) > threshold) last = at(m);
+  return last;
+}
+
+/** Evaluates every schedule from `from` until the lock changes; prints the first and the changing one. */
+async function untilChange(account: DemoAccount, from: Date, locked: boolean, label: string): Promise<Date | undefined> {
+  for (let when = from, n = 0; n < 24; when = new Date(when.getTime() + 5 * 60000), n++) {
+    const tick = await account.evaluateGuard(when);
+    if (n === 0 || tick.decision.locked !== locked) {
+      event(when, 'guard', `${label}: account ${lockWord(tick)}`, style.dim(tick.decision.reason));
+    }
+    if (tick.decision.locked !== locked) return when;
+  }
+  return undefined;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
