@@ -43,19 +43,33 @@ const verdict = (allowed: boolean): string => (allowed ? style.green('ALLOWED') 
 const lockWord = (tick: GuardTick): string =>
   tick.decision.locked ? style.bold(style.red('LOCKED')) : style.green('OPEN');
 
-async function guardTick(account: DemoAccount, when: Date, label?: string): Promise<GuardTick> {
-  const tick = await account.evaluateGuard(when);
-  event(when, 'guard', `${label ?? 'evaluation'}: account ${lockWord(tick)}`, style.dim(tick.decision.reason));
-  return tick;
+/**
+ * Runs the guard's schedule up to `until` and prints the evaluations worth reading: the first, a change
+ * of lock, one with a notice, and those at `show`.
+ */
+async function advance(account: DemoAccount, until: Date, show: readonly Date[] = []): Promise<GuardTick | undefined> {
+  let last: GuardTick | undefined;
+  for (const { at: when, tick } of await account.runSchedule(until)) {
+    const changed = lastLocked === undefined || lastLocked !== tick.decision.locked;
+    lastLocked = tick.decision.locked;
+    last = tick;
+    if (!changed && !tick.notice && !show.some((d) => d.getTime() === when.getTime())) continue;
+    const detail = [style.dim(tick.decision.reason)];
+    if (tick.notice) detail.push(style.yellow(`on-call notified: ${tick.notice.subject}`));
+    event(when, 'guard', `evaluation: account ${lockWord(tick)}`, ...detail);
+  }
+  return last;
 }
+let lastLocked: boolean | undefined;
 
 async function deleteStack(account: DemoAccount, when: Date, stack = PROD_STACK, note = ''): Promise<boolean> {
+  await advance(account, when);
   const call = await account.callAws(DELETE, stack, when);
   event(
     when,
     'agent',
     `${DELETE} ${shortArn(stack)}: ${verdict(call.allowed)}${note}`,
-    style.dim(`IAM engine: ${call.result}, by ${call.by}`),
+    style.dim(`IAM engine: ${call.result}; ${call.by}`),
   );
   return call.allowed;
 }
@@ -90,13 +104,15 @@ async function main(): Promise<void> {
 
   // 1. Production with live traffic: locked.
   account.setTraffic(steady);
-  const first = await guardTick(account, at(0));
+  await advance(account, at(0));
 
   // 2. The agent asks first.
+  await advance(account, at(2));
   const checked = await account.check(DELETE, PROD_STACK, at(2));
   const kept = formatCheck(checked, style)
     .split('\n')
-    .filter((line, i) => i === 0 || /^(Decided by|Approvals) /.test(line));
+    .filter((line, i) => i === 0 || /^(Decided by|Approvals) /.test(line))
+    .map((line) => line.replace(PROD_STACK, shortArn(PROD_STACK)));
   event(at(2), 'agent', `$ agent-guard check --action ${DELETE} --resource ${shortArn(PROD_STACK)}`, ...kept);
 
   // 3. It tries anyway.
@@ -104,6 +120,7 @@ async function main(): Promise<void> {
 
   // 4. It asks for 15 minutes on that stack; two on-call engineers approve.
   const duration = 15 * 60;
+  await advance(account, at(3));
   const requested = approvalOf(
     await account.call(
       {
@@ -129,32 +146,35 @@ async function main(): Promise<void> {
     [5, ON_CALL.alice],
     [6, ON_CALL.bob],
   ] as const) {
+    await advance(account, at(minute));
     const reply = await account.call({ op: 'approve-pending', approvalId: record.approvalId }, who, at(minute));
     record = approvalOf(reply);
-    event(at(minute), 'on-call', `${person(who)} approves: ${reply.message}`);
-  }
-  const versions = account.approvalVersions();
-  if (versions.length > 0) {
-    print(
-      `${' '.repeat(21)}${style.dim(`approval versions attached: ${versions.map((v) => `${v.name} (for ${v.replaces})`).join(', ')}`)}`,
+    const versions = account.approvalVersions().map((v) => `${v.name} (stands in for ${v.replaces})`);
+    event(
+      at(minute),
+      'on-call',
+      `${person(who)} approves: ${reply.message}`,
+      ...(record.status === 'active' ? [style.dim(`attached to the role: ${versions.join(', ')}`)] : []),
     );
   }
 
   // 5. The delete goes through, on that stack only.
   await deleteStack(account, at(7));
-  await deleteStack(account, at(7, 30), OTHER_STACK, style.dim(' (not in the approval)'));
+  await deleteStack(account, at(7, 30), OTHER_STACK, ' (not in the approval)');
 
   // 6. Expiry.
   if (record.status === 'active' && record.expiresAt) {
     const expiry = new Date(record.expiresAt);
+    await advance(account, expiry);
     await account.expire(record, expiry);
     event(expiry, 'scheduler', `approval ${record.approvalId} expires; the role is back on the standard guard policies`);
     await deleteStack(account, new Date(expiry.getTime() + 30000));
   }
 
   // 7. Traffic winds down; the account opens one lookback after the last live minute.
-  await guardTick(account, at(WIND_DOWN.from - 5));
-  const before = account.guardStatus();
+  await advance(account, at(WIND_DOWN.from - 5));
+  const before = account.guardStatus()!;
+  const lockedBefore = lastLocked;
   const windDown = (minute: Date) => {
     const elapsed = (minute.getTime() - at(WIND_DOWN.from).getTime()) / 60000;
     if (elapsed < 0) return steady(minute);
@@ -168,33 +188,34 @@ async function main(): Promise<void> {
     `winds down: ${LIVE} to 2 requests/min over ${WIND_DOWN.minutes} min`,
     style.dim(`last minute above ${traffic.thresholdPerMinute}/min: ${clock(lastLive)}; lookback ${traffic.lookbackMinutes} min`),
   );
-  const opened = await untilChange(account, at(WIND_DOWN.from + 5), first.decision.locked, 'evaluation');
-  if (opened) await deleteStack(account, new Date(opened.getTime() + 30000));
+  const afterLastLive = at(WIND_DOWN.from + WIND_DOWN.minutes);
+  const horizon = at(WIND_DOWN.from + WIND_DOWN.minutes + traffic.lookbackMinutes + 10);
+  await advance(account, afterLastLive, [afterLastLive]);
+  const opensAt = await firstOpen(account, horizon);
+  await deleteStack(account, new Date((opensAt ?? horizon).getTime() + 30000));
 
   // 7b. The other branch: traffic stops at once.
   print();
   print(style.bold(`Instead: at ${clock(at(WIND_DOWN.from))} live traffic stops at once (ingress cut, DNS changed)`));
   account.restoreStatus(before);
+  lastLocked = lockedBefore;
   account.setTraffic((minute) => (minute.getTime() < at(WIND_DOWN.from).getTime() ? steady(minute) : 0));
-  for (let minute = WIND_DOWN.from + 5; minute <= WIND_DOWN.from + traffic.lookbackMinutes + 15; minute += 5) {
-    const tick = await account.evaluateGuard(at(minute));
-    if (tick.notice) {
-      event(
-        at(minute),
-        'guard',
-        `evaluation: account ${lockWord(tick)}, on-call notified`,
-        style.dim(tick.decision.reason),
-        style.yellow(`notice: ${tick.notice.subject}`),
-      );
-    } else if (!tick.decision.locked || minute === WIND_DOWN.from + traffic.lookbackMinutes + 15) {
-      event(at(minute), 'guard', `evaluation: account ${lockWord(tick)}`, style.dim(tick.decision.reason));
-      if (!tick.decision.locked) break;
-    }
-  }
-  await deleteStack(account, at(WIND_DOWN.from + traffic.lookbackMinutes + 15, 30));
+  const comparison = opensAt ?? horizon;
+  await advance(account, comparison, [comparison]);
+  await deleteStack(account, new Date(comparison.getTime() + 30000));
 
   print();
   print(style.dim(`Replayed in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time.`));
+}
+
+/** Runs the schedule until the account opens (printing as `advance` does); when it opened, if it did by `until`. */
+async function firstOpen(account: DemoAccount, until: Date): Promise<Date | undefined> {
+  const step = 5 * 60000;
+  for (let t = Date.parse(account.guardStatus()!.evaluatedAt) + step; t <= until.getTime(); t += step) {
+    const tick = await advance(account, new Date(t));
+    if (tick && !tick.decision.locked) return new Date(t);
+  }
+  return undefined;
 }
 
 /** The last minute of the wind-down whose traffic is above the threshold. */
@@ -202,18 +223,6 @@ function lastMinuteAbove(model: (minute: Date) => number, threshold: number): Da
   let last = at(WIND_DOWN.from);
   for (let m = WIND_DOWN.from; m <= WIND_DOWN.from + WIND_DOWN.minutes; m++) if (model(at(m)) > threshold) last = at(m);
   return last;
-}
-
-/** Evaluates every schedule from `from` until the lock changes; prints the first and the changing one. */
-async function untilChange(account: DemoAccount, from: Date, locked: boolean, label: string): Promise<Date | undefined> {
-  for (let when = from, n = 0; n < 24; when = new Date(when.getTime() + 5 * 60000), n++) {
-    const tick = await account.evaluateGuard(when);
-    if (n === 0 || tick.decision.locked !== locked) {
-      event(when, 'guard', `${label}: account ${lockWord(tick)}`, style.dim(tick.decision.reason));
-    }
-    if (tick.decision.locked !== locked) return when;
-  }
-  return undefined;
 }
 
 main().catch((error: unknown) => {

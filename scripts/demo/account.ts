@@ -151,6 +151,8 @@ export class DemoAccount {
   private readonly caller = new AwsCaller({ sleep: () => Promise.resolve() });
   private traffic: TrafficModel = () => 0;
   private previous: GuardStatus | undefined;
+  /** When the guard last ran: it runs on its schedule, every DEFAULT_SCHEDULE_MINUTES from the epoch. */
+  private lastRun = 0;
 
   constructor(accountTags: Record<string, string>) {
     this.template = synthesize();
@@ -193,9 +195,21 @@ export class DemoAccount {
     return this.previous;
   }
 
-  /** Forgets the guard's last status: the next evaluation starts from `status`. */
-  public restoreStatus(status: GuardStatus | undefined): void {
+  /** Rewinds the guard to `status`, as if it had just published it. */
+  public restoreStatus(status: GuardStatus): void {
     this.previous = status;
+    this.lastRun = Date.parse(status.evaluatedAt);
+  }
+
+  /** Runs every scheduled evaluation due after the last one, up to `until`, in order. */
+  public async runSchedule(until: Date): Promise<{ at: Date; tick: GuardTick }[]> {
+    const step = DEFAULT_SCHEDULE_MINUTES * 60000;
+    const ticks = [];
+    const first = this.lastRun === 0 ? Math.floor(until.getTime() / step) * step : Math.floor(this.lastRun / step) * step + step;
+    for (let t = first; t <= until.getTime(); t += step) {
+      ticks.push({ at: new Date(t), tick: await this.evaluateGuard(new Date(t)) });
+    }
+    return ticks;
   }
 
   /** One scheduled evaluation, as lambda/guard/guard.ts runs it, minus the role writes. */
@@ -223,6 +237,7 @@ export class DemoAccount {
       this.previous,
     );
     this.previous = status;
+    this.lastRun = now.getTime();
     const notice =
       started && decision.protected
         ? trafficDropNotice({ account: config.accountId, mode: config.mode, reason: signal.reason, holdUntil: memory.holdUntil })
@@ -317,9 +332,9 @@ export class DemoAccount {
       .at(0);
     const result = simulation.overallResult;
     const by = deny
-      ? `statement ${deny.statement.sid() ?? '(no Sid)'} of ${deny.policyId}`
+      ? `denied by statement ${deny.statement.sid() ?? '(no Sid)'} of ${deny.policyId}`
       : result === 'Allowed'
-        ? 'AdministratorAccess allows it and no guard statement denies it'
+        ? 'AdministratorAccess allows it, no guard statement denies it'
         : 'no Allow matches';
     return { allowed: result === 'Allowed', result, by };
   }
