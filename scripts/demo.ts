@@ -29,14 +29,15 @@ const print = (line = ''): void => {
 };
 
 const clock = (date: Date): string => date.toISOString().slice(11, 19);
-const shortArn = (arn: string): string => arn.replace(/^arn:aws:cloudformation:[^:]+:\d+:stack\/([^/]+)\/.*$/, 'stack/$1');
+const shortArn = (arn: string): string =>
+  arn.replace(/^arn:aws:cloudformation:[^:]+:\d+:stack\/([^/]+)\/.*$/, 'stack/$1');
 const ACTORS = { guard: 'guard', agent: 'agent', 'on-call': 'on-call', scheduler: 'scheduler', traffic: 'traffic' };
 type Actor = keyof typeof ACTORS;
 
 /** One event: `HH:MM:SS  actor     text`, then indented detail lines. */
 function event(when: Date, actor: Actor, text: string, ...detail: string[]): void {
   print(`${style.dim(clock(when))}  ${style.bold(ACTORS[actor].padEnd(9))} ${text}`);
-  for (const line of detail) print(`${' '.repeat(21)}${line}`);
+  for (const line of detail) print(`${' '.repeat(20)}${line}`);
 }
 
 const verdict = (allowed: boolean): string => (allowed ? style.green('ALLOWED') : style.bold(style.red('DENIED')));
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const account = new DemoAccount({ environment: options['account-tag'] });
   const { traffic } = account.guardConfig;
-  const steady = (minute: Date) => LIVE + 37 * Math.sin(minute.getTime() / 420000);
+  const steady = (minute: Date) => Math.round(LIVE + 37 * Math.sin(minute.getTime() / 420000));
 
   print(style.bold('agent-guard demo: an AI agent deletes and recreates the production environment'));
   print(
@@ -111,8 +112,9 @@ async function main(): Promise<void> {
   const checked = await account.check(DELETE, PROD_STACK, at(2));
   const kept = formatCheck(checked, style)
     .split('\n')
-    .filter((line, i) => i === 0 || /^(Decided by|Approvals) /.test(line))
-    .map((line) => line.replace(PROD_STACK, shortArn(PROD_STACK)));
+    // The verdict, and the command check offers for asking on-call (indented under its label).
+    .filter((line, i) => i === 0 || line.startsWith('  '))
+    .map((line, i) => `${i === 0 ? '' : 'to ask: '}${line.trim().replace(PROD_STACK, shortArn(PROD_STACK))}`);
   event(at(2), 'agent', `$ agent-guard check --action ${DELETE} --resource ${shortArn(PROD_STACK)}`, ...kept);
 
   // 3. It tries anyway.
@@ -139,7 +141,8 @@ async function main(): Promise<void> {
     at(3),
     'agent',
     `$ agent-guard request --actions ${DELETE} --resources ${shortArn(PROD_STACK)} --duration ${formatDuration(duration)}`,
-    style.dim(`request ${requested.approvalId}: ${requested.status}, on-call notified`),
+    style.dim(`request ${requested.approvalId}: ${requested.status}`),
+    style.yellow(`on-call notified: ${account.lastNotice()}`),
   );
   let record = requested;
   for (const [minute, who] of [
@@ -167,7 +170,19 @@ async function main(): Promise<void> {
     const expiry = new Date(record.expiresAt);
     await advance(account, expiry);
     await account.expire(record, expiry);
-    event(expiry, 'scheduler', `approval ${record.approvalId} expires; the role is back on the standard guard policies`);
+    event(
+      expiry,
+      'scheduler',
+      `expiry schedule fires: approval ${record.approvalId} is now ${account.approvals.record(record.approvalId).status}`,
+      style.dim(
+        account.approvalVersions().length === 0
+          ? 'the role holds the standard guard policies again'
+          : `still attached: ${account
+              .approvalVersions()
+              .map((v) => v.name)
+              .join(', ')}`,
+      ),
+    );
     await deleteStack(account, new Date(expiry.getTime() + 30000));
   }
 
@@ -186,7 +201,9 @@ async function main(): Promise<void> {
     at(WIND_DOWN.from),
     'traffic',
     `winds down: ${LIVE} to 2 requests/min over ${WIND_DOWN.minutes} min`,
-    style.dim(`last minute above ${traffic.thresholdPerMinute}/min: ${clock(lastLive)}; lookback ${traffic.lookbackMinutes} min`),
+    style.dim(
+      `last minute above ${traffic.thresholdPerMinute}/min: ${clock(lastLive)}; lookback ${traffic.lookbackMinutes} min`,
+    ),
   );
   const afterLastLive = at(WIND_DOWN.from + WIND_DOWN.minutes);
   const horizon = at(WIND_DOWN.from + WIND_DOWN.minutes + traffic.lookbackMinutes + 10);

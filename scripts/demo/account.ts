@@ -205,7 +205,8 @@ export class DemoAccount {
   public async runSchedule(until: Date): Promise<{ at: Date; tick: GuardTick }[]> {
     const step = DEFAULT_SCHEDULE_MINUTES * 60000;
     const ticks = [];
-    const first = this.lastRun === 0 ? Math.floor(until.getTime() / step) * step : Math.floor(this.lastRun / step) * step + step;
+    const first =
+      this.lastRun === 0 ? Math.floor(until.getTime() / step) * step : Math.floor(this.lastRun / step) * step + step;
     for (let t = first; t <= until.getTime(); t += step) {
       ticks.push({ at: new Date(t), tick: await this.evaluateGuard(new Date(t)) });
     }
@@ -240,9 +241,19 @@ export class DemoAccount {
     this.lastRun = now.getTime();
     const notice =
       started && decision.protected
-        ? trafficDropNotice({ account: config.accountId, mode: config.mode, reason: signal.reason, holdUntil: memory.holdUntil })
+        ? trafficDropNotice({
+            account: config.accountId,
+            mode: config.mode,
+            reason: signal.reason,
+            holdUntil: memory.holdUntil,
+          })
         : undefined;
-    return { decision, status, lock: effectiveLock(status, now, DEFAULT_SCHEDULE_MINUTES), ...(notice ? { notice } : {}) };
+    return {
+      decision,
+      status,
+      lock: effectiveLock(status, now, DEFAULT_SCHEDULE_MINUTES),
+      ...(notice ? { notice } : {}),
+    };
   }
 
   /** `agent-guard check` as the agent runs it, over the role's attached guard policies. */
@@ -273,6 +284,11 @@ export class DemoAccount {
     return JSON.parse(reply.body) as ApiResponse;
   }
 
+  /** The subject of the last notice the approval function sent on-call. */
+  public lastNotice(): string | undefined {
+    return this.approvals.sns.notices.at(-1)?.subject;
+  }
+
   /** Scheduler fires the approval's expiry at `now`. */
   public async expire(record: ApprovalRecord, now: Date): Promise<void> {
     this.approvals.now = now;
@@ -295,7 +311,13 @@ export class DemoAccount {
     return this.approvals.iam
       .role(AGENT_ROLE_NAME)
       .attached.filter((arn) => arn !== ADMIN_POLICY_ARN)
-      .map((arn) => this.policies.get(arn) ?? { name: arn.slice(arn.lastIndexOf('/') + 1), document: this.approvals.iam.document(arn) });
+      .map(
+        (arn) =>
+          this.policies.get(arn) ?? {
+            name: arn.slice(arn.lastIndexOf('/') + 1),
+            document: this.approvals.iam.document(arn),
+          },
+      );
   }
 
   /** IAM's decision on the agent's call now: the role's attached policies and boundary, its tags per the lock. */

@@ -70,7 +70,7 @@ test('the production account tells the incident in order', () => {
       /^(\d\d:\d\d:\d\d)\s+on-call\s+bob@example\.com approves: Approval (\S+) is in force until \S+T(\d\d:\d\d:\d\d)Z\.$/,
       /^(\d\d:\d\d:\d\d)\s+agent\s+cloudformation:DeleteStack stack\/prod-web: ALLOWED$/,
       /IAM engine: Allowed;/,
-      /^(\d\d:\d\d:\d\d)\s+scheduler\s+approval (\S+) expires/,
+      /^(\d\d:\d\d:\d\d)\s+scheduler\s+expiry schedule fires: approval (\S+) is now expired$/,
       /^(\d\d:\d\d:\d\d)\s+agent\s+cloudformation:DeleteStack stack\/prod-web: DENIED$/,
       /last minute above \d+\/min: (\d\d:\d\d:\d\d); lookback (\d+) min$/,
       /^(\d\d:\d\d:\d\d)\s+guard\s+evaluation: account LOCKED$/,
