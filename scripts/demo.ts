@@ -168,10 +168,12 @@ async function main(): Promise<void> {
   // 6. Expiry.
   if (record.status === 'active' && record.expiresAt) {
     const expiry = new Date(record.expiresAt);
-    await advance(account, expiry);
-    await account.expire(record, expiry);
+    // The versions carry their expiry as a literal: they deny on their own once it passes.
+    await deleteStack(account, new Date(expiry.getTime() + 1000), PROD_STACK, ' (schedule not run yet)');
+    const fired = new Date(expiry.getTime() + 5000);
+    await account.expire(record, fired);
     event(
-      expiry,
+      fired,
       'scheduler',
       `expiry schedule fires: approval ${record.approvalId} is now ${account.approvals.record(record.approvalId).status}`,
       style.dim(
@@ -221,6 +223,10 @@ async function main(): Promise<void> {
   await advance(account, comparison, [comparison]);
   await deleteStack(account, new Date(comparison.getTime() + 30000));
 
+  // The fixture watched every IAM write: no role was ever less locked than both ends of a swap.
+  if (account.approvals.violations.length > 0) {
+    throw new Error(`An agent role was left unlocked mid-swap: ${JSON.stringify(account.approvals.violations)}`);
+  }
   print();
   print(style.dim(`Replayed in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time.`));
 }

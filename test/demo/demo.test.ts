@@ -57,7 +57,7 @@ test('plain text into a pipe; colour only when forced', () => {
 });
 
 test('the production account tells the incident in order', () => {
-  const [, , , check, , iam, alice, bob, allowed, , expired, deniedAgain, windDown, stillLocked, opened] = inOrder(
+  const [, , , check, , iam, alice, bob, allowed, , , , expired, deniedAgain, windDown, stillLocked, opened] = inOrder(
     production,
     [
       /^(\d\d:\d\d:\d\d)\s+guard\s+evaluation: account LOCKED$/,
@@ -70,6 +70,8 @@ test('the production account tells the incident in order', () => {
       /^(\d\d:\d\d:\d\d)\s+on-call\s+bob@example\.com approves: Approval (\S+) is in force until \S+T(\d\d:\d\d:\d\d)Z\.$/,
       /^(\d\d:\d\d:\d\d)\s+agent\s+cloudformation:DeleteStack stack\/prod-web: ALLOWED$/,
       /IAM engine: Allowed;/,
+      /agent\s+cloudformation:DeleteStack stack\/prod-web: DENIED \(schedule not run yet\)$/,
+      /IAM engine: ExplicitlyDenied; denied by statement \S+ of AgentGuardApproval-/,
       /^(\d\d:\d\d:\d\d)\s+scheduler\s+expiry schedule fires: approval (\S+) is now expired$/,
       /^(\d\d:\d\d:\d\d)\s+agent\s+cloudformation:DeleteStack stack\/prod-web: DENIED$/,
       /last minute above \d+\/min: (\d\d:\d\d:\d\d); lookback (\d+) min$/,
