@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANSI_ESCAPE } from '../../bin/cli/style';
 
@@ -124,4 +125,28 @@ test('in an account not tagged production nothing locks, so the same calls go th
   expect(here).toHaveLength(there.length);
   expect(there).toContain('DENIED');
   expect(here.every((v) => v === 'ALLOWED')).toBe(true);
+});
+
+/** The first ```text block after `heading` in a Markdown file of the repository, as lines. */
+function textBlock(file: string, heading: string): string[] {
+  const markdown = readFileSync(join(ROOT, file), 'utf8');
+  const start = markdown.indexOf(heading);
+  const block = start < 0 ? null : /```text\n([\s\S]*?)\n```/.exec(markdown.slice(start));
+  if (!block) throw new Error(`${file}: no \`\`\`text block after "${heading}"`);
+  return block[1].split('\n');
+}
+
+/** The run's own wall time is the one line that differs from run to run. */
+const timeless = (lines: readonly string[]): string[] => lines.filter((l) => !/^Replayed in /.test(l));
+
+test('docs/DEMO.md holds the output of this demo (regenerate it with the command it gives)', () => {
+  expect(timeless(textBlock('docs/DEMO.md', '\n```text\n'))).toEqual(timeless(production).slice(0, -1));
+});
+
+test("the README's excerpt is lines of the output, in order", () => {
+  const excerpt = textBlock('README.md', '## See it work');
+  inOrder(
+    production,
+    excerpt.filter((l) => l !== '').map((l) => new RegExp(`^${l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)),
+  );
 });
