@@ -9,11 +9,14 @@ import { formatCheck } from '../bin/cli/format';
 import { Style, styleFor, wantsColour } from '../bin/cli/style';
 import { ApprovalRecord } from '../lib/core/approval-api';
 import { formatDuration } from '../lib/core/approval/duration';
+import { DEFAULT_SCHEDULE_MINUTES } from '../lib/core/status-freshness';
 import { ACCOUNT, AGENT_ROLE_ARN, AGENT_SESSION, DemoAccount, GuardTick, ON_CALL, stackArn } from './demo/account';
 
 const START = Date.parse('2026-05-01T09:00:00Z');
 const at = (minutes: number, seconds = 0): Date => new Date(START + minutes * 60000 + seconds * 1000);
+/** Requests per minute: live, and the trickle left once traffic has wound down. */
 const LIVE = 1200;
+const IDLE = 2;
 const PROD_STACK = stackArn('prod-web', '6f1c2a40-0f7e-11f1-9d2b-0a1b2c3d4e5f');
 const OTHER_STACK = stackArn('prod-db', '7a2d3b50-0f7e-11f1-9d2b-0a1b2c3d4e5f');
 const DELETE = 'cloudformation:DeleteStack';
@@ -31,18 +34,20 @@ const print = (line = ''): void => {
 const clock = (date: Date): string => date.toISOString().slice(11, 19);
 const shortArn = (arn: string): string =>
   arn.replace(/^arn:aws:cloudformation:[^:]+:\d+:stack\/([^/]+)\/.*$/, 'stack/$1');
-const ACTORS = { guard: 'guard', agent: 'agent', 'on-call': 'on-call', scheduler: 'scheduler', traffic: 'traffic' };
-type Actor = keyof typeof ACTORS;
+type Actor = 'guard' | 'agent' | 'on-call' | 'scheduler' | 'traffic';
 
 /** One event: `HH:MM:SS  actor     text`, then indented detail lines. */
 function event(when: Date, actor: Actor, text: string, ...detail: string[]): void {
-  print(`${style.dim(clock(when))}  ${style.bold(ACTORS[actor].padEnd(9))} ${text}`);
+  print(`${style.dim(clock(when))}  ${style.bold(actor.padEnd(9))} ${text}`);
   for (const line of detail) print(`${' '.repeat(20)}${line}`);
 }
 
 const verdict = (allowed: boolean): string => (allowed ? style.green('ALLOWED') : style.bold(style.red('DENIED')));
 const lockWord = (tick: GuardTick): string =>
   tick.decision.locked ? style.bold(style.red('LOCKED')) : style.green('OPEN');
+
+/** The lock of the last evaluation `advance` saw: a change is worth printing. */
+let lastLocked: boolean | undefined;
 
 /**
  * Runs the guard's schedule up to `until` and prints the evaluations worth reading: the first, a change
@@ -61,8 +66,6 @@ async function advance(account: DemoAccount, until: Date, show: readonly Date[] 
   }
   return last;
 }
-let lastLocked: boolean | undefined;
-
 async function deleteStack(account: DemoAccount, when: Date, stack = PROD_STACK, note = ''): Promise<boolean> {
   await advance(account, when);
   const call = await account.callAws(DELETE, stack, when);
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
     'agent',
     `$ agent-guard request --actions ${DELETE} --resources ${shortArn(PROD_STACK)} --duration ${formatDuration(duration)}`,
     style.dim(`request ${requested.approvalId}: ${requested.status}`),
-    style.yellow(`on-call notified: ${account.lastNotice()}`),
+    style.yellow(`on-call notified: ${account.lastNotice() ?? '(no notice sent)'}`),
   );
   let record = requested;
   for (const [minute, who] of [
@@ -172,17 +175,13 @@ async function main(): Promise<void> {
     await deleteStack(account, new Date(expiry.getTime() + 1000), PROD_STACK, ' (schedule not run yet)');
     const fired = new Date(expiry.getTime() + 5000);
     await account.expire(record, fired);
+    const left = account.approvalVersions().map((v) => v.name);
     event(
       fired,
       'scheduler',
       `expiry schedule fires: approval ${record.approvalId} is now ${account.approvals.record(record.approvalId).status}`,
       style.dim(
-        account.approvalVersions().length === 0
-          ? 'the role holds the standard guard policies again'
-          : `still attached: ${account
-              .approvalVersions()
-              .map((v) => v.name)
-              .join(', ')}`,
+        left.length === 0 ? 'the role holds the standard guard policies again' : `still attached: ${left.join(', ')}`,
       ),
     );
     await deleteStack(account, new Date(expiry.getTime() + 30000));
@@ -195,14 +194,14 @@ async function main(): Promise<void> {
   const windDown = (minute: Date) => {
     const elapsed = (minute.getTime() - at(WIND_DOWN.from).getTime()) / 60000;
     if (elapsed < 0) return steady(minute);
-    return Math.max(2, Math.round(LIVE * (1 - elapsed / WIND_DOWN.minutes)));
+    return Math.max(IDLE, Math.round(LIVE * (1 - elapsed / WIND_DOWN.minutes)));
   };
   account.setTraffic(windDown);
   const lastLive = lastMinuteAbove(windDown, traffic.thresholdPerMinute);
   event(
     at(WIND_DOWN.from),
     'traffic',
-    `winds down: ${LIVE} to 2 requests/min over ${WIND_DOWN.minutes} min`,
+    `winds down: ${LIVE} to ${IDLE} requests/min over ${WIND_DOWN.minutes} min`,
     style.dim(
       `last minute above ${traffic.thresholdPerMinute}/min: ${clock(lastLive)}; lookback ${traffic.lookbackMinutes} min`,
     ),
@@ -233,7 +232,7 @@ async function main(): Promise<void> {
 
 /** Runs the schedule until the account opens (printing as `advance` does); when it opened, if it did by `until`. */
 async function firstOpen(account: DemoAccount, until: Date): Promise<Date | undefined> {
-  const step = 5 * 60000;
+  const step = DEFAULT_SCHEDULE_MINUTES * 60000;
   for (let t = Date.parse(account.guardStatus()!.evaluatedAt) + step; t <= until.getTime(); t += step) {
     const tick = await advance(account, new Date(t));
     if (tick && !tick.decision.locked) return new Date(t);

@@ -16,7 +16,14 @@ import { AgentGuard } from '../../lib';
 import { checkAction, CheckResult } from '../../lib/core/agent/check';
 import { ApiResponse, ApprovalRecord } from '../../lib/core/approval-api';
 import { APPROVALS_CONFIG_ENV, ApprovalsConfig, GuardConfig } from '../../lib/core/config';
-import { AGENT_TAG, AGENT_TAG_VALUE, parseApprovalPolicyArn, STATE_OPEN, STATE_TAG } from '../../lib/core/contract';
+import {
+  AGENT_TAG,
+  AGENT_TAG_VALUE,
+  guardPolicyName,
+  parseApprovalPolicyArn,
+  STATE_OPEN,
+  STATE_TAG,
+} from '../../lib/core/contract';
 import { NamedPolicy } from '../../lib/core/iam/policy-document';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { GuardStatus } from '../../lib/core/status';
@@ -67,11 +74,6 @@ export interface CallDecision {
 }
 
 type Cfn = Parameters<typeof resolveIntrinsics>[1];
-
-const ADMINISTRATOR_ACCESS = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
-};
 
 /** The guard as the example app deploys it, with two approvers required; synthesized in-process. */
 function synthesize(): Template {
@@ -159,7 +161,11 @@ export class DemoAccount {
     this.guardConfig = functionConfig(this.template);
     const role = guardedRole(this.template);
     for (const p of role.identityPolicies) {
-      const arn = this.guardConfig.guardPolicyArns.find((a) => a.endsWith(`/${p.name}`)) ?? ADMIN_POLICY_ARN;
+      const arn =
+        p.name === 'AdministratorAccess'
+          ? ADMIN_POLICY_ARN
+          : this.guardConfig.guardPolicyArns.find((a) => a.endsWith(`/${p.name}`));
+      if (!arn) throw new Error(`The agent role holds ${p.name}, which the guard configuration does not name.`);
       this.policies.set(arn, { name: p.name, document: p.policy });
     }
     this.boundary = { name: role.boundary.name, document: role.boundary.policy };
@@ -169,7 +175,7 @@ export class DemoAccount {
       ACCOUNT,
       fakeOrganizations(() => accountTags),
       this.caller,
-      0,
+      this.guardConfig.productionCacheSeconds,
     );
 
     const config = approvalsConfig(this.template);
@@ -271,7 +277,12 @@ export class DemoAccount {
       lock,
       now,
       approvals: listed.ok ? (listed.approvals ?? []) : undefined,
-      policies: { identity: this.attachedGuardPolicies(), boundary: this.boundary, source: 'attached' },
+      // As the CLI reads the role: its guard policies (AdministratorAccess is assumed to allow).
+      policies: {
+        identity: this.attached().filter((p) => p.name !== 'AdministratorAccess'),
+        boundary: this.boundary,
+        source: 'attached',
+      },
       roleTags: tags,
       catalog: resolveCatalog(),
     });
@@ -297,34 +308,29 @@ export class DemoAccount {
 
   /** The approval versions on the agent role now, by name, and the standard policies they stand in for. */
   public approvalVersions(): { name: string; replaces: string }[] {
-    return this.approvals.iam
-      .role(AGENT_ROLE_NAME)
-      .attached.filter((arn) => parseApprovalPolicyArn(arn))
-      .map((arn) => {
-        const name = arn.slice(arn.lastIndexOf('/') + 1);
-        return { name, replaces: `AgentGuardDeny${/-Deny(\d+)-/.exec(name)?.[1] ?? '?'}` };
-      });
+    return this.approvals.iam.role(AGENT_ROLE_NAME).attached.flatMap((arn) => {
+      const parts = parseApprovalPolicyArn(arn);
+      if (!parts) return [];
+      const replaces = parts.replaces === undefined ? 'none' : guardPolicyName(parts.replaces);
+      return [{ name: arn.slice(arn.lastIndexOf('/') + 1), replaces }];
+    });
   }
 
-  /** The guard policies the agent role holds now: standard ones from the template, approval versions from IAM. */
-  private attachedGuardPolicies(): NamedPolicy[] {
-    return this.approvals.iam
-      .role(AGENT_ROLE_NAME)
-      .attached.filter((arn) => arn !== ADMIN_POLICY_ARN)
-      .map(
-        (arn) =>
-          this.policies.get(arn) ?? {
-            name: arn.slice(arn.lastIndexOf('/') + 1),
-            document: this.approvals.iam.document(arn),
-          },
-      );
+  /** The managed policies the agent role holds now: the template's, and approval versions as IAM holds them. */
+  private attached(): NamedPolicy[] {
+    return this.approvals.iam.role(AGENT_ROLE_NAME).attached.map(
+      (arn) =>
+        this.policies.get(arn) ?? {
+          name: arn.slice(arn.lastIndexOf('/') + 1),
+          document: this.approvals.iam.document(arn),
+        },
+    );
   }
 
   /** IAM's decision on the agent's call now: the role's attached policies and boundary, its tags per the lock. */
   public async callAws(action: string, resource: string, now: Date): Promise<CallDecision> {
     const locked = effectiveLock(this.previous, now, DEFAULT_SCHEDULE_MINUTES).locked;
     const tags = { ...this.roleTags, ...(locked ? {} : { [`aws:PrincipalTag/${STATE_TAG}`]: STATE_OPEN }) };
-    const identity = [{ name: 'AdministratorAccess', document: ADMINISTRATOR_ACCESS }, ...this.attachedGuardPolicies()];
     const simulation = await runSimulation(
       {
         request: {
@@ -338,7 +344,7 @@ export class DemoAccount {
             ...tags,
           },
         },
-        identityPolicies: identity.map((p) => ({ name: p.name, policy: p.document })),
+        identityPolicies: this.attached().map((p) => ({ name: p.name, policy: p.document })),
         serviceControlPolicies: [],
         resourceControlPolicies: [],
         permissionBoundaryPolicies: [{ name: this.boundary.name, policy: this.boundary.document }],
