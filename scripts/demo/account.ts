@@ -27,7 +27,7 @@ import {
 import { NamedPolicy } from '../../lib/core/iam/policy-document';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { GuardStatus } from '../../lib/core/status';
-import { DEFAULT_SCHEDULE_MINUTES, EffectiveLock, effectiveLock } from '../../lib/core/status-freshness';
+import { DEFAULT_SCHEDULE_MINUTES, effectiveLock } from '../../lib/core/status-freshness';
 import { loadApprovalsConfig } from '../../lambda/approvals/config';
 import { decide, Decision } from '../../lambda/guard/decide';
 import { ProductionReader } from '../../lambda/guard/production-signal';
@@ -56,11 +56,10 @@ export const stackArn = (name: string, id: string): string =>
 /** Requests per minute the account serves at a minute, over every region. */
 export type TrafficModel = (minute: Date) => number;
 
-/** One evaluation of the guard: what it decided, the status it published, and any notice. */
+/** One evaluation of the guard: what it decided, and any notice. */
 export interface GuardTick {
   readonly decision: Decision;
-  readonly status: GuardStatus;
-  readonly lock: EffectiveLock;
+  /** The traffic-drop notice this evaluation sent on-call, if any. */
   readonly notice?: Notice;
 }
 
@@ -140,7 +139,6 @@ function fakeOrganizations(accountTags: () => Record<string, string>): Organizat
 }
 
 export class DemoAccount {
-  public readonly template: Template;
   public readonly guardConfig: GuardConfig;
   /** The approval function's service, over in-memory IAM, DynamoDB, Scheduler, EventBridge and SNS. */
   public readonly approvals: ApprovalsFixture;
@@ -157,9 +155,9 @@ export class DemoAccount {
   private lastRun = 0;
 
   constructor(accountTags: Record<string, string>) {
-    this.template = synthesize();
-    this.guardConfig = functionConfig(this.template);
-    const role = guardedRole(this.template);
+    const template = synthesize();
+    this.guardConfig = functionConfig(template);
+    const role = guardedRole(template);
     for (const p of role.identityPolicies) {
       const arn =
         p.name === 'AdministratorAccess'
@@ -178,7 +176,7 @@ export class DemoAccount {
       this.guardConfig.productionCacheSeconds,
     );
 
-    const config = approvalsConfig(this.template);
+    const config = approvalsConfig(template);
     this.approvals = new ApprovalsFixture({ config, now: new Date(0) });
     this.approvals.iam.addRole(AGENT_ROLE_NAME, {
       tags: { [AGENT_TAG]: AGENT_TAG_VALUE },
@@ -254,12 +252,7 @@ export class DemoAccount {
             holdUntil: memory.holdUntil,
           })
         : undefined;
-    return {
-      decision,
-      status,
-      lock: effectiveLock(status, now, DEFAULT_SCHEDULE_MINUTES),
-      ...(notice ? { notice } : {}),
-    };
+    return { decision, ...(notice ? { notice } : {}) };
   }
 
   /** `agent-guard check` as the agent runs it, over the role's attached guard policies. */
@@ -327,9 +320,10 @@ export class DemoAccount {
     );
   }
 
-  /** IAM's decision on the agent's call now: the role's attached policies and boundary, its tags per the lock. */
+  /** IAM's decision on the agent's call now: the role's attached policies, boundary and tags. */
   public async callAws(action: string, resource: string, now: Date): Promise<CallDecision> {
-    const locked = effectiveLock(this.previous, now, DEFAULT_SCHEDULE_MINUTES).locked;
+    // The role carries the state tag the guard's last decision wrote; as deployed, it has none (locked).
+    const locked = this.previous?.locked ?? true;
     const tags = { ...this.roleTags, ...(locked ? {} : { [`aws:PrincipalTag/${STATE_TAG}`]: STATE_OPEN }) };
     const simulation = await runSimulation(
       {
