@@ -104,6 +104,7 @@ async function main(): Promise<void> {
         "agent-guard's own evaluator; lock by lambda/guard; approvals by lambda/approvals.",
     ),
   );
+  print(style.dim(`stack/prod-web below is short for ${PROD_STACK}; commands and calls use the full ARN.`));
   print();
 
   // 1. Production with live traffic: locked.
