@@ -87,9 +87,12 @@ const FIELD_OF_FLAG: Readonly<Record<string, string>> = {
 
 /** A CLI message with its flags named as the tool's fields, so the agent knows which field to change. */
 function inFieldNames(message: string): string {
-  return message.replace(/--(all-resources|resources?|actions?|role|duration|reason|ticket|uses)\b/g, (flag) => {
-    return FIELD_OF_FLAG[flag] ?? flag;
-  });
+  return message
+    .replace(/ See agent-guard \w+ --help\.$/, '')
+    .replace(
+      /--(all-resources|resources?|actions?|role|duration|reason|ticket|uses)\b/g,
+      (flag) => FIELD_OF_FLAG[flag],
+    );
 }
 
 /** One AWS CLI command as words, through a real shell tokenizer; shell syntax beyond words is refused. */
@@ -269,13 +272,18 @@ export async function createMcpServer(ctx: McpContext, options: McpOptions): Pro
         duration: z.string().describe('how long, from when it is approved: 90s, 30m, 1h, 1h30m'),
         reason: z.string().describe('why this is safe now; on-call reads it and it goes to the audit record'),
         ticket: z.string().optional().describe('ticket id, where the guard requires one'),
-        uses: z.number().int().optional().describe('only 1: the approval ends at its first use'),
+        uses: z.literal(1).optional().describe('only 1: the approval ends at its first use'),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     (input) =>
       guarded(async () => {
         online();
+        if (input.resources === undefined && !input.allResources) {
+          throw usageError(
+            'Give resources: the ARNs the actions act on. For actions without a resource type, give allResources true with uses 1 instead.',
+          );
+        }
         const { uses, ...scope } = input;
         const result = await ctx.requestApproval({
           ...options,

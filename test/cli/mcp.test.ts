@@ -274,7 +274,12 @@ describe('request_approval is agent-guard request', () => {
     [{ duration: 'forever' }, /duration: /],
     [{ duration: '40d' }, /duration '40d' .*over 31d/],
     [{ role: 'arn:aws:sts::111122223333:assumed-role/agent/s1' }, /role '.*' is a session ARN/],
-    [{ uses: 2 }, /uses '2': only single-use approvals exist/],
+    // No resources: the fields to give instead.
+    [{ resources: undefined }, /Give resources: .*allResources true with uses 1/],
+    [
+      { resources: undefined, allResources: true },
+      /allResources: allResources is only for actions without a resource type/,
+    ],
     [{ actions: ['ec2:NoSuchThing'] }, /actions: /],
     [{ reason: ' ' }, /reason must not be blank/],
   ])('bad input %j is refused before any call, naming the field', async (change, message) => {
@@ -297,14 +302,18 @@ describe('request_approval is agent-guard request', () => {
     expect(reads).toEqual([]);
   });
 
-  test('a missing field is refused by the schema, naming it', async () => {
+  test.each([
+    [{ reason: undefined }, /reason/],
+    [{ uses: 2 }, /uses/],
+  ])('%j is refused by the schema, naming the field', async (change, field) => {
     const { transport, sent } = cannedTransport(okReply('must not be reached'));
     const result = await callOnce({ env: { AGENT_GUARD_URL: FUNCTION_URL }, transport }, 'request_approval', {
       ...REQUEST,
-      reason: undefined,
+      ...change,
     });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/Input validation error[\s\S]*reason/);
+    expect(textOf(result)).toMatch(/Input validation error/);
+    expect(textOf(result)).toMatch(field);
     expect(sent).toEqual([]);
   });
 
