@@ -29,9 +29,7 @@ const INSTRUCTIONS =
 const FIELD_OF_FLAG: Readonly<Record<string, string>> = {
   '--role': 'role',
   '--actions': 'actions',
-  '--action': 'action',
   '--resources': 'resources',
-  '--resource': 'resource',
   '--all-resources': 'allResources',
   '--duration': 'duration',
   '--reason': 'reason',
@@ -43,20 +41,17 @@ const FIELD_OF_FLAG: Readonly<Record<string, string>> = {
 function inFieldNames(message: string): string {
   return message
     .replace(/ See agent-guard \w+ --help\.$/, '')
-    .replace(
-      /--(all-resources|resources?|actions?|role|duration|reason|ticket|uses)\b/g,
-      (flag) => FIELD_OF_FLAG[flag],
-    );
+    .replace(/--(all-resources|resources|actions|role|duration|reason|ticket|uses)\b/g, (flag) => FIELD_OF_FLAG[flag]);
 }
 
 /** One AWS CLI command as words, through a real shell tokenizer; shell syntax beyond words is refused. */
 export function commandWords(command: string): string[] {
   // A variable stays as written: the server runs nothing, and must not read its own environment into it.
   const words = parse(command, (name) => `$${name}`);
-  if (words.some((word) => typeof word !== 'string')) {
+  if (words[0] !== 'aws' || words.some((word) => typeof word !== 'string')) {
     throw usageError(
-      `command ${quote(command)} is not one AWS CLI command: leave out shell operators, redirections, globs and ` +
-        "comments, and quote ARNs with '*'. Write it like aws cloudformation delete-stack --stack-name prod-api.",
+      `command ${quote(command)} is not one AWS CLI command: start it with aws, leave out shell operators, ` +
+        "redirections, globs and comments, and quote ARNs with '*'. Write it like aws cloudformation delete-stack --stack-name prod-api.",
     );
   }
   return words as string[];

@@ -219,7 +219,7 @@ describe('check_action says what agent-guard check says', () => {
       { command: 'aws ec2 describe-instances && aws ec2 terminate-instances --instance-ids i-0abc' },
       /leave out shell operators/,
     ],
-    [{ command: 'terraform destroy' }, /give one AWS CLI command/],
+    [{ command: 'terraform destroy' }, /command 'terraform destroy' is not one AWS CLI command: start it with aws/],
   ])('bad input %j is refused, naming the field', async (input, message) => {
     const deps = online();
     const result = await callOnce(deps, 'check_action', input);
