@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const ROOT = join(__dirname, '..');
@@ -82,13 +82,36 @@ export async function bundleHandler(name: string, outDir = join(DIST, 'handlers'
   return { name, file, bytes: statSync(file).size, metafile: result.metafile };
 }
 
-async function bundleCli(): Promise<string> {
-  const file = join(DIST, 'bin', 'agent-guard.js');
+/**
+ * The MCP server (bin/cli/mcp-server.ts, with the MCP SDK) is a file of its own beside the CLI, which
+ * loads it only for `agent-guard mcp`: every other command, and the hook an agent runs before each shell
+ * command, start without reading it.
+ */
+const MCP_SERVER = 'mcp-server';
+const mcpServerApart: esbuild.Plugin = {
+  name: 'mcp-server-apart',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^\\./${MCP_SERVER}$`) }, () => ({
+      path: `./${MCP_SERVER}.js`,
+      external: true,
+    }));
+  },
+};
+
+/** Bundles the CLI into `outDir`: agent-guard.js, and mcp-server.js beside it. Returns the CLI's path. */
+export async function bundleCli(outDir = join(DIST, 'bin')): Promise<string> {
+  const file = join(outDir, 'agent-guard.js');
+  // The source keeps its `#!/usr/bin/env node` line, and esbuild keeps it at the top.
   await esbuild.build({
     ...NODE_BUNDLE,
     entryPoints: [join(ROOT, 'bin', 'agent-guard.ts')],
     outfile: file,
-    // The source keeps its `#!/usr/bin/env node` line, and esbuild keeps it at the top.
+    plugins: [mcpServerApart],
+  });
+  await esbuild.build({
+    ...NODE_BUNDLE,
+    entryPoints: [join(ROOT, 'bin', 'cli', `${MCP_SERVER}.ts`)],
+    outfile: join(outDir, `${MCP_SERVER}.js`),
   });
   chmodSync(file, 0o755);
   return file;
@@ -134,7 +157,10 @@ async function main(): Promise<void> {
 
   if (!handlersOnly) {
     const cli = await bundleCli();
-    console.log(`${relative(ROOT, cli)}: ${kb(statSync(cli).size)}`);
+    const server = join(dirname(cli), `${MCP_SERVER}.js`);
+    console.log(
+      `${relative(ROOT, cli)}: ${kb(statSync(cli).size)}; ${relative(ROOT, server)}: ${kb(statSync(server).size)}`,
+    );
   }
 }
 

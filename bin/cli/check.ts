@@ -114,7 +114,7 @@ export function checkResource(value: string, flag: string): string {
   );
 }
 
-function scheduleOf(value: string): number {
+export function scheduleOf(value: string): number {
   const n = Number(value);
   if (!/^\d{1,4}$/.test(value) || n < 1 || n > 1440) {
     throw usageError(`--schedule-minutes ${quote(value)} is not a number of minutes from 1 to 1440.`);
@@ -123,7 +123,7 @@ function scheduleOf(value: string): number {
 }
 
 /** The status, or why it could not be read. Never throws for AWS failures: unreadable means locked. */
-async function readStatus(
+export async function readStatus(
   ctx: CheckContext,
   options: CheckOptions,
 ): Promise<{ status?: GuardStatus; problem?: string }> {
@@ -245,6 +245,29 @@ export function report(
     throw new CliError('treat this call as denied (exit 1); the answer is above.', EXIT.FAILED);
 }
 
+/** The question an AWS CLI command asks (`check -- aws ...`), or a usage error when it is not one. */
+export async function commandQuestion(
+  ctx: CheckContext,
+  options: CheckOptions,
+  argv: readonly string[],
+  roleArn: string | undefined,
+): Promise<Question> {
+  const account = /^arn:[a-z-]+:iam::(\d{12}):/.exec(roleArn ?? '')?.[1] ?? options.account;
+  const partition = /^arn:([a-z-]+):/.exec(roleArn ?? '')?.[1] ?? 'aws';
+  // The region for ARNs: the command's own --region, else the CLI's; none leaves the resource unknown.
+  const region = await ctx.regionFor(options, 'the resource ARN').catch(() => undefined);
+  try {
+    const mapped = cliToAction(argv, {
+      partition,
+      ...(account ? { account } : {}),
+      ...(region ? { region } : {}),
+    });
+    return { action: mapped.action, resource: mapped.resource, ...(roleArn ? { roleArn } : {}), notes: mapped.notes };
+  } catch (error) {
+    throw usageError(messageOf(error));
+  }
+}
+
 export function registerCheck(program: Command, ctx: CheckContext, withConnection: (c: Command) => Command): void {
   withConnection(
     withCheckOptions(
@@ -274,25 +297,7 @@ export function registerCheck(program: Command, ctx: CheckContext, withConnectio
         if (options.action !== undefined || options.resource !== undefined) {
           throw usageError('Give either --action and --resource, or an AWS CLI command after --, not both.');
         }
-        const account = /^arn:[a-z-]+:iam::(\d{12}):/.exec(roleArn ?? '')?.[1] ?? options.account;
-        const partition = /^arn:([a-z-]+):/.exec(roleArn ?? '')?.[1] ?? 'aws';
-        // The region for ARNs: the command's own --region, else the CLI's; none leaves the resource unknown.
-        const region = await ctx.regionFor(options, 'the resource ARN').catch(() => undefined);
-        try {
-          const mapped = cliToAction(argv, {
-            partition,
-            ...(account ? { account } : {}),
-            ...(region ? { region } : {}),
-          });
-          question = {
-            action: mapped.action,
-            resource: mapped.resource,
-            ...(roleArn ? { roleArn } : {}),
-            notes: mapped.notes,
-          };
-        } catch (error) {
-          throw usageError(messageOf(error));
-        }
+        question = await commandQuestion(ctx, options, argv, roleArn);
       } else {
         if (options.action === undefined) {
           throw usageError('check needs --action ACTION (and --resource ARN), or an AWS CLI command after --.');

@@ -18,8 +18,9 @@ import { readRolePolicies, registerCheck, RolePolicies } from './check';
 import { ApiSuccess, callApi } from './client';
 import { DryRunLimits, PARTITIONS, planApproval } from './dry-run';
 import { capErrorText, clip, CliError, EXIT, failure, messageOf, quote, usageError } from './errors';
-import { formatApproval, formatDryRun, formatStatus, formatTable } from './format';
+import { formatDryRun, formatOutcome, formatStatus, formatTable } from './format';
 import { registerHook } from './hook';
+import { registerMcp, ServerTransport, stdioTransport } from './mcp';
 import { registerExplain } from './explain';
 import { checkApprovalId, checkDuration, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
 import { styleFor, wantsColour } from './style';
@@ -62,6 +63,8 @@ export interface CliDeps {
   readonly readStdin: () => Promise<string>;
   /** The local user's name, for the session name of an assumed role. */
   readonly userName: () => string;
+  /** The transport `agent-guard mcp` serves on. @default stdin and stdout */
+  readonly mcpTransport: () => Promise<ServerTransport>;
 }
 
 interface ConnectionOptions {
@@ -114,6 +117,7 @@ export function defaultDeps(): CliDeps {
       for await (const chunk of process.stdin) text += String(chunk);
       return text;
     },
+    mcpTransport: stdioTransport,
   };
 }
 
@@ -246,9 +250,24 @@ export function createCli(deps: CliDeps): Command {
   }
 
   function printOne(result: ApiSuccess, json: boolean | undefined): void {
-    const record = result.approvals[0];
-    if (json) return printJson(record ?? { message: result.message });
-    print(record ? `${result.message}\n\n${formatApproval(record, now(), style)}` : result.message);
+    if (json) return printJson(result.approvals[0] ?? { message: result.message });
+    print(formatOutcome(result, now(), style));
+  }
+
+  /** `request` and the MCP server's request_approval: the scope is checked before anything is sent. */
+  async function requestApproval(options: ScopeOptions & ConnectionOptions): Promise<ApiSuccess> {
+    const scope = checkScope('request', options, catalog);
+    return callApi(await connect(options), scope.request);
+  }
+
+  /** `list` and the MCP server's list_approvals. */
+  async function listApprovals(options: ConnectionOptions & { role?: string; all?: boolean }): Promise<ApiSuccess> {
+    const request = checkRequest({
+      op: 'list',
+      ...(options.role !== undefined ? { roleArn: checkRoleArn('--role', options.role) } : {}),
+      ...(options.all ? { includeEnded: true } : {}),
+    });
+    return callApi(await connect(options), request);
   }
 
   function withConnection(command: Command): Command {
@@ -448,10 +467,7 @@ Examples:
             'approved. An agent role may ask for itself only.',
         ),
     ),
-  ).action(async (options: ScopeOptions & ConnectionOptions) => {
-    const scope = checkScope('request', options, catalog);
-    printOne(await callApi(await connect(options), scope.request), options.json);
-  });
+  ).action(async (options: ScopeOptions & ConnectionOptions) => printOne(await requestApproval(options), options.json));
 
   withConnection(
     program
@@ -478,12 +494,7 @@ Examples:
       .option('--role <arn>', 'only those of this role')
       .option('--all', 'include ended approvals (revoked, expired, used, lapsed, failed)'),
   ).action(async (options: ConnectionOptions & { role?: string; all?: boolean }) => {
-    const request = checkRequest({
-      op: 'list',
-      ...(options.role !== undefined ? { roleArn: checkRoleArn('--role', options.role) } : {}),
-      ...(options.all ? { includeEnded: true } : {}),
-    });
-    const result = await callApi(await connect(options), request);
+    const result = await listApprovals(options);
     if (options.json) return printJson(result.approvals);
     print(`${formatTable(result.approvals, now(), style)}\n${result.message}`);
   });
@@ -558,6 +569,7 @@ Examples:
   };
   registerCheck(program, checkContext, withConnection);
   registerExplain(program, checkContext, deps.readStdin, withConnection);
+  registerMcp(program, { ...checkContext, requestApproval, listApprovals }, withConnection, deps.mcpTransport);
 
   return program;
 }

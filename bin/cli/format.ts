@@ -5,6 +5,8 @@ import { policySize } from '../../lib/core/iam/policy-document';
 import { ApprovalRecord, roleNameOf } from '../../lib/core/approval-api';
 import type { CheckResult } from '../../lib/core/agent/check';
 import type { GuardStatus } from '../../lib/core/status';
+import type { EffectiveLock } from '../../lib/core/status-freshness';
+import type { ApiSuccess } from './client';
 import { DryRunPlan } from './dry-run';
 import { PLAIN, Style } from './style';
 
@@ -182,6 +184,21 @@ export function formatDryRun(plan: DryRunPlan, summary: DryRunSummary, now: Date
   ].join('\n');
 }
 
+/** The lock in force, with why; unknown and stale say to treat it as locked. */
+export function formatLock(lock: EffectiveLock, style: Style = PLAIN): string {
+  return lock.unknown
+    ? style.red(`UNKNOWN, treat as locked: ${lock.reason}`)
+    : lock.stale
+      ? style.red(`STALE, treat as locked: ${lock.reason}`)
+      : `${lock.locked ? style.red('LOCKED') : style.green('OPEN')}: ${lock.reason}`;
+}
+
+/** The answer of `approve`, `request` or `revoke`: the function's message and the approval it names. */
+export function formatOutcome(result: ApiSuccess, now: Date, style: Style = PLAIN): string {
+  const record = result.approvals[0];
+  return record ? `${result.message}\n\n${formatApproval(record, now, style)}` : result.message;
+}
+
 /** The answer of `check` (and the evaluation part of `explain`), for people. */
 export function formatCheck(
   result: CheckResult,
@@ -190,12 +207,6 @@ export function formatCheck(
 ): string {
   const headline = result.verdict === 'allowed' ? style.green(result.summary) : style.bold(style.red(result.summary));
   const by = result.decidedBy;
-  const lock = result.lock;
-  const lockText = lock.unknown
-    ? style.red(`UNKNOWN, treat as locked: ${lock.reason}`)
-    : lock.stale
-      ? style.red(`STALE, treat as locked: ${lock.reason}`)
-      : `${lock.locked ? style.red('LOCKED') : style.green('OPEN')}: ${lock.reason}`;
   const approvals =
     result.approvals === null
       ? 'not listed'
@@ -214,7 +225,7 @@ export function formatCheck(
       ['Action', result.action],
       ['Resource', result.resource],
       ['Role', result.role ?? '(none given)'],
-      ['Lock', lockText],
+      ['Lock', formatLock(result.lock, style)],
       [
         'Decided by',
         by

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -33,6 +33,20 @@ describe('prebuilt handler bundles (npm run build)', () => {
 
   test.each(handlerNames())(`the %s bundle is at most ${HANDLER_BUDGET.toLocaleString('en')} bytes`, (name) => {
     expect(folderBytes(join(HANDLERS, name))).toBeLessThanOrEqual(HANDLER_BUDGET);
+  });
+});
+
+describe('the CLI bundle (npm run build)', () => {
+  const BIN = join(__dirname, '..', '..', 'dist', 'bin');
+  // A method name of the MCP protocol, which only the MCP SDK's code spells out.
+  const MCP_METHOD = 'notifications/initialized';
+
+  test('the MCP server is a file of its own, so commands and the hook never load the MCP SDK', () => {
+    expect(readdirSync(BIN).sort()).toEqual(['agent-guard.js', 'mcp-server.js']);
+    expect(readFileSync(join(BIN, 'mcp-server.js'), 'utf8')).toContain(MCP_METHOD);
+    const cli = readFileSync(join(BIN, 'agent-guard.js'), 'utf8');
+    expect(cli).not.toContain(MCP_METHOD);
+    expect(cli).toContain('import("./mcp-server.js")');
   });
 });
 

@@ -36,6 +36,28 @@ describe('--help', () => {
     expect(result.stdout).toContain('--json');
   });
 
+  test('mcp --help names the tools, the resource, the connection flags and how to register the server', async () => {
+    expect((await cli(['--help'])).stdout).toMatch(/^ {2}mcp \[options\] +MCP server over stdio/m);
+    const result = await cli(['mcp', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: agent-guard mcp [options]');
+    // The tools and the resource of issue 11, and the flags every other command connects with.
+    for (const text of [
+      'guard_status',
+      'check_action',
+      'request_approval',
+      'list_approvals',
+      'agent-guard://status',
+      '--url',
+      '--region',
+      '--profile',
+      '--parameter',
+      'claude mcp add',
+    ]) {
+      expect(result.stdout).toContain(text);
+    }
+  });
+
   test('no command prints the help to stderr and is a usage error', async () => {
     const result = await cli([]);
     expect(result.code).toBe(2);

@@ -503,10 +503,9 @@ describe('never fails open (property)', () => {
 describe('as a process (esbuild bundle, as shipped)', () => {
   let scratch: string;
   let bundled: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'agent-guard-hook-'));
-    bundled = join(scratch, 'agent-guard.js');
-    bundleCli(bundled);
+    bundled = await bundleCli(scratch);
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -35,10 +35,9 @@ const DRY_RUN = dryRun();
 let scratch: string;
 /** The CLI bundled by esbuild, as the package ships it: starts in a fraction of the time tsx takes. */
 let bundled: string;
-beforeAll(() => {
+beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'agent-guard-cli-'));
-  bundled = join(scratch, 'bundle', 'agent-guard.js');
-  bundleCli(bundled);
+  bundled = await bundleCli(join(scratch, 'bundle'));
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -157,6 +157,7 @@ describe('consumer install of the packed package', () => {
         'dist/handlers/guard/index.js',
         'dist/handlers/approvals/index.js',
         'dist/bin/agent-guard.js',
+        'dist/bin/mcp-server.js',
         '.jsii',
         'LICENSE',
       ]),

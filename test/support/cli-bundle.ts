@@ -1,17 +1,13 @@
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { bundleCli as buildCli } from '../../scripts/build';
 
 /** The CLI's entry point, from source. */
 export const CLI_ENTRY = join(__dirname, '../../bin/agent-guard.ts');
 
-/** Bundles the CLI into one file, as it ships, for tests that run it as a process. */
-export function bundleCli(outfile: string): void {
-  buildSync({
-    entryPoints: [CLI_ENTRY],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile,
-    logLevel: 'silent',
-  });
+/**
+ * Bundles the CLI into `directory` exactly as the package ships it (agent-guard.js, and the MCP server
+ * beside it), for tests that run it as a process. Returns the CLI's path.
+ */
+export function bundleCli(directory: string): Promise<string> {
+  return buildCli(directory);
 }
