@@ -45,7 +45,12 @@ export class TrafficMetric {
    * @param region read only this region, labelled `HttpApi-<region>`; without it, read in every traffic region
    */
   public static httpApiRequests(region?: string): TrafficMetric {
-    return TrafficMetric.regional('HttpApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiId)', region, 'ApiId');
+    return TrafficMetric.regional(
+      'HttpApi',
+      'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiId)',
+      region,
+      'ApiId',
+    );
   }
 
   /** Requests to every CloudFront distribution; CloudFront publishes its metrics in us-east-1 only. */

@@ -94,8 +94,7 @@ export async function readTraffic(
       ...measured,
       active: true,
       reason:
-        `${window}, but ${cuts.join('; ')}: sources it did not return may hold traffic, so traffic counts as ` +
-        'live',
+        `${window}, but ${cuts.join('; ')}: sources it did not return may hold traffic, so traffic counts as ` + 'live',
     };
   }
   return {
@@ -178,7 +177,11 @@ async function queryData(
   if (incomplete !== undefined) throw new Error(`query ${query.id} in ${region}: ${incomplete}`);
 
   const points: Array<[number, number]> = [...series.values()].flatMap((values) => [...values]);
-  const peaks = [...series].map(([name, values]) => ({ name, peak: Math.max(0, ...values.values()), empty: values.size === 0 }));
+  const peaks = [...series].map(([name, values]) => ({
+    name,
+    peak: Math.max(0, ...values.values()),
+    empty: values.size === 0,
+  }));
   const sources = grouped
     ? peaks.map(({ name, peak }) => ({ kind: query.label, region, name, peakPerMinute: peak }))
     : [];

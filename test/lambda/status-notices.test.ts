@@ -182,14 +182,20 @@ describe('the status fits a Standard-tier parameter (SSM-1: 4 KB)', () => {
       kind,
       region: long,
       name: long,
-      peakPerMinute: 1.2345678901234567e21 + i,
+      peakPerMinute: 1.2345678901234568e21 + i,
     }));
     const worst: StatusInput = {
       account: ACCOUNT_ID,
       mode: 'MONITOR',
       decision: { locked: false, protected: true, reason: long },
       production: { production: true, reason: long },
-      traffic: { active: true, requestsPerMinute: 1.2345678901234567e21, thresholdPerMinute: 1e21, reason: long, sources },
+      traffic: {
+        active: true,
+        requestsPerMinute: 1.2345678901234568e21,
+        thresholdPerMinute: 1e21,
+        reason: long,
+        sources,
+      },
       trafficMemory: { liveAt: NOW.toISOString(), holdUntil: NOW.toISOString() },
       lookbackMinutes: 1440,
       scheduleMinutes: 1440,

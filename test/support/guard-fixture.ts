@@ -516,10 +516,25 @@ export interface FakeTrafficSource {
   readonly region: string;
   /** The namespace it reports in, as the query names it: `AWS/ApplicationELB`. */
   readonly namespace: string;
-  /** Its dimension value: the group value of a query grouped by that dimension. */
-  readonly name: string;
+  /** Its dimensions: `{ LoadBalancer: 'app/prod-api/1' }`. */
+  readonly dimensions: Readonly<Record<string, string>>;
   /** Requests per minute, one per minute ending at the evaluation time. */
   readonly values: readonly number[];
+}
+
+/**
+ * Whether a query's FROM clause matches a metric (CW-20): `FROM "ns"` matches every metric of the
+ * namespace; `FROM SCHEMA("ns", k, ...)` only those with exactly the dimension keys listed.
+ */
+function fromMatches(expression: string, source: FakeTrafficSource): boolean {
+  const schema = /\bFROM\s+SCHEMA\(\s*"([^"]+)"((?:\s*,\s*"?[A-Za-z0-9_]+"?)*)\s*\)/i.exec(expression);
+  if (!schema) return expression.includes(`"${source.namespace}"`);
+  const keys = schema[2]
+    .split(',')
+    .map((k) => k.trim().replace(/"/g, ''))
+    .filter((k) => k !== '');
+  const own = Object.keys(source.dimensions);
+  return schema[1] === source.namespace && keys.length === own.length && keys.every((k) => own.includes(k));
 }
 
 const AGGREGATES: Readonly<Record<string, (values: number[]) => number>> = {
@@ -533,7 +548,7 @@ const AGGREGATES: Readonly<Record<string, (values: number[]) => number>> = {
 /**
  * A Metrics Insights query's answer over `sources` (those of its region), as CloudWatch documents it:
  * without GROUP BY, one series summing every metric of the queried namespace (CW-20); with GROUP BY,
- * one series per group, labelled with the group's value (CW-23), ranked by ORDER BY's aggregate over
+ * one series per group, labelled with the group's value or `Other` (CW-23), ranked by ORDER BY's aggregate over
  * each series' datapoints in the window (CW-21), then cut to LIMIT (CW-22) and never more than
  * INSIGHTS_SERIES_CAP series (CW-3). A series with no datapoint in the window is not returned.
  */
@@ -543,30 +558,40 @@ export function insightsAnswer(
   end: Date,
 ): MetricDataResult[] {
   const expression = query.Expression ?? '';
-  const matching = sources.filter((s) => expression.includes(`"${s.namespace}"`) && s.values.length > 0);
+  const matching = sources.filter((s) => fromMatches(expression, s) && s.values.length > 0);
   const result = (label: string | undefined, values: readonly number[]): MetricDataResult => ({
     Id: query.Id,
     Label: label,
     StatusCode: 'Complete',
     ...perMinute(values, end),
   });
-  if (!/\bGROUP BY\b/i.test(expression)) {
-    const length = Math.max(0, ...matching.map((s) => s.values.length));
-    const total = Array.from({ length }, (_, i) =>
-      matching.reduce((sum, s) => sum + (s.values[i - (length - s.values.length)] ?? 0), 0),
-    );
-    return [result(query.Label ?? query.Id, total)];
+  const groupBy = /\bGROUP BY\s+"?([A-Za-z0-9_]+)"?/i.exec(expression);
+  if (!groupBy) return [result(query.Label ?? query.Id, sumSeries(matching.map((s) => s.values)))];
+  const groups = new Map<string, Array<readonly number[]>>();
+  for (const source of matching) {
+    const value = source.dimensions[groupBy[1]] ?? 'Other';
+    groups.set(value, [...(groups.get(value) ?? []), source.values]);
   }
+  let ranked = [...groups].map(([value, series]) => ({ value, values: sumSeries(series) }));
   const order = /\bORDER BY\s+(AVG|COUNT|MAX|MIN|SUM)\(\)\s*(ASC|DESC)?/i.exec(expression);
-  const limit = /\bLIMIT\s+(\d+)\s*$/i.exec(expression);
-  let ranked = [...matching];
   if (order) {
     const aggregate = AGGREGATES[order[1].toUpperCase()];
     const sign = (order[2] ?? 'ASC').toUpperCase() === 'DESC' ? -1 : 1;
-    ranked.sort((a, b) => sign * (aggregate([...a.values]) - aggregate([...b.values])));
+    ranked.sort((a, b) => sign * (aggregate(a.values) - aggregate(b.values)));
   }
+  const limit = /\bLIMIT\s+(\d+)\s*$/i.exec(expression);
   ranked = ranked.slice(0, Math.min(limit ? Number(limit[1]) : Infinity, INSIGHTS_SERIES_CAP));
-  return ranked.map((s) => result(query.Label ?? s.name, s.values));
+  // A query that matches nothing still answers its Id, with no datapoints.
+  if (ranked.length === 0) return [result(query.Label ?? query.Id, [])];
+  return ranked.map((group) => result(query.Label ?? group.value, group.values));
+}
+
+/** Per-minute sums of series that all end at the same minute. */
+function sumSeries(series: ReadonlyArray<readonly number[]>): number[] {
+  const length = Math.max(0, ...series.map((values) => values.length));
+  return Array.from({ length }, (_, i) =>
+    series.reduce((sum, values) => sum + (values[i - (length - values.length)] ?? 0), 0),
+  );
 }
 
 /**
