@@ -1,9 +1,14 @@
 import 'aws-sdk-client-mock-jest';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { GuardStatus } from '../../lib/core/status';
 import { TrafficQuery } from '../../lib/core/config';
+import { AgentGuard } from '../../lib/agent-guard';
 import { TrafficMetric } from '../../lib/traffic-metric';
+import { readExpression } from '../../lambda/guard/traffic-signal';
+import { functionConfig } from '../support/function-config';
 import { trafficQueries } from '../../lib/traffic-plan';
 import {
   FakeTrafficSource,
@@ -141,6 +146,38 @@ describe('blast radius: the busiest sources, from the same one call per query an
       const { status } = await evaluate(many(INSIGHTS_SERIES_CAP - 1, 10), albOnly, threshold);
       expect(status.traffic).toMatchObject({ active: false, requestsPerMinute: (INSIGHTS_SERIES_CAP - 1) * 10 });
     });
+  });
+});
+
+describe('the synthesized guard', () => {
+  const stack = new Stack(new App(), 'S', { env: { account: '111122223333', region: 'us-east-1' } });
+  new AgentGuard(stack, 'Guard', { schedule: Duration.minutes(10) });
+  const template = Template.fromStack(stack);
+  const config = functionConfig(template);
+
+  it('tells the guard its schedule, which the status carries for readers', async () => {
+    expect(config.scheduleMinutes).toBe(10);
+    const fx = newGuard({ config: { scheduleMinutes: config.scheduleMinutes }, roles: [] });
+    await fx.guard.handle(scheduledEvent());
+    expect(JSON.parse(fx.parameter.value ?? '{}')).toMatchObject({ scheduleMinutes: 10 });
+  });
+
+  it('groups every built-in query by the dimension its SCHEMA names, so no source falls into "Other" (CW-23)', () => {
+    for (const query of config.traffic.queries) {
+      const schema = /SCHEMA\("[^"]+", ([^)]+)\)/.exec(query.expression);
+      expect(schema?.[1].split(', ')).toContain(query.groupBy);
+    }
+  });
+
+  it('alarms on the ungrouped query, a single series compared with the threshold (CW-24)', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).flatMap((alarm) =>
+      ((alarm.Properties as { Metrics?: Array<{ Expression?: string }> }).Metrics ?? []).map((m) => m.Expression),
+    );
+    const expressions = alarms.filter((e): e is string => e !== undefined);
+    expect(expressions.length).toBeGreaterThan(0);
+    for (const expression of expressions) expect(expression).not.toMatch(/GROUP BY/i);
+    // ... while the read of the same query is grouped
+    expect(config.traffic.queries.map(readExpression).every((e) => /GROUP BY/.test(e))).toBe(true);
   });
 });
 
