@@ -12,6 +12,7 @@ import { APPROVALS_URL_PARAMETER, DEFAULT_STATUS_PARAMETER } from '../../lib/cor
 import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import type { ApprovalRecord } from '../../lib/core/approval-api';
 import type { GuardStatus } from '../../lib/core/status';
+import { effectiveLock } from '../../lib/core/status-freshness';
 import { readRolePolicies, registerCheck, RolePolicies } from './check';
 import { ApiSuccess, callApi } from './client';
 import { DryRunLimits, PARTITIONS, planApproval } from './dry-run';
@@ -503,7 +504,14 @@ Examples:
       listError = error instanceof CliError ? error : failure(messageOf(error));
     }
     if (options.json) {
-      printJson({ status, approvals, ...(listError ? { approvalsError: listError.message } : {}) });
+      // The lock a reader should act on: a stale status counts as locked, whatever it says.
+      const lock = effectiveLock(status, now());
+      printJson({
+        status,
+        effectiveLock: lock,
+        approvals,
+        ...(listError ? { approvalsError: listError.message } : {}),
+      });
     } else {
       print(
         `${formatStatus(status, now(), style)}\n\nApprovals in force or pending:\n` +
