@@ -128,8 +128,10 @@ async function inParallel<T, R>(items: readonly T[], limit: number, task: (item:
 }
 
 /**
- * One query's answer, following NextToken; throws unless its last page is `Complete`. A series may
- * continue on the next page, so series are merged by label and per-minute values by timestamp.
+ * One query's answer, following NextToken; throws unless its last page is `Complete`. Values are added
+ * up per label and minute: a series continued on the next page adds its other minutes, and series that
+ * share a label (a custom query's own GROUP BY, under the Label the guard sets) add up as one, so the
+ * total is the sum of every datapoint returned, as for an ungrouped read.
  */
 async function queryData(
   client: CloudWatchClient,
@@ -141,6 +143,7 @@ async function queryData(
 ): Promise<QueryRead> {
   const grouped = query.groupBy !== undefined;
   const series = new Map<string, Map<number, number>>();
+  let returned = 0;
   let incomplete: string | undefined;
   let token: string | undefined;
   do {
@@ -165,12 +168,16 @@ async function queryData(
     const results: MetricDataResult[] = page.MetricDataResults ?? [];
     const unfinished = results.find((r) => r.StatusCode !== 'Complete');
     incomplete = results.length === 0 ? 'no result' : unfinished && (unfinished.StatusCode ?? 'no status');
-    results.forEach((result, i) => {
-      const name = result.Label ?? `${query.label} series ${i + 1}`;
+    returned += results.length;
+    for (const result of results) {
+      const name = result.Label ?? query.label;
       const values = series.get(name) ?? new Map<number, number>();
       series.set(name, values);
-      (result.Timestamps ?? []).forEach((t, j) => values.set(Math.floor(t.getTime() / 60000), result.Values?.[j] ?? 0));
-    });
+      (result.Timestamps ?? []).forEach((t, j) => {
+        const minute = Math.floor(t.getTime() / 60000);
+        values.set(minute, (values.get(minute) ?? 0) + (result.Values?.[j] ?? 0));
+      });
+    }
     token = page.NextToken;
   } while (token);
   // PartialData on the last page means CloudWatch stopped early; InternalError and Forbidden mean no data.
@@ -185,24 +192,26 @@ async function queryData(
   const sources = grouped
     ? peaks.map(({ name, peak }) => ({ kind: query.label, region, name, peakPerMinute: peak }))
     : [];
-  return { points, sources, cut: cutReason(query, region, peaks) };
+  return { points, sources, cut: cutReason(query, region, returned, peaks) };
 }
 
 /**
- * Why a query's answer may lack series, or undefined. Below SERIES_PER_QUERY series nothing was cut
- * (CW-3, CW-22). At the cap, a grouped query ranked by MAX() DESC (CW-21) returned the busiest sources
- * first, so an unseen one peaks at most at the lowest one returned: when that one has datapoints and
- * all are 0 (request counts are never negative), no unseen source holds traffic.
+ * Why a query's answer may lack series, or undefined. Below SERIES_PER_QUERY results nothing was cut
+ * (CW-3, CW-22); a series continued over pages counts twice, which can only fail closed. At the cap, a
+ * grouped query ranked by MAX() DESC (CW-21) returned the busiest sources first, so an unseen one peaks
+ * at most at the lowest one returned: when that one has datapoints and all are 0 (request counts are
+ * never negative), no unseen source holds traffic.
  */
 function cutReason(
   query: TrafficQuery,
   region: string,
+  returned: number,
   peaks: ReadonlyArray<{ readonly peak: number; readonly empty: boolean }>,
 ): string | undefined {
-  if (peaks.length < SERIES_PER_QUERY) return undefined;
+  if (returned < SERIES_PER_QUERY) return undefined;
   const lowestIdle = peaks.every((p) => !p.empty) && Math.min(...peaks.map((p) => p.peak)) === 0;
   if (query.groupBy !== undefined && lowestIdle) return undefined;
-  return `${query.label} in ${region} returned ${peaks.length} series, the most one query returns`;
+  return `${query.label} in ${region} returned ${returned} series, the most one query returns`;
 }
 
 function round(n: number): number {

@@ -116,6 +116,37 @@ describe('blast radius: the busiest sources, from the same one call per query an
     expect(status.traffic).toMatchObject({ active: true, requestsPerMinute: 7, sources: [] });
   });
 
+  it("adds up a custom query's own groups, though they come back under one label", async () => {
+    const custom = trafficQueries(
+      [TrafficMetric.custom('Orders', 'SELECT SUM(Orders) FROM SCHEMA("MyShop", Shop) GROUP BY Shop', 'eu-west-1')],
+      REGIONS,
+    );
+    const shops: FakeTrafficSource[] = ['north', 'south', 'east'].map((shop) => ({
+      region: 'eu-west-1',
+      namespace: 'MyShop',
+      dimensions: { Shop: shop },
+      values: [2, 2],
+    }));
+    const { status } = await evaluate(shops, custom);
+    expect(status.traffic).toMatchObject({ active: true, requestsPerMinute: 6, sources: [] });
+  });
+
+  it('a custom query at the series cap counts as live: nothing ranks what it left out', async () => {
+    const custom = trafficQueries(
+      [TrafficMetric.custom('Orders', 'SELECT SUM(Orders) FROM SCHEMA("MyShop", Shop) GROUP BY Shop', 'eu-west-1')],
+      REGIONS,
+    );
+    const shops: FakeTrafficSource[] = Array.from({ length: 600 }, (_, i) => ({
+      region: 'eu-west-1',
+      namespace: 'MyShop',
+      dimensions: { Shop: `shop-${i}` },
+      values: [0, 0],
+    }));
+    const { status } = await evaluate(shops, custom);
+    expect(status.traffic.active).toBe(true);
+    expect(status.traffic.reason).toContain('Orders in eu-west-1 returned 500 series');
+  });
+
   describe('a query that may have cut series fails closed (CW-3, CW-22)', () => {
     // More load balancers than one query returns, each quiet: together far above the threshold
     const many = (count: number, perMinute: number) =>
