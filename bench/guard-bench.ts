@@ -264,6 +264,7 @@ function statusValue(production: boolean, trafficActive: boolean): string {
     requestsPerMinute: trafficActive ? LIVE_TRAFFIC : 0,
     thresholdPerMinute: TRAFFIC_THRESHOLD,
     reason: trafficActive ? 'above threshold' : 'no datapoints',
+    sources: [],
   };
   const status = buildStatus(
     {
@@ -273,6 +274,8 @@ function statusValue(production: boolean, trafficActive: boolean): string {
       production: productionSignal,
       traffic,
       trafficMemory: { liveAt: null, holdUntil: null },
+      scheduleMinutes: 5,
+      exemptGroups: [],
       lookbackMinutes: RAW_CONFIG.traffic.lookbackMinutes,
       now: new Date(Date.now() - 3600_000),
     },

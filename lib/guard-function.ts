@@ -170,6 +170,7 @@ export class GuardFunction extends Construct {
         [GUARD_CONFIG_ENV]: stack.toJsonString({
           accountId: Aws.ACCOUNT_ID,
           mode: props.mode.name as GuardModeName,
+          scheduleMinutes: props.schedule.toMinutes(),
           production: props.production._json,
           productionCacheSeconds: 900,
           traffic: {

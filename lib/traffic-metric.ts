@@ -21,6 +21,7 @@ export class TrafficMetric {
       'ALB',
       'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)',
       region,
+      'LoadBalancer',
     );
   }
 
@@ -30,7 +31,12 @@ export class TrafficMetric {
    * @param region read only this region, labelled `RestApi-<region>`; without it, read in every traffic region
    */
   public static restApiRequests(region?: string): TrafficMetric {
-    return TrafficMetric.regional('RestApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiName)', region);
+    return TrafficMetric.regional(
+      'RestApi',
+      'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiName)',
+      region,
+      'ApiName',
+    );
   }
 
   /**
@@ -39,7 +45,12 @@ export class TrafficMetric {
    * @param region read only this region, labelled `HttpApi-<region>`; without it, read in every traffic region
    */
   public static httpApiRequests(region?: string): TrafficMetric {
-    return TrafficMetric.regional('HttpApi', 'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiId)', region);
+    return TrafficMetric.regional(
+      'HttpApi',
+      'SELECT SUM("Count") FROM SCHEMA("AWS/ApiGateway", ApiId)',
+      region,
+      'ApiId',
+    );
   }
 
   /** Requests to every CloudFront distribution; CloudFront publishes its metrics in us-east-1 only. */
@@ -48,6 +59,7 @@ export class TrafficMetric {
       'CloudFront',
       'SELECT SUM(Requests) FROM SCHEMA("AWS/CloudFront", DistributionId, Region)',
       'us-east-1',
+      'DistributionId',
     );
   }
 
@@ -61,11 +73,14 @@ export class TrafficMetric {
       'LambdaUrl',
       'SELECT SUM(UrlRequestCount) FROM SCHEMA("AWS/Lambda", FunctionName)',
       region,
+      'FunctionName',
     );
   }
 
   /**
    * Your own query. It must return requests per period (the guard reads it with a 60-second period).
+   * Its traffic counts in the total like any other, but it names no source in the status: the guard
+   * reads it exactly as written, since a query of any shape cannot be grouped safely.
    *
    * @param label letters, digits and hyphens, starting with a letter; names the alarm and the status entry
    * @param query a Metrics Insights query (`SELECT SUM(...) FROM ...`) or a metric math expression
@@ -89,8 +104,8 @@ export class TrafficMetric {
     ];
   }
 
-  private static regional(kind: string, query: string, region: string | undefined): TrafficMetric {
-    return new TrafficMetric(region === undefined ? kind : `${kind}-${region}`, query, region);
+  private static regional(kind: string, query: string, region: string | undefined, dimension: string): TrafficMetric {
+    return new TrafficMetric(region === undefined ? kind : `${kind}-${region}`, query, region, dimension);
   }
 
   private constructor(
@@ -100,6 +115,11 @@ export class TrafficMetric {
     public readonly query: string,
     /** Where the metric lives; undefined means every region of the guard's `trafficRegions`. */
     public readonly region: string | undefined,
+    /**
+     * The dimension that names each source (`LoadBalancer`, `ApiName`, ...): the guard reads the query
+     * grouped by it, to name the busiest sources in its status. Undefined for a custom query.
+     */
+    public readonly sourceDimension?: string,
   ) {
     if (!LABEL.test(label)) {
       throw new Error(

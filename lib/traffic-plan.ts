@@ -116,5 +116,6 @@ export function trafficQueries(metrics: readonly TrafficMetric[], regions: reado
     label: metric.label,
     expression: metric.query,
     regions: metricRegions(metric, regions),
+    groupBy: metric.sourceDimension,
   }));
 }

@@ -4,6 +4,7 @@
  * decision code, `check`'s evaluator, the approval service, and the IAM engine. `--account-tag VALUE`
  * (or DEMO_ACCOUNT_TAG) replays the same story in an account with another `environment` tag.
  */
+import { liveSources } from '../lib/core/agent/blast-radius';
 import { parseArgs } from 'node:util';
 import { formatCheck } from '../bin/cli/format';
 import { Style, styleFor, wantsColour } from '../bin/cli/style';
@@ -61,6 +62,8 @@ async function advance(account: DemoAccount, until: Date, show: readonly Date[] 
     last = tick;
     if (!changed && !tick.notice && !show.some((d) => d.getTime() === when.getTime())) continue;
     const detail = [style.dim(tick.decision.reason)];
+    const live = tick.decision.locked ? liveSources(tick.status, 2) : undefined;
+    if (live) detail.push(style.dim(live));
     if (tick.notice) detail.push(style.yellow(`on-call notified: ${tick.notice.subject}`));
     event(when, 'guard', `evaluation: account ${lockWord(tick)}`, ...detail);
   }

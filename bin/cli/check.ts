@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { cliToAction } from '../../lib/core/agent/cli-to-action';
+import { sourcesOf } from '../../lib/core/agent/blast-radius';
 import { checkAction, CheckResult } from '../../lib/core/agent/check';
 import { iamReference } from '../../lib/core/catalog/iam-reference';
 import {
@@ -228,6 +229,7 @@ export async function answer(ctx: CheckContext, options: CheckOptions, question:
     ...(role ? { roleTags: role.tags } : {}),
     catalog: ctx.catalog(),
     notes,
+    ...(status ? { live: { asOf: status.evaluatedAt, sources: sourcesOf(status) } } : {}),
   });
 }
 

@@ -14,6 +14,7 @@ import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-c
 import type { ApprovalRecord } from '../../lib/core/approval-api';
 import type { GuardStatus } from '../../lib/core/status';
 import { accountOfArn, assumeRoleArn, checkAccount, checkRoleInAccount, sessionName } from './account';
+import { effectiveLock } from '../../lib/core/status-freshness';
 import { readRolePolicies, registerCheck, RolePolicies } from './check';
 import { ApiSuccess, callApi } from './client';
 import { DryRunLimits, PARTITIONS, planApproval } from './dry-run';
@@ -544,7 +545,14 @@ Examples:
       listError = error instanceof CliError ? error : failure(messageOf(error));
     }
     if (options.json) {
-      printJson({ status, approvals, ...(listError ? { approvalsError: listError.message } : {}) });
+      // The lock a reader should act on: a stale status counts as locked, whatever it says.
+      const lock = effectiveLock(status, now());
+      printJson({
+        status,
+        effectiveLock: lock,
+        approvals,
+        ...(listError ? { approvalsError: listError.message } : {}),
+      });
     } else {
       print(
         `${formatStatus(status, now(), style)}\n\nApprovals in force or pending:\n` +

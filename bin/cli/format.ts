@@ -4,8 +4,9 @@ import { APPROVAL_TAG, MANAGED_POLICY_MAX_CHARS } from '../../lib/core/contract'
 import { policySize } from '../../lib/core/iam/policy-document';
 import { ApprovalRecord, roleNameOf } from '../../lib/core/approval-api';
 import type { CheckResult } from '../../lib/core/agent/check';
+import { describeSource, sourcesOf } from '../../lib/core/agent/blast-radius';
 import type { GuardStatus } from '../../lib/core/status';
-import type { EffectiveLock } from '../../lib/core/status-freshness';
+import { effectiveLock, EffectiveLock } from '../../lib/core/status-freshness';
 import type { ApiSuccess } from './client';
 import { DryRunPlan } from './dry-run';
 import { PLAIN, Style } from './style';
@@ -116,11 +117,22 @@ export function formatTable(records: readonly ApprovalRecord[], now: Date, style
 
 /** The guard's status parameter, for people. */
 export function formatStatus(status: GuardStatus, now: Date, style: Style = PLAIN): string {
-  const state = status.locked
-    ? style.bold(style.red('LOCKED: protected actions are denied to agent roles'))
-    : status.protected
-      ? style.yellow('OPEN (monitor mode: enforcing would lock now)')
-      : style.green('OPEN: agent roles may run protected actions');
+  const lock = effectiveLock(status, now);
+  const said = status.locked ? 'locked' : 'open';
+  const state = lock.stale
+    ? style.bold(
+        style.red(
+          `LOCKED (status stale: last heartbeat ${relative(status.evaluatedAt, now) || 'unreadable'}; ` +
+            `it said ${said}): treat protected actions as denied`,
+        ),
+      )
+    : status.locked
+      ? style.bold(style.red('LOCKED: protected actions are denied to agent roles'))
+      : status.protected
+        ? style.yellow('OPEN (monitor mode: enforcing would lock now)')
+        : style.green('OPEN: agent roles may run protected actions');
+  const sources = sourcesOf(status);
+  const undoable = Object.entries(status.undoable ?? {});
   const t = status.traffic;
   const figure = t.requestsPerMinute === null ? 'no datapoints' : `${number.format(t.requestsPerMinute)} requests/min`;
   return labelled([
@@ -139,6 +151,10 @@ export function formatStatus(status: GuardStatus, now: Date, style: Style = PLAI
       // Absent from statuses written before the hold existed.
       t.holdUntil ? `until ${t.holdUntil} (${relative(t.holdUntil, now)}): traffic dropped to none at once` : undefined,
     ],
+    ['Stale', lock.stale ? lock.reason : undefined],
+    // Absent from statuses written before the guard named its sources.
+    ['Live', sources.length > 0 ? sources.map((s) => describeSource(s)).join('; ') : undefined],
+    ['Undoable', undoable.length > 0 ? undoable.map(([group, can]) => `${group} ${can}`).join(', ') : undefined],
     ['Evaluated', `${status.evaluatedAt} (${relative(status.evaluatedAt, now)})`],
   ]).join('\n');
 }
@@ -239,6 +255,12 @@ export function formatCheck(
           : 'none (not a protected action)',
       ],
       ['Approvals', approvals],
+      [
+        'Live',
+        result.live
+          ? `${result.live.sources.map((s) => describeSource(s)).join('; ')} (as of ${result.live.asOf})`
+          : undefined,
+      ],
     ]),
   ];
   if (result.requestCommand)

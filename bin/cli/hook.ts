@@ -19,6 +19,7 @@ import { DEFAULT_STATUS_PARAMETER } from '../../lib/core/contract';
 import { denyOutput, parseHookInput } from '../../lib/core/agent/claude-hook';
 import { DestructiveOperation, destructiveOperations } from '../../lib/core/agent/destructive-commands';
 import { resolveCatalog, ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
+import { liveSources } from '../../lib/core/agent/blast-radius';
 import { DEFAULT_SCHEDULE_MINUTES, effectiveLock, parseGuardStatus } from '../../lib/core/status-freshness';
 import type { CliDeps } from './cli';
 import { EXIT, messageOf } from './errors';
@@ -76,14 +77,21 @@ export async function decideHook(stdin: string, options: HookOptions, deps: Hook
       : lock.stale
         ? lock.reason
         : `The account is locked: ${lock.reason}`;
+    // The two busiest sources at most, names cut short: the reason stays one short message.
+    const live = lock.stale ? undefined : liveSources(status, 2, 40);
     return denyOutput(
-      `agent-guard: ${describe(operations)}. ${state} ${approvalHowTo(status?.howToGetApproval ?? APPROVAL_HOWTO, operations)}`,
+      `agent-guard: ${describe(operations)}. ${state}${live ? ` ${capitalised(live)}.` : ''} ` +
+        approvalHowTo(status?.howToGetApproval ?? APPROVAL_HOWTO, operations),
     );
   } catch (error) {
     return denyOutput(
       `agent-guard hook failed (${messageOf(error)}), so it blocks this command rather than let it run unchecked.`,
     );
   }
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function describe(operations: readonly DestructiveOperation[]): string {

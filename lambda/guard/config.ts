@@ -4,6 +4,7 @@ import { Exactly, loadEnvConfig, tableName } from '../shared/env-config';
 import {
   GUARD_CONFIG_ENV,
   GuardConfig,
+  DIMENSION_NAME_PATTERN,
   METRIC_QUERY_ID_PATTERN,
   OU_PATH_PATTERN,
   REGION_PATTERN,
@@ -40,11 +41,14 @@ const trafficQuery = z.object({
     z.minLength(1),
     z.refine((regions) => new Set(regions).size === regions.length, 'must not repeat a region'),
   ),
+  /** The dimension that names each source; absent for a custom query. */
+  groupBy: z.optional(z.string().check(z.regex(DIMENSION_NAME_PATTERN))),
 });
 
 export const guardConfigSchema = z.object({
   accountId: z.string().check(z.regex(/^\d{12}$/)),
   mode: z.enum(['ENFORCE', 'MONITOR']),
+  scheduleMinutes: z.int().check(z.gte(1), z.lte(1440)),
   production: productionSource,
   productionCacheSeconds: z.int().check(z.gte(0), z.lte(86400)),
   traffic: z.object({

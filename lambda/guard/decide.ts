@@ -1,4 +1,5 @@
 import { GuardModeName } from '../../lib/core/config';
+import { TrafficSource } from '../../lib/core/status';
 
 /** Whether the account counts as production, and why. */
 export interface ProductionSignal {
@@ -13,6 +14,8 @@ export interface TrafficSignal {
   readonly requestsPerMinute: number | null;
   readonly thresholdPerMinute: number;
   readonly reason: string;
+  /** The sources the grouped queries named, with their peaks; none after an error. */
+  readonly sources: readonly TrafficSource[];
 }
 
 export interface Decision {

@@ -433,6 +433,8 @@ export class Guard {
           traffic: evaluation.traffic,
           trafficMemory: evaluation.trafficMemory,
           lookbackMinutes: config.traffic.lookbackMinutes,
+          scheduleMinutes: config.scheduleMinutes,
+          exemptGroups: config.exemptGroups ?? [],
           now: this.clock(),
         },
         evaluation.previous,

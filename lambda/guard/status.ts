@@ -1,7 +1,8 @@
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AwsCaller, errorName } from '../shared/aws-caller';
 import { GuardModeName } from '../../lib/core/config';
-import { APPROVAL_HOWTO, GuardStatus } from '../../lib/core/status';
+import { GROUP_FACTS } from '../../lib/core/agent/group-facts';
+import { APPROVAL_HOWTO, GuardStatus, TrafficSource } from '../../lib/core/status';
 import { Decision, ProductionSignal, TrafficSignal } from './decide';
 import { PreviousStatus, TrafficMemory } from './traffic-hold';
 
@@ -13,24 +14,64 @@ export interface StatusInput {
   readonly traffic: TrafficSignal;
   readonly trafficMemory: TrafficMemory;
   readonly lookbackMinutes: number;
+  readonly scheduleMinutes: number;
+  /** Built-in groups taken out of the catalog: their actions are not protected, so not listed. */
+  readonly exemptGroups: readonly string[];
   readonly now: Date;
 }
 
 /**
- * Longest reasons, in UTF-8 bytes. Everything else in the status is bounded (ids, numbers, times, the
- * fixed how-to), so with these the status stays well under the Standard tier's 4 KB (SSM-1).
+ * Longest texts, in bytes of their JSON form. Everything else in the status is bounded (ids, numbers,
+ * times, the fixed how-to, the group table), so with these the status stays under the Standard tier's
+ * 4 KB (SSM-1); test/lambda/status-notices.test.ts writes the worst case.
  */
-const REASON_BYTES = { decision: 1000, signal: 600 } as const;
+const TEXT_BYTES = { decision: 700, signal: 400, sourceName: 96, region: 32 } as const;
+/** The busiest sources the status names: enough to see the blast radius, few enough to fit 4 KB. */
+export const STATUS_SOURCES = 5;
 
-/** `text` cut to at most `bytes` of UTF-8, on a character boundary, marked with `...` when cut. */
+/** The JSON bytes of `text` inside its quotes: a quote or control character takes more than one. */
+function jsonBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
+}
+
+/**
+ * `text` cut so that its JSON form holds at most `bytes` bytes (UTF-8, escapes counted), on a
+ * character boundary, marked with `...` when cut.
+ */
 export function clip(text: string, bytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= bytes) return text;
+  if (jsonBytes(text) <= bytes) return text;
   let out = '';
+  let used = 0;
   for (const char of text) {
-    if (Buffer.byteLength(out + char, 'utf8') > bytes - 3) break;
+    const size = jsonBytes(char);
+    if (used + size > bytes - 3) break;
     out += char;
+    used += size;
   }
   return `${out}...`;
+}
+
+/** The busiest live sources, clipped for the status. */
+function topSources(sources: readonly TrafficSource[]): TrafficSource[] {
+  return [...sources]
+    .filter((s) => s.peakPerMinute > 0)
+    .sort((a, b) => b.peakPerMinute - a.peakPerMinute)
+    .slice(0, STATUS_SOURCES)
+    .map((s) => ({
+      kind: s.kind,
+      region: clip(s.region, TEXT_BYTES.region),
+      name: clip(s.name, TEXT_BYTES.sourceName),
+      peakPerMinute: Math.round(s.peakPerMinute * 100) / 100,
+    }));
+}
+
+/** Whether each protected built-in group's actions can be undone (lib/core/agent/group-facts.ts). */
+function undoable(exemptGroups: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(GROUP_FACTS)
+      .filter(([group]) => !exemptGroups.includes(group))
+      .map(([group, fact]) => [group, fact.undoable]),
+  );
 }
 
 /** The fields whose change is worth a notice; the traffic figure alone is not. */
@@ -48,17 +89,20 @@ export function buildStatus(input: StatusInput, previous: GuardStatus | undefine
     locked: decision.locked,
     protected: decision.protected,
     since: sameState ? previous.since : now.toISOString(),
-    reason: clip(decision.reason, REASON_BYTES.decision),
-    production: { value: production.production, reason: clip(production.reason, REASON_BYTES.signal) },
+    reason: clip(decision.reason, TEXT_BYTES.decision),
+    production: { value: production.production, reason: clip(production.reason, TEXT_BYTES.signal) },
     traffic: {
       active: traffic.active,
       requestsPerMinute: traffic.requestsPerMinute,
       thresholdPerMinute: traffic.thresholdPerMinute,
       lookbackMinutes: input.lookbackMinutes,
-      reason: clip(traffic.reason, REASON_BYTES.signal),
+      reason: clip(traffic.reason, TEXT_BYTES.signal),
       liveAt: input.trafficMemory.liveAt,
       holdUntil: input.trafficMemory.holdUntil,
+      sources: topSources(traffic.sources),
     },
+    undoable: undoable(input.exemptGroups),
+    scheduleMinutes: input.scheduleMinutes,
     evaluatedAt: now.toISOString(),
     howToGetApproval: APPROVAL_HOWTO,
   };

@@ -14,6 +14,8 @@ export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 export const OU_PATH_PATTERN = /^r-[0-9a-z]{4,32}(\/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})+$/;
 /** The GetMetricData id of a query: a lower-case letter first. */
 export const METRIC_QUERY_ID_PATTERN = /^[a-z][A-Za-z0-9_]{0,254}$/;
+/** A CloudWatch dimension name that a Metrics Insights query may name unquoted in GROUP BY. */
+export const DIMENSION_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
 /** Global secondary index of the approvals table, by status then `sortAt`. */
 export const APPROVALS_STATUS_INDEX = 'byStatus';
@@ -45,11 +47,19 @@ export interface TrafficQuery {
    * one query per region, so the configuration stays small (Lambda environment variables: 4 KB, LAM-8).
    */
   readonly regions: string[];
+  /**
+   * The dimension that names each source (`LoadBalancer`, `ApiName`, ...): the guard reads the query
+   * grouped by it, so one call per region yields the total and the busiest sources. Absent for a custom
+   * query, which is read as written and names no source.
+   */
+  readonly groupBy?: string;
 }
 
 export interface GuardConfig {
   readonly accountId: string;
   readonly mode: GuardModeName;
+  /** Minutes between scheduled evaluations; the status carries it, so readers judge its heartbeat by it. */
+  readonly scheduleMinutes: number;
   readonly production: ProductionSource;
   readonly productionCacheSeconds: number;
   readonly traffic: {

@@ -32,7 +32,8 @@ export function effectiveLock(
   if (status === undefined) {
     return { locked: true, unknown: true, stale: false, reason: 'The guard status is unknown, so treat it as locked.' };
   }
-  const own = (status as { readonly scheduleMinutes?: unknown }).scheduleMinutes;
+  // Parsed from JSON: the field is checked, not trusted to match its type.
+  const own: unknown = status.scheduleMinutes;
   const schedule = typeof own === 'number' && own > 0 ? own : scheduleMinutes;
   const heartbeat = Date.parse(status.evaluatedAt);
   if (Number.isNaN(heartbeat)) {

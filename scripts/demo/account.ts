@@ -59,6 +59,8 @@ export type TrafficModel = (minute: Date) => number;
 /** One evaluation of the guard: what it decided, and any notice. */
 export interface GuardTick {
   readonly decision: Decision;
+  /** The status it published, with the busiest sources of traffic (the blast radius). */
+  readonly status: GuardStatus;
   /** The traffic-drop notice this evaluation sent on-call, if any. */
   readonly notice?: Notice;
 }
@@ -116,7 +118,14 @@ function fakeCloudWatch(traffic: () => TrafficModel, config: GuardConfig): (regi
         if (!(command instanceof GetMetricDataCommand)) throw new Error('only GetMetricData is faked');
         const { StartTime, EndTime, MetricDataQueries } = command.input;
         const [query] = MetricDataQueries ?? [];
-        const result: MetricDataResult = { Id: query.Id, StatusCode: 'Complete', Timestamps: [], Values: [] };
+        // One load balancer per region carries it; a grouped query labels each series with the group's value.
+        const result: MetricDataResult = {
+          Id: query.Id,
+          Label: `app/prod-web-${region}/50dc6c495c0c9188`,
+          StatusCode: 'Complete',
+          Timestamps: [],
+          Values: [],
+        };
         if (query.Id === carrier.id && regions.includes(region)) {
           for (let t = StartTime!.getTime(); t < EndTime!.getTime(); t += 60000) {
             // Split over the regions, as metrics are regional; a minute without requests has no datapoint.
@@ -237,6 +246,8 @@ export class DemoAccount {
         traffic: signal,
         trafficMemory: memory,
         lookbackMinutes: config.traffic.lookbackMinutes,
+        scheduleMinutes: config.scheduleMinutes,
+        exemptGroups: config.exemptGroups ?? [],
         now,
       },
       this.previous,
@@ -252,7 +263,7 @@ export class DemoAccount {
             holdUntil: memory.holdUntil,
           })
         : undefined;
-    return { decision, ...(notice ? { notice } : {}) };
+    return { decision, status, ...(notice ? { notice } : {}) };
   }
 
   /** `agent-guard check` as the agent runs it, over the role's attached guard policies. */

@@ -57,6 +57,17 @@ describe('check, online', () => {
     expect(deps.roleReads).toEqual([AGENT_ROLE_ARN]);
   });
 
+  test('the busiest live sources the status names, as of its heartbeat, in JSON and text', async () => {
+    const sources = [{ kind: 'ALB', region: 'eu-west-1', name: 'app/prod-api/50dc6c495c0c9188', peakPerMinute: 1240 }];
+    const status = { ...statusAt(true, 1), traffic: { ...statusAt(true, 1).traffic, sources } };
+    const json = answerOf((await cli([...DELETE_STACK, '--json'], online({ status }))).stdout);
+    expect(json.live).toEqual({ asOf: status.evaluatedAt, sources });
+    const text = await cli(DELETE_STACK, online({ status }));
+    expect(text.stdout).toMatch(/Live\s+ALB app\/prod-api\/50dc6c495c0c9188 in eu-west-1, 1,240 req\/min \(as of /);
+    // A status that names none: no line, and null in JSON
+    expect(answerOf((await cli([...DELETE_STACK, '--json'], online())).stdout).live).toBeNull();
+  });
+
   test('the text answer says the same for people', async () => {
     const result = await cli(DELETE_STACK, online());
     expect(result.code).toBe(EXIT.FAILED);

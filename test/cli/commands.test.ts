@@ -10,6 +10,7 @@ import {
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { AGENT_TAG, APPROVAL_TAG } from '../../lib/core/contract';
 import { ApprovalRecord } from '../../lib/core/approval-api';
+import type { EffectiveLock } from '../../lib/core/status-freshness';
 import type { GuardStatus } from '../../lib/core/status';
 import {
   AGENT_ROLE_ARN,
@@ -287,10 +288,69 @@ describe('status', () => {
       env: { AGENT_GUARD_URL: FUNCTION_URL },
     });
     expect(result.code).toBe(0);
-    const printed = JSON.parse(result.stdout) as { status: GuardStatus; approvals: ApprovalRecord[] };
-    expect(Object.keys(printed)).toEqual(['status', 'approvals']);
+    const printed = JSON.parse(result.stdout) as {
+      status: GuardStatus;
+      effectiveLock: EffectiveLock;
+      approvals: ApprovalRecord[];
+    };
+    expect(Object.keys(printed)).toEqual(['status', 'effectiveLock', 'approvals']);
     expect(printed.status).toEqual(STATUS);
+    expect(printed.effectiveLock).toMatchObject({ locked: true, stale: false });
     expect(printed.approvals.map((r) => r.approvalId)).toEqual(['abcd0001efgh']);
+  });
+
+  describe('a stale status counts as locked, whatever it says', () => {
+    // The clock is 12:00; an open status whose heartbeat is 40 minutes old
+    const staleOpen = {
+      ...STATUS,
+      locked: false,
+      protected: false,
+      evaluatedAt: '2026-05-01T11:20:00.000Z',
+      scheduleMinutes: 5,
+    };
+
+    test('the state line says LOCKED, why, and what the status said', async () => {
+      const result = await statusOf(staleOpen);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/State\s+LOCKED \(status stale: last heartbeat 40m ago; it said open\)/);
+      expect(result.stdout).toMatch(/Stale\s+The guard last reported 40 minutes ago .* 3 schedules of 5 minutes/);
+      expect(result.stdout).not.toContain('OPEN: agent roles may run protected actions');
+    });
+
+    test("the status's own schedule decides: 40 minutes is fresh for a 15-minute schedule", async () => {
+      const result = await statusOf({ ...staleOpen, scheduleMinutes: 15 });
+      expect(result.stdout).toMatch(/State\s+OPEN: agent roles may run protected actions/);
+      expect(result.stdout).not.toContain('Stale');
+    });
+
+    test('--json adds the effective lock beside the status as written', async () => {
+      const result = await cli(['status', '--json'], {
+        readParameter: parameters({ '/agent-guard/status': JSON.stringify(staleOpen) }),
+        transport: cannedTransport(okReply('0 approval(s).')).transport,
+        env: { AGENT_GUARD_URL: FUNCTION_URL },
+      });
+      const printed = JSON.parse(result.stdout) as { status: GuardStatus; effectiveLock: EffectiveLock };
+      expect(printed.status.locked).toBe(false);
+      expect(printed.effectiveLock).toMatchObject({ locked: true, stale: true });
+    });
+  });
+
+  test('the busiest sources and whether each group can be undone, when the status has them', async () => {
+    const result = await statusOf({
+      ...STATUS,
+      traffic: {
+        ...STATUS.traffic,
+        sources: [
+          { kind: 'ALB', region: 'eu-west-1', name: 'app/prod-api/50dc6c495c0c9188', peakPerMinute: 1240 },
+          { kind: 'CloudFront', region: 'us-east-1', name: 'E2QWRUHEXAMPLE', peakPerMinute: 900.5 },
+        ],
+      },
+      undoable: { delete: 'no', 'scale-to-zero': 'yes' },
+    });
+    expect(result.stdout).toMatch(
+      /Live\s+ALB app\/prod-api\/50dc6c495c0c9188 in eu-west-1, 1,240 req\/min; CloudFront E2QWRUHEXAMPLE in us-east-1, 900\.5 req\/min/,
+    );
+    expect(result.stdout).toMatch(/Undoable\s+delete no, scale-to-zero yes/);
   });
 
   test('no status parameter: exit 1, asking whether the guard is deployed there', async () => {

@@ -51,6 +51,15 @@ describe('explain a pasted AccessDenied message', () => {
     expect(result.stdout).toContain('agent-guard request --role');
   });
 
+  test('names what is live, from the status: what the denied call could have taken down', async () => {
+    const sources = [{ kind: 'ALB', region: 'eu-west-1', name: 'app/prod-api/50dc6c495c0c9188', peakPerMinute: 1240 }];
+    const status = { ...statusAt(true, 1), traffic: { ...statusAt(true, 1).traffic, sources } };
+    const json = explained((await cli(['explain', '--json', GUARD_DENY], online({ status }))).stdout);
+    expect(json.live?.sources).toEqual(sources);
+    const text = await cli(['explain', GUARD_DENY], online({ status }));
+    expect(text.stdout).toMatch(/Live\s+ALB app\/prod-api\/50dc6c495c0c9188 in eu-west-1, 1,240 req\/min/);
+  });
+
   test('read from stdin when no message is given', async () => {
     const result = await cli(['explain', '--json'], {
       ...online(),

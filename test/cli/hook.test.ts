@@ -312,6 +312,33 @@ describe('the hook protocol', () => {
     expect(out.endsWith('\n')).toBe(true);
   });
 
+  test('locked: the reason names the two busiest live sources, names cut short', async () => {
+    const long = `app/${'checkout-'.repeat(8)}/50dc6c495c0c9188`;
+    const { read } = reads(
+      guardStatus({
+        traffic: {
+          ...guardStatus().traffic,
+          sources: [
+            { kind: 'ALB', region: 'eu-west-1', name: long, peakPerMinute: 1240 },
+            { kind: 'CloudFront', region: 'us-east-1', name: 'E2QWRUHEXAMPLE', peakPerMinute: 900 },
+            { kind: 'RestApi', region: 'eu-west-1', name: 'orders', peakPerMinute: 12 },
+          ],
+        },
+      }),
+    );
+    const { reason } = decision(await decideHook(hookInput('cdk destroy'), OPTIONS, deps(read)));
+    expect(reason).toContain(`Live: ALB ${[...long].slice(0, 37).join('')}... in eu-west-1, 1,240 req/min`);
+    expect(reason).toContain('CloudFront E2QWRUHEXAMPLE in us-east-1, 900 req/min');
+    expect(reason).not.toContain('orders');
+  });
+
+  test('a status whose sources are not sources is read as naming none', async () => {
+    const { read } = reads(JSON.stringify({ ...guardStatus(), traffic: { ...guardStatus().traffic, sources: 'x' } }));
+    const { decision: d, reason } = decision(await decideHook(hookInput('cdk destroy'), OPTIONS, deps(read)));
+    expect(d).toBe('deny');
+    expect(reason).not.toContain('Live:');
+  });
+
   test('open: nothing printed', async () => {
     const { read } = reads(guardStatus({ locked: false, reason: 'Not production.' }));
     expect(await decideHook(hookInput('terraform destroy -auto-approve'), OPTIONS, deps(read))).toBe('');

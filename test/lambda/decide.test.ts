@@ -8,12 +8,14 @@ const traffic: TrafficSignal = {
   requestsPerMinute: 140,
   thresholdPerMinute: 5,
   reason: 'peak 140 requests/min in the last 15 min, above 5',
+  sources: [],
 };
 const noTraffic: TrafficSignal = {
   active: false,
   requestsPerMinute: 0,
   thresholdPerMinute: 5,
   reason: 'no datapoints',
+  sources: [],
 };
 
 describe('decide', () => {
@@ -62,6 +64,7 @@ describe('decide', () => {
         requestsPerMinute: null,
         thresholdPerMinute: 5,
         reason: 'the CloudWatch read failed (Error)',
+        sources: [],
       };
       // WHEN deciding
       const decision = decide(orgFailed, cwFailed, 'ENFORCE');

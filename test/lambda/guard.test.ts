@@ -323,18 +323,22 @@ describe('Guard: scheduled sweep', () => {
   });
 
   describe('traffic signal', () => {
-    it('asks CloudWatch for the configured queries over the lookback, per minute', async () => {
+    it('asks CloudWatch for the configured queries over the lookback, per minute, grouped by source', async () => {
       const fx = newGuard({ roles: [] });
       await fx.guard.handle(scheduledEvent());
       expect(fx.cloudwatch).toHaveReceivedCommandTimes(GetMetricDataCommand, 1);
+      // Ranked by each load balancer's peak, as many as one query returns (CW-21, CW-3); no Label, so
+      // each series is labelled with its load balancer (CW-23).
       expect(fx.cloudwatch).toHaveReceivedCommandWith(GetMetricDataCommand, {
         StartTime: new Date(NOW.getTime() - 15 * 60000),
         EndTime: NOW,
         MetricDataQueries: [
           {
             Id: 'traffic0',
-            Label: 'ALB',
-            Expression: 'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)',
+            Label: undefined,
+            Expression:
+              'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) ' +
+              'GROUP BY LoadBalancer ORDER BY MAX() DESC LIMIT 500',
             Period: 60,
           },
         ],

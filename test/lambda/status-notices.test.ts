@@ -25,9 +25,11 @@ function input(decision: Decision, now = NOW, requestsPerMinute: number | null =
     mode: 'ENFORCE',
     decision,
     production: { production: decision.protected, reason: 'account tag' },
-    traffic: { active: decision.protected, requestsPerMinute, thresholdPerMinute: 5, reason: 'peak' },
+    traffic: { active: decision.protected, requestsPerMinute, thresholdPerMinute: 5, reason: 'peak', sources: [] },
     trafficMemory: { liveAt: null, holdUntil: null },
     lookbackMinutes: 15,
+    scheduleMinutes: 5,
+    exemptGroups: [],
     now,
   };
 }
@@ -51,10 +53,47 @@ describe('buildStatus', () => {
         reason: 'peak',
         liveAt: null,
         holdUntil: null,
+        sources: [],
       },
+      // The issue's own examples: a delete and a stack replacement cannot be undone.
+      undoable: expect.objectContaining({ delete: 'no', 'stack-replace': 'no' }) as unknown,
+      scheduleMinutes: 5,
       evaluatedAt: NOW.toISOString(),
       howToGetApproval: APPROVAL_HOWTO,
     });
+  });
+
+  it('names the busiest live sources across queries and regions, busiest first, and no idle one', () => {
+    const source = (kind: string, region: string, name: string, peakPerMinute: number) => ({
+      kind,
+      region,
+      name,
+      peakPerMinute,
+    });
+    const sources = [
+      source('RestApi', 'eu-west-1', 'orders', 300),
+      source('ALB', 'us-east-1', 'app/idle/1', 0),
+      source('ALB', 'us-east-1', 'app/prod-api/50dc6c495c0c9188', 1240.5),
+      source('CloudFront', 'us-east-1', 'E2QWRUHEXAMPLE', 900),
+      source('LambdaUrl', 'eu-west-1', 'webhook', 12),
+      source('HttpApi', 'eu-west-1', 'a1b2c3', 40),
+      source('ALB', 'eu-west-1', 'app/admin/1', 7),
+    ];
+    const status = buildStatus({ ...input(LOCKED), traffic: { ...input(LOCKED).traffic, sources } }, undefined);
+    // The five busiest of the six live ones, by peak: the 7/min admin ALB and the idle one are left out.
+    expect(status.traffic.sources?.map((s) => `${s.kind} ${s.region} ${s.name} ${s.peakPerMinute}`)).toEqual([
+      'ALB us-east-1 app/prod-api/50dc6c495c0c9188 1240.5',
+      'CloudFront us-east-1 E2QWRUHEXAMPLE 900',
+      'RestApi eu-west-1 orders 300',
+      'HttpApi eu-west-1 a1b2c3 40',
+      'LambdaUrl eu-west-1 webhook 12',
+    ]);
+  });
+
+  it('lists no exempt group as undoable or not: its actions are not protected', () => {
+    const status = buildStatus({ ...input(LOCKED), exemptGroups: ['scale-to-zero'] }, undefined);
+    expect(status.undoable).not.toHaveProperty('scale-to-zero');
+    expect(status.undoable).toHaveProperty('delete', 'no');
   });
 
   it('keeps "since" while locked and protected hold, and resets it when either changes', () => {
@@ -129,17 +168,38 @@ describe('the status fits a Standard-tier parameter (SSM-1: 4 KB)', () => {
     ).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
-  it('the worst case (reasons of any length, in 4-byte characters, in a hold) is written', async () => {
-    // GIVEN reasons far beyond the limit, of characters that take 4 bytes each in UTF-8
-    const long = '\u{1F525}'.repeat(5000);
+  // Texts far beyond any limit, of characters that take the most bytes in the status's JSON: 4 in
+  // UTF-8 (U+1F525), or 6 once escaped (a control character, U+0001).
+  it.each([
+    ['4-byte characters', '\u{1F525}'.repeat(5000)],
+    ['control characters', '\u0001'.repeat(20000)],
+  ])('the worst case (texts of any length in %s, in a hold, busiest sources named) is written', async (_, long) => {
+    // Measured on 2026-12-02: 3,699 bytes (4-byte characters), 3,669 (control characters).
+    // GIVEN the longest label a TrafficMetric accepts (40 characters), more sources than the status names,
+    // and peaks with as many digits as a double prints
+    const kind = `A${'b'.repeat(39)}`;
+    const sources = Array.from({ length: 20 }, (_, i) => ({
+      kind,
+      region: long,
+      name: long,
+      peakPerMinute: 1.2345678901234568e21 + i,
+    }));
     const worst: StatusInput = {
       account: ACCOUNT_ID,
       mode: 'MONITOR',
       decision: { locked: false, protected: true, reason: long },
       production: { production: true, reason: long },
-      traffic: { active: true, requestsPerMinute: 123456789.12, thresholdPerMinute: 1e9, reason: long },
+      traffic: {
+        active: true,
+        requestsPerMinute: 1.2345678901234568e21,
+        thresholdPerMinute: 1e21,
+        reason: long,
+        sources,
+      },
       trafficMemory: { liveAt: NOW.toISOString(), holdUntil: NOW.toISOString() },
       lookbackMinutes: 1440,
+      scheduleMinutes: 1440,
+      exemptGroups: [],
       now: NOW,
     };
     const client = new SSMClient({ region: 'us-east-1' });
@@ -150,12 +210,18 @@ describe('the status fits a Standard-tier parameter (SSM-1: 4 KB)', () => {
     const publisher = new StatusPublisher(client, new AwsCaller({ sleep: () => Promise.resolve() }), STATUS_PARAMETER);
     // WHEN it is published THEN Parameter Store's fake takes it, and it reads back whole
     await publisher.publish(worst, undefined);
-    expect(Buffer.byteLength(parameter.value ?? '', 'utf8')).toBeLessThanOrEqual(4096);
-    expect(JSON.parse(parameter.value ?? '')).toMatchObject({ traffic: { holdUntil: NOW.toISOString() } });
+    const bytes = Buffer.byteLength(parameter.value ?? '', 'utf8');
+    expect(bytes).toBeLessThanOrEqual(4096);
+    const written = JSON.parse(parameter.value ?? '') as GuardStatus;
+    expect(written).toMatchObject({ traffic: { holdUntil: NOW.toISOString() } });
+    expect(written.traffic.sources).toHaveLength(5);
   });
 
-  it('clip cuts on a character boundary and marks the cut', () => {
+  it('clip cuts on a character boundary and marks the cut, counting JSON escapes', () => {
     expect(clip('abc', 3)).toBe('abc');
+    // A quote is written as two bytes, a control character as six (\u0001).
+    expect(clip('"'.repeat(10), 10)).toBe('"'.repeat(3) + '...');
+    expect(clip('\u0001'.repeat(10), 15)).toBe('\u0001\u0001...');
     expect(clip('\u{1F525}\u{1F525}', 7)).toBe('\u{1F525}...');
     expect(Buffer.byteLength(clip('é'.repeat(100), 51), 'utf8')).toBeLessThanOrEqual(51);
   });

@@ -158,8 +158,15 @@ describe('holdTraffic', () => {
     requestsPerMinute,
     thresholdPerMinute: 5,
     reason: 'measured',
+    sources: [],
   });
-  const live: TrafficSignal = { active: true, requestsPerMinute: 120, thresholdPerMinute: 5, reason: 'measured' };
+  const live: TrafficSignal = {
+    active: true,
+    requestsPerMinute: 120,
+    thresholdPerMinute: 5,
+    reason: 'measured',
+    sources: [],
+  };
   const before = (memory: Partial<GuardStatus['traffic']>): PreviousStatus => ({
     readable: true,
     status: {

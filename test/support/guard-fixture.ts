@@ -104,6 +104,7 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
   return {
     accountId: ACCOUNT_ID,
     mode: 'ENFORCE',
+    scheduleMinutes: 5,
     production: { source: 'account-tags', tagKey: 'environment', values: ['production', 'prod'] },
     productionCacheSeconds: 900,
     traffic: {
@@ -113,6 +114,7 @@ export function guardConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
           label: 'ALB',
           expression: 'SELECT SUM(RequestCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer)',
           regions: ['us-east-1'],
+          groupBy: 'LoadBalancer',
         },
       ],
       thresholdPerMinute: 5,
@@ -432,6 +434,11 @@ export interface GuardFixtureOptions {
   readonly traffic?: readonly number[] | Error;
   /** Requests per minute by region, for the regions named here; `traffic` answers the others. */
   readonly trafficByRegion?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * The account's sources of traffic, one metric each: when given, CloudWatch answers every query from
+   * them as Metrics Insights does (`insightsAnswer`), and `traffic` and `trafficByRegion` are unused.
+   */
+  readonly trafficSources?: readonly FakeTrafficSource[];
   /** Roles of the account, listed by GetAccountAuthorizationDetails and readable through GetRole. */
   readonly roles?: readonly RoleSpec[];
   /** Roles per GetAccountAuthorizationDetails page. @default 1000 */
@@ -485,11 +492,14 @@ export const IAM_WRITES = [
   UpdateAssumeRolePolicyCommand,
 ] as const;
 
-/** GetMetricData results for every query of a request, with the given per-minute values. */
+/**
+ * GetMetricData results for every query of a request, with the given per-minute values: one series
+ * per query. A query without a label (a grouped read) gets a group value as its label (CW-23).
+ */
 export function metricResults(input: GetMetricDataCommandInput, values: readonly number[]): MetricDataResult[] {
   return (input.MetricDataQueries ?? []).map((q) => ({
     Id: q.Id,
-    Label: q.Label,
+    Label: q.Label ?? `${q.Id}-source`,
     StatusCode: 'Complete',
     ...perMinute(values, input.EndTime ?? NOW),
   }));
@@ -497,6 +507,92 @@ export function metricResults(input: GetMetricDataCommandInput, values: readonly
 
 /** A Metrics Insights query: an expression in the Metrics Insights language (`SELECT ...`). */
 const METRICS_INSIGHTS = /^\s*SELECT\b/i;
+
+/** The most series one Metrics Insights query returns (docs/AWS-BEHAVIOUR.md, CW-3). */
+export const INSIGHTS_SERIES_CAP = 500;
+
+/** One metric of the fake account: a load balancer, API, distribution or function URL. */
+export interface FakeTrafficSource {
+  readonly region: string;
+  /** The namespace it reports in, as the query names it: `AWS/ApplicationELB`. */
+  readonly namespace: string;
+  /** Its dimensions: `{ LoadBalancer: 'app/prod-api/1' }`. */
+  readonly dimensions: Readonly<Record<string, string>>;
+  /** Requests per minute, one per minute ending at the evaluation time. */
+  readonly values: readonly number[];
+}
+
+/**
+ * Whether a query's FROM clause matches a metric (CW-20): `FROM "ns"` matches every metric of the
+ * namespace; `FROM SCHEMA("ns", k, ...)` only those with exactly the dimension keys listed.
+ */
+function fromMatches(expression: string, source: FakeTrafficSource): boolean {
+  const schema = /\bFROM\s+SCHEMA\(\s*"([^"]+)"((?:\s*,\s*"?[A-Za-z0-9_]+"?)*)\s*\)/i.exec(expression);
+  if (!schema) return expression.includes(`"${source.namespace}"`);
+  const keys = schema[2]
+    .split(',')
+    .map((k) => k.trim().replace(/"/g, ''))
+    .filter((k) => k !== '');
+  const own = Object.keys(source.dimensions);
+  return schema[1] === source.namespace && keys.length === own.length && keys.every((k) => own.includes(k));
+}
+
+const AGGREGATES: Readonly<Record<string, (values: number[]) => number>> = {
+  MAX: (v) => Math.max(...v),
+  MIN: (v) => Math.min(...v),
+  SUM: (v) => v.reduce((a, b) => a + b, 0),
+  AVG: (v) => v.reduce((a, b) => a + b, 0) / v.length,
+  COUNT: (v) => v.length,
+};
+
+/**
+ * A Metrics Insights query's answer over `sources` (those of its region), as CloudWatch documents it:
+ * without GROUP BY, one series summing every metric of the queried namespace (CW-20); with GROUP BY,
+ * one series per group, labelled with the group's value or `Other` (CW-23), ranked by ORDER BY's aggregate over
+ * each series' datapoints in the window (CW-21), then cut to LIMIT (CW-22) and never more than
+ * INSIGHTS_SERIES_CAP series (CW-3). A series with no datapoint in the window is not returned.
+ */
+export function insightsAnswer(
+  query: { readonly Id?: string; readonly Label?: string; readonly Expression?: string },
+  sources: readonly FakeTrafficSource[],
+  end: Date,
+): MetricDataResult[] {
+  const expression = query.Expression ?? '';
+  const matching = sources.filter((s) => fromMatches(expression, s) && s.values.length > 0);
+  const result = (label: string | undefined, values: readonly number[]): MetricDataResult => ({
+    Id: query.Id,
+    Label: label,
+    StatusCode: 'Complete',
+    ...perMinute(values, end),
+  });
+  const groupBy = /\bGROUP BY\s+"?([A-Za-z0-9_]+)"?/i.exec(expression);
+  if (!groupBy) return [result(query.Label ?? query.Id, sumSeries(matching.map((s) => s.values)))];
+  const groups = new Map<string, Array<readonly number[]>>();
+  for (const source of matching) {
+    const value = source.dimensions[groupBy[1]] ?? 'Other';
+    groups.set(value, [...(groups.get(value) ?? []), source.values]);
+  }
+  let ranked = [...groups].map(([value, series]) => ({ value, values: sumSeries(series) }));
+  const order = /\bORDER BY\s+(AVG|COUNT|MAX|MIN|SUM)\(\)\s*(ASC|DESC)?/i.exec(expression);
+  if (order) {
+    const aggregate = AGGREGATES[order[1].toUpperCase()];
+    const sign = (order[2] ?? 'ASC').toUpperCase() === 'DESC' ? -1 : 1;
+    ranked.sort((a, b) => sign * (aggregate(a.values) - aggregate(b.values)));
+  }
+  const limit = /\bLIMIT\s+(\d+)\s*$/i.exec(expression);
+  ranked = ranked.slice(0, Math.min(limit ? Number(limit[1]) : Infinity, INSIGHTS_SERIES_CAP));
+  // A query that matches nothing still answers its Id, with no datapoints.
+  if (ranked.length === 0) return [result(query.Label ?? query.Id, [])];
+  return ranked.map((group) => result(query.Label ?? group.value, group.values));
+}
+
+/** Per-minute sums of series that all end at the same minute. */
+function sumSeries(series: ReadonlyArray<readonly number[]>): number[] {
+  const length = Math.max(0, ...series.map((values) => values.length));
+  return Array.from({ length }, (_, i) =>
+    series.reduce((sum, values) => sum + (values[i - (length - values.length)] ?? 0), 0),
+  );
+}
 
 /**
  * CloudWatch's documented limit on top of whatever a test mocks (docs/AWS-BEHAVIOUR.md, CW-1): a
@@ -618,8 +714,20 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const regions = new WeakMap<object, string>();
   const regionOf = (input: GetMetricDataCommandInput) => regions.get(input);
   const traffic = options.traffic ?? [120, 140, 130];
+  const sources = options.trafficSources;
   if (traffic instanceof Error) cloudwatch.on(GetMetricDataCommand).rejects(traffic);
-  else {
+  else if (sources) {
+    cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput): GetMetricDataCommandOutput => ({
+      $metadata: {},
+      MetricDataResults: (input.MetricDataQueries ?? []).flatMap((q) =>
+        insightsAnswer(
+          q,
+          sources.filter((s) => s.region === regionOf(input)),
+          input.EndTime ?? NOW,
+        ),
+      ),
+    }));
+  } else {
     cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput): GetMetricDataCommandOutput => ({
       $metadata: {},
       MetricDataResults: metricResults(input, options.trafficByRegion?.[regionOf(input) ?? ''] ?? traffic),

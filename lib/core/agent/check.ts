@@ -3,6 +3,7 @@ import { NamedPolicy } from '../iam/policy-document';
 import { AGENT_TAG, AGENT_TAG_VALUE, CONSTRAINED_TAG, CONSTRAINED_TAG_VALUE, STATE_OPEN, STATE_TAG } from '../contract';
 import { ResolvedCatalog } from '../policy/resolve-catalog';
 import { EffectiveLock } from '../status-freshness';
+import { TrafficSource } from '../status';
 import { Decider, evaluate, Verdict } from './evaluate';
 import { groupFact, GroupFact } from './group-facts';
 
@@ -39,6 +40,14 @@ export interface CheckInput {
   readonly catalog: ResolvedCatalog;
   /** What the caller could not read, and other caveats, for the answer's notes. */
   readonly notes?: readonly string[];
+  /** The busiest sources of traffic the status names: what a destructive call could take down. */
+  readonly live?: LiveSources;
+}
+
+/** The busiest sources of traffic, as of the status's heartbeat. */
+export interface LiveSources {
+  readonly asOf: string;
+  readonly sources: readonly TrafficSource[];
 }
 
 export interface ApprovalSummary {
@@ -64,6 +73,8 @@ export interface CheckResult {
   readonly approvals: readonly ApprovalSummary[] | null;
   /** The command that asks for an approval; null when no approval would change the answer. */
   readonly requestCommand: string | null;
+  /** The busiest sources of traffic; null when the status names none. */
+  readonly live: LiveSources | null;
   readonly notes: readonly string[];
 }
 
@@ -161,6 +172,7 @@ export function checkAction(input: CheckInput): CheckResult {
     group,
     approvals,
     requestCommand: approvable ? requestCommand(input.action, input.resource, input.roleArn) : null,
+    live: input.live && input.live.sources.length > 0 ? input.live : null,
     notes,
   };
 }
