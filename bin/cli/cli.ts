@@ -19,6 +19,7 @@ import { capErrorText, clip, CliError, EXIT, failure, messageOf, quote, usageErr
 import { formatApproval, formatDryRun, formatStatus, formatTable } from './format';
 import { registerHook } from './hook';
 import { registerExplain } from './explain';
+import { registerReplay } from './replay';
 import { checkApprovalId, checkDuration, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
 import { styleFor, wantsColour } from './style';
 import {
@@ -528,6 +529,7 @@ Examples:
   };
   registerCheck(program, checkContext, withConnection);
   registerExplain(program, checkContext, deps.readStdin, withConnection);
+  registerReplay(program, deps);
 
   return program;
 }
