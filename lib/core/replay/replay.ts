@@ -1,6 +1,8 @@
 import { checkAction, CheckResult } from '../agent/check';
 import { iamReference } from '../catalog/iam-reference';
 import { iamActionOfEvent, iamServiceOfEventSource } from '../cloudtrail/event-names';
+import { actionMatches } from '../iam/action-pattern';
+import { asList, NamedPolicy } from '../iam/policy-document';
 import { ResolvedCatalog } from '../policy/resolve-catalog';
 import { EffectiveLock } from '../status-freshness';
 import { AgentRolePattern, matchAgentRole, principalOf } from './principal';
@@ -51,7 +53,7 @@ export interface ReplayOptions {
   readonly catalog: ResolvedCatalog;
 }
 
-/** The most answers kept for reuse; enough for the distinct calls of a busy account, in bounded memory. */
+/** The most accounts, and account-action pairs, whose policies are kept for reuse: bounded memory. */
 const CACHE_ENTRIES = 20_000;
 const OPERATION = /^[A-Za-z0-9_-]{1,128}$/;
 const REGION = /^[a-z0-9-]{1,32}$/;
@@ -60,23 +62,16 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** A policy set answers differently by the time of the call only if a condition compares dates. */
-function timeSensitive(policies: AccountPolicies): boolean {
-  return /"(ForAnyValue:|ForAllValues:)?Date|aws:(CurrentTime|EpochTime)/i.test(JSON.stringify(policies));
-}
-
 interface Answer {
   readonly result: CheckResult;
   /** The resource the answer is for. */
   readonly resource: string;
-  /** The name of the account's boundary policy, to tell its denials from the catalog's. */
-  readonly boundary?: string;
 }
 
-/** Decides records; keeps bounded caches of policies and answers. */
+/** Decides records; keeps bounded caches of the policies by account and action. */
 export class Replayer {
-  private readonly policies = new Map<string, { policies: AccountPolicies; byTime: boolean }>();
-  private readonly answers = new Map<string, Answer>();
+  private readonly policies = new Map<string, AccountPolicies>();
+  private readonly relevant = new Map<string, { policies: AccountPolicies; listed: boolean }>();
   private readonly lock: EffectiveLock;
 
   constructor(private readonly options: ReplayOptions) {
@@ -126,8 +121,9 @@ export class Replayer {
 
     const role = principal.role;
     const resources = resourcesOf(record.resources);
-    const { result, resource, boundary } = this.evaluate(
-      { partition: role.partition, account: role.account, region },
+    const { policies, listed } = this.forAction({ partition: role.partition, account: role.account, region }, action);
+    const { result, resource } = this.evaluate(
+      policies,
       role.arn,
       action,
       resources.length > 0 ? resources : ['*'],
@@ -139,9 +135,7 @@ export class Replayer {
       ...(resources.length > 1
         ? [`Of the record's ${resources.length} resources, this is the answer for ${resource}.`]
         : []),
-      ...(iamReference.expand(action).length === 0
-        ? [`${action} is not an action ${iamReference.source} lists; it was evaluated as written.`]
-        : []),
+      ...(!listed ? [`${action} is not an action ${iamReference.source} lists; it was evaluated as written.`] : []),
       ...(match === 'name'
         ? ["Matched --agent-role on the role's name: the session ARN does not carry the role's path."]
         : []),
@@ -152,7 +146,9 @@ export class Replayer {
       result.verdict === 'unknown'
         ? 'unknown'
         : (result.group?.name ??
-          (result.decidedBy !== undefined && result.decidedBy.policy === boundary ? 'boundary' : 'unprotected'));
+          (result.decidedBy !== undefined && result.decidedBy.policy === policies.boundary?.name
+            ? 'boundary'
+            : 'unprotected'));
     return {
       kind: 'line',
       line: {
@@ -165,40 +161,58 @@ export class Replayer {
     };
   }
 
-  private policiesOf(params: PseudoParameters): { policies: AccountPolicies; byTime: boolean } {
+  private policiesOf(params: PseudoParameters): AccountPolicies {
     const key = `${params.partition}|${params.account}|${params.region}`;
-    let entry = this.policies.get(key);
-    if (!entry) {
+    let policies = this.policies.get(key);
+    if (!policies) {
       if (this.policies.size >= CACHE_ENTRIES) this.policies.clear();
-      const policies = this.options.policiesFor(params);
-      entry = { policies, byTime: timeSensitive(policies) };
-      this.policies.set(key, entry);
+      policies = this.options.policiesFor(params);
+      this.policies.set(key, policies);
+    }
+    return policies;
+  }
+
+  /**
+   * The account's policies with only the statements whose Action or NotAction covers `action`, and whether
+   * the IAM reference lists the action. IAM skips every other statement for this action, and so does the
+   * evaluator (a statement applies only when its action matches), so the answer is the same; the guard's
+   * hundreds of action patterns are then matched once per action, not once per call.
+   */
+  private forAction(params: PseudoParameters, action: string): { policies: AccountPolicies; listed: boolean } {
+    const key = `${params.partition}|${params.account}|${params.region}|${action}`;
+    let entry = this.relevant.get(key);
+    if (!entry) {
+      if (this.relevant.size >= CACHE_ENTRIES) this.relevant.clear();
+      const all = this.policiesOf(params);
+      const only = (policy: NamedPolicy): NamedPolicy => ({
+        name: policy.name,
+        document: {
+          ...policy.document,
+          Statement: policy.document.Statement.filter((s) =>
+            s.Action !== undefined
+              ? asList(s.Action).some((p) => actionMatches(p, action))
+              : !asList(s.NotAction).some((p) => actionMatches(p, action)),
+          ),
+        },
+      });
+      entry = {
+        policies: { identity: all.identity.map(only), ...(all.boundary ? { boundary: only(all.boundary) } : {}) },
+        listed: iamReference.expand(action).length > 0,
+      };
+      this.relevant.set(key, entry);
     }
     return entry;
   }
 
   /** The answer for the first resource denied, else for the first: a call needs every resource allowed. */
   private evaluate(
-    params: PseudoParameters,
+    policies: AccountPolicies,
     roleArn: string,
     action: string,
     resources: readonly string[],
     eventTime: string,
   ): Answer {
-    const { policies, byTime } = this.policiesOf(params);
-    const key = [
-      params.partition,
-      params.account,
-      params.region,
-      roleArn,
-      action,
-      byTime ? eventTime : '',
-      ...resources,
-    ].join('\n');
-    const cached = this.answers.get(key);
-    if (cached) return cached;
     let answer: Answer | undefined;
-    const boundary = policies.boundary?.name;
     for (const resource of resources) {
       const result = checkAction({
         action,
@@ -209,14 +223,9 @@ export class Replayer {
         policies: { ...policies, source: this.options.policySource },
         catalog: this.options.catalog,
       });
-      answer ??= { result, resource, boundary };
-      if (result.treatAsDenied) {
-        answer = { result, resource, boundary };
-        break;
-      }
+      answer ??= { result, resource };
+      if (result.treatAsDenied) return { result, resource };
     }
-    if (this.answers.size >= CACHE_ENTRIES) this.answers.clear();
-    this.answers.set(key, answer!);
     return answer!;
   }
 }
