@@ -5,7 +5,7 @@ import { actionMatches } from '../iam/action-pattern';
 import { asList, NamedPolicy } from '../iam/policy-document';
 import { ResolvedCatalog } from '../policy/resolve-catalog';
 import { EffectiveLock } from '../status-freshness';
-import { AgentRolePattern, matchAgentRole, principalOf } from './principal';
+import { AgentRolePattern, CallPrincipal, matchAgentRole, principalOf } from './principal';
 import { AccountPolicies, PseudoParameters } from './template-policies';
 
 /**
@@ -53,7 +53,7 @@ export interface ReplayOptions {
   readonly catalog: ResolvedCatalog;
 }
 
-/** The most accounts, and account-action pairs, whose policies are kept for reuse: bounded memory. */
+/** The most accounts, account-action pairs and roles whose answers are kept for reuse: bounded memory. */
 const CACHE_ENTRIES = 20_000;
 const OPERATION = /^[A-Za-z0-9_-]{1,128}$/;
 const REGION = /^[a-z0-9-]{1,32}$/;
@@ -72,6 +72,8 @@ interface Answer {
 export class Replayer {
   private readonly policies = new Map<string, AccountPolicies>();
   private readonly relevant = new Map<string, { policies: AccountPolicies; listed: boolean }>();
+  /** How each role matched --agent-role; a log holds few roles and many calls by each. */
+  private readonly matches = new Map<string, ReturnType<typeof matchAgentRole>>();
   private readonly lock: EffectiveLock;
 
   constructor(private readonly options: ReplayOptions) {
@@ -104,7 +106,7 @@ export class Replayer {
     const action = known ? iamActionOfEvent(eventSource, eventName)! : null;
     const base = { eventID: str(record.eventID) ?? null, eventTime: eventTime!, eventName, action };
 
-    const match = principal.role ? matchAgentRole(principal.role, this.options.agentRoles) : undefined;
+    const match = principal.role ? this.matchOf(principal.role) : undefined;
     if (!principal.role || !match) {
       const reason = principal.role
         ? `${principal.name} matches no --agent-role.`
@@ -159,6 +161,15 @@ export class Replayer {
       },
       group,
     };
+  }
+
+  private matchOf(role: NonNullable<CallPrincipal['role']>): ReturnType<typeof matchAgentRole> {
+    const key = `${role.pathKnown}|${role.arn}`;
+    if (!this.matches.has(key)) {
+      if (this.matches.size >= CACHE_ENTRIES) this.matches.clear();
+      this.matches.set(key, matchAgentRole(role, this.options.agentRoles));
+    }
+    return this.matches.get(key);
   }
 
   private policiesOf(params: PseudoParameters): AccountPolicies {
