@@ -98,23 +98,31 @@ const mcpServerApart: esbuild.Plugin = {
   },
 };
 
-/** Bundles the CLI into `outDir`: agent-guard.js, and mcp-server.js beside it. Returns the CLI's path. */
-export async function bundleCli(outDir = join(DIST, 'bin')): Promise<string> {
+/** A bundled CLI: its path, and every source file and package module bundled into it or its MCP server. */
+export interface CliBundle {
+  readonly file: string;
+  readonly inputs: readonly string[];
+}
+
+/** Bundles the CLI into `outDir`: agent-guard.js, and mcp-server.js beside it. */
+export async function bundleCli(outDir = join(DIST, 'bin')): Promise<CliBundle> {
   const file = join(outDir, 'agent-guard.js');
   // The source keeps its `#!/usr/bin/env node` line, and esbuild keeps it at the top.
-  await esbuild.build({
+  const cli = await esbuild.build({
     ...NODE_BUNDLE,
     entryPoints: [join(ROOT, 'bin', 'agent-guard.ts')],
     outfile: file,
+    metafile: true,
     plugins: [mcpServerApart],
   });
-  await esbuild.build({
+  const server = await esbuild.build({
     ...NODE_BUNDLE,
     entryPoints: [join(ROOT, 'bin', 'cli', `${MCP_SERVER}.ts`)],
     outfile: join(outDir, `${MCP_SERVER}.js`),
+    metafile: true,
   });
   chmodSync(file, 0o755);
-  return file;
+  return { file, inputs: [...Object.keys(cli.metafile.inputs), ...Object.keys(server.metafile.inputs)] };
 }
 
 function compileLibrary(): void {
@@ -156,7 +164,7 @@ async function main(): Promise<void> {
   }
 
   if (!handlersOnly) {
-    const cli = await bundleCli();
+    const { file: cli } = await bundleCli();
     const server = join(dirname(cli), `${MCP_SERVER}.js`);
     console.log(
       `${relative(ROOT, cli)}: ${kb(statSync(cli).size)}; ${relative(ROOT, server)}: ${kb(statSync(server).size)}`,

@@ -23,6 +23,7 @@ import { formatDryRun, formatOutcome, formatStatus, formatTable } from './format
 import { registerHook } from './hook';
 import { registerMcp, ServerTransport, stdioTransport } from './mcp';
 import { registerExplain } from './explain';
+import { registerReplay } from './replay';
 import { checkApprovalId, checkDuration, checkRequest, checkRoleArn, checkScope, ScopeOptions } from './input';
 import { styleFor, wantsColour } from './style';
 import {
@@ -578,6 +579,7 @@ Examples:
   registerCheck(program, checkContext, withConnection);
   registerExplain(program, checkContext, deps.readStdin, withConnection);
   registerMcp(program, { ...checkContext, requestApproval, listApprovals }, withConnection, deps.mcpTransport);
+  registerReplay(program, deps);
 
   return program;
 }

@@ -6,6 +6,8 @@ export const EXIT = {
   FAILED: 1,
   /** Bad command line or input, found locally before anything is sent, or HTTP 400. */
   USAGE: 2,
+  /** `replay` read what it could, but skipped files or records it could not read (stderr names them). */
+  SKIPPED: 3,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

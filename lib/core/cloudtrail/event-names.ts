@@ -45,3 +45,29 @@ export function iamOperationOf(eventSource: string, eventName: string): string {
   const service = eventSource.replace(/\.amazonaws\.com$/, '').toLowerCase();
   return VERSIONED_SERVICES.has(service) ? eventName.replace(VERSION_SUFFIX, '') : eventName;
 }
+
+/**
+ * Event sources whose host name is not the service's IAM prefix (docs/AWS-BEHAVIOUR.md CT-23): CloudWatch
+ * logs as `monitoring`, SES (API v1) as `email`, the Classic Load Balancer API as `elb`. Every other source
+ * is `<prefix>.amazonaws.com`.
+ */
+const PREFIX_OF_SOURCE: Readonly<Record<string, string>> = {
+  monitoring: 'cloudwatch',
+  email: 'ses',
+  elb: 'elasticloadbalancing',
+};
+
+/**
+ * The IAM service prefix of a CloudTrail `eventSource` (`ec2.amazonaws.com` is `ec2`), or undefined when the
+ * source is not of the `<host>.amazonaws.com` form. Whether IAM knows the prefix is for the caller to check.
+ */
+export function iamServiceOfEventSource(eventSource: string): string | undefined {
+  const host = /^([a-z0-9-]+)\.amazonaws\.com$/.exec(eventSource.toLowerCase())?.[1];
+  return host === undefined ? undefined : (PREFIX_OF_SOURCE[host] ?? host);
+}
+
+/** The IAM action (`svc:Operation`) of a CloudTrail event, or undefined when its source has no IAM prefix. */
+export function iamActionOfEvent(eventSource: string, eventName: string): string | undefined {
+  const service = iamServiceOfEventSource(eventSource);
+  return service === undefined ? undefined : `${service}:${iamOperationOf(eventSource, eventName)}`;
+}
