@@ -19,8 +19,8 @@ const LATENCY_MS = 50;
 /** A member account of a large organization: a few agent roles among many workload roles. */
 const AGENT_ROLES = 10;
 const OTHER_ROLES = 50;
-/** The guard's default schedule: every 5 minutes, 730 hours a month. */
-const SWEEPS_PER_MONTH = 12 * 730;
+/** The guard's default schedule: every 5 minutes, in a 30-day month (as the README's cost table counts). */
+const SWEEPS_PER_MONTH = 12 * 24 * 30;
 
 interface AccountRun {
   readonly ms: number;
