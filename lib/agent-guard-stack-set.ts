@@ -241,7 +241,8 @@ function validateBucketName(prefix: string): string {
 
 /**
  * cdk-stacksets copies the guard's code to the asset bucket with CDK's BucketDeployment, a function of
- * this stack. Its role and runtime are CDK's, not ours; acknowledge their findings with that reason.
+ * this stack. Its role and runtime are CDK's, not ours; acknowledge their findings with that reason. The
+ * function is a singleton of the stack, so other BucketDeployments of the stack share these acknowledgements.
  */
 function acknowledgeAssetCopy(stack: Stack): void {
   const reason =
