@@ -127,6 +127,8 @@ const RAW_CONFIG = {
   },
   boundaryArn: BOUNDARY_ARN,
   guardPolicyArns: GUARD_POLICY_ARNS,
+  // Any digest of the right form: the fakes hold no approval versions for it to tell apart.
+  guardPolicyDigest: '0a1b2c3d4e',
   extraProtectedActions: [],
   exemptActions: [],
   statusParameterName: DEFAULT_STATUS_PARAMETER,
@@ -173,17 +175,17 @@ const TRUST_DENY_AS_IAM_RETURNS = {
 };
 const trustPolicy = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 
-type AgentShape = 'unconstrained' | 'locked' | 'open';
+export type AgentShape = 'unconstrained' | 'locked' | 'open';
 
-class Account {
+export class Account {
   public readonly roles = new Map<string, ModelRole>();
   public readonly parameters = new Map<string, { value: string; version: number }>();
   public production = true;
   public requestsPerMinute = LIVE_TRAFFIC;
 
-  /** 1,000 agent roles in the given shape and 200 other roles; the status parameter as given. */
-  constructor(agents: AgentShape, status: string) {
-    for (let i = 1; i <= OTHER_ROLES; i++) {
+  /** 1,000 agent roles (or `agentRoles`) in the given shape and 200 other roles (or `otherRoles`); the status parameter as given. */
+  constructor(agents: AgentShape, status: string, agentRoles = AGENT_ROLES, otherRoles = OTHER_ROLES) {
+    for (let i = 1; i <= otherRoles; i++) {
       this.addRole(`app-${String(i).padStart(4, '0')}`, {
         tags: [{ Key: 'team', Value: 'web' }],
         attached: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
@@ -194,7 +196,7 @@ class Account {
         }),
       });
     }
-    for (let i = 1; i <= AGENT_ROLES; i++) this.addAgentRole(`agent-${String(i).padStart(4, '0')}`, agents);
+    for (let i = 1; i <= agentRoles; i++) this.addAgentRole(`agent-${String(i).padStart(4, '0')}`, agents);
     this.parameters.set(DEFAULT_STATUS_PARAMETER, { value: status, version: 1 });
   }
 
@@ -254,7 +256,7 @@ class Account {
   }
 }
 
-function statusValue(production: boolean, trafficActive: boolean): string {
+export function statusValue(production: boolean, trafficActive: boolean): string {
   const productionSignal: ProductionSignal = {
     production,
     reason: `account tag ${PRODUCTION_TAG.key}=${production ? PRODUCTION_TAG.value : 'staging'}`,
@@ -285,7 +287,10 @@ function statusValue(production: boolean, trafficActive: boolean): string {
 }
 
 /** What the construct puts in the status parameter before the guard first runs. */
-const INITIAL_STATUS = JSON.stringify({ schemaVersion: 0, note: 'The guard has not evaluated this account yet.' });
+export const INITIAL_STATUS = JSON.stringify({
+  schemaVersion: 0,
+  note: 'The guard has not evaluated this account yet.',
+});
 
 // ---------------------------------------------------------------------------------------------------
 // Fake SDK clients
@@ -317,7 +322,7 @@ const roleFields = (r: ModelRole): Role => ({
 });
 
 /** Every call of the guard, by API name, and how many ran at once. */
-class FakeAws {
+export class FakeAws {
   public readonly iam: IAMClient;
   public readonly organizations: OrganizationsClient;
   public readonly cloudwatch: CloudWatchClient;
@@ -600,15 +605,15 @@ interface Run {
   readonly lease: number;
 }
 
-interface Harness {
+export interface Harness {
   readonly fake: FakeAws;
   readonly guard: Guard;
   readonly log: { warnings: string[]; errors: string[] };
 }
 
 /** A cold start: a new Guard (empty caches) on the given account. */
-function coldGuard(account: Account, concurrency: number): Harness {
-  const fake = new FakeAws(account, LATENCY_MS);
+export function coldGuard(account: Account, concurrency: number, latencyMs = LATENCY_MS): Harness {
+  const fake = new FakeAws(account, latencyMs);
   const log = { warnings: [] as string[], errors: [] as string[] };
   const caller = new AwsCaller();
   const guard = new Guard({
@@ -686,7 +691,7 @@ async function invoke(label: string, harness: Harness, event: unknown): Promise<
   return run;
 }
 
-const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+export const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
 const alarm = {
   'detail-type': 'CloudWatch Alarm State Change',
   source: 'aws.cloudwatch',
@@ -898,7 +903,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+// bench/org-bench.ts imports the fakes; run the benchmark only when this file is the entry point.
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -9,6 +9,16 @@ export class GuardMode {
    */
   public static readonly MONITOR = new GuardMode('MONITOR');
 
+  /**
+   * A mode chosen at deploy time: a CloudFormation parameter token that resolves to `ENFORCE` or
+   * `MONITOR`, so one StackSet template can enforce in some OUs and monitor in others.
+   *
+   * @internal
+   */
+  public static _deployTime(name: string): GuardMode {
+    return new GuardMode(name);
+  }
+
   private constructor(
     /** The mode's name, as the guard's status reports it. */
     public readonly name: string,

@@ -6,3 +6,5 @@ export { ProductionSignal } from './production-signal';
 export type { AccountTagsOptions, OrganizationalUnitOptions } from './production-signal';
 export { TrafficMetric } from './traffic-metric';
 export type { AgentGuardProps } from './agent-guard';
+export { AgentGuardStackSet } from './agent-guard-stack-set';
+export type { AgentGuardStackSetProps, OrganizationTarget } from './agent-guard-stack-set';
