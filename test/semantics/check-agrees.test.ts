@@ -360,3 +360,59 @@ describe('check agrees with the IAM engine', () => {
     );
   }, 300_000);
 });
+
+describe('an unknown resource (a CloudTrail record without one, check without --resource)', () => {
+  // Names that hit the boundary's statements on the guard's own resources, and one that does not.
+  const GUARD_NAMES = ['AgentGuardStatus', 'agent-guard/AgentGuardDeny1', 'prod-api'];
+
+  test('is answered "allowed" only where IAM allows the action on every resource of its types', async () => {
+    const actions = [
+      ...pool.reads,
+      ...pool.random,
+      ...pool.focus,
+      { action: 'logs:DescribeLogGroups', templates: await templatesOf('logs:DescribeLogGroups') },
+    ];
+    const policies = {
+      identity: withApprovals([]),
+      boundary: { name: role.boundary.name, document: role.boundary.policy },
+    };
+    let allowedUnknown = 0;
+    let stillUnknown = 0;
+    for (const state of ['open', 'locked'] as const) {
+      const tags = stateTags(state);
+      for (const { action, templates } of actions) {
+        const mine = evaluate(
+          { action, resource: '*', resourceUnknown: true, context: { ...tags, 'aws:CurrentTime': BEFORE } },
+          policies,
+        );
+        if (mine.decision === 'unknown') stillUnknown++;
+        if (mine.decision !== 'allowed') continue;
+        allowedUnknown++;
+        for (const template of templates) {
+          for (const name of GUARD_NAMES) {
+            const resource = fill(template, name);
+            const engine = await decideOrSkip(
+              {
+                identityPolicies: policies.identity.map((p) => ({ name: p.name, policy: p.document })),
+                boundary: role.boundary,
+                principalTags: tags,
+              },
+              { action, resource, context: { 'aws:CurrentTime': BEFORE } },
+            );
+            if (engine === undefined) continue;
+            expect({ action, resource, state, engine }).toEqual({ action, resource, state, engine: 'Allowed' });
+          }
+        }
+      }
+    }
+    // Not vacuous: most reads are answered, some requests stay unknown (the guard's own services).
+    expect(allowedUnknown).toBeGreaterThan(actions.length / 2);
+    expect(stillUnknown).toBeGreaterThan(0);
+    const logs = evaluate(
+      { action: 'logs:DescribeLogGroups', resource: '*', resourceUnknown: true, context: stateTags('open') },
+      policies,
+    );
+    // The boundary's statement on IAM policies cannot apply to a CloudWatch Logs action (IAM-71).
+    expect(logs.decision).toBe('allowed');
+  }, 600_000);
+});

@@ -1,4 +1,5 @@
 import { actionMatches, arnMatches } from '../iam/action-pattern';
+import { resourceServicesOf } from '../catalog/resource-services';
 import { asList, ConditionValue, NamedPolicy, PolicyStatementJson } from '../iam/policy-document';
 
 /**
@@ -145,8 +146,23 @@ function statementApplies(statement: PolicyStatementJson, request: EvaluationReq
 
 function resourceMatches(pattern: string, request: EvaluationRequest): Tri {
   if (pattern === '*') return true;
-  if (request.resourceUnknown) return `the resource is not known, and the statement names ${pattern}`;
+  if (request.resourceUnknown) {
+    return actsOnServiceOf(request.action, pattern)
+      ? `the resource is not known, and the statement names ${pattern}`
+      : false;
+  }
   return arnMatches(pattern, request.resource);
+}
+
+/**
+ * Whether `action` can act on a resource `pattern` names: false only when the pattern's ARN names a
+ * literal service none of whose resources the action's service acts on (resource-services.ts).
+ */
+function actsOnServiceOf(action: string, pattern: string): boolean {
+  const arnService = pattern.startsWith('arn:') ? pattern.split(':')[2] : undefined;
+  if (arnService === undefined || /[*?$]/.test(arnService)) return true;
+  const reach = resourceServicesOf(action.slice(0, action.indexOf(':')).toLowerCase());
+  return reach === undefined || reach.has(arnService);
 }
 
 /** The operators this evaluator knows, by base name (no set prefix, no IfExists). */
