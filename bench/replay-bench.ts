@@ -13,9 +13,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildSync } from 'esbuild';
+import { bundleCli } from '../scripts/build';
 
-const ROOT = join(__dirname, '..');
 const TOTAL_MB = Number(process.env.REPLAY_BENCH_MB ?? 1024);
 const FILE_MB = 8;
 const ACCOUNT = '111122223333';
@@ -139,21 +138,11 @@ function replay(
   return { seconds, cpuSeconds: Number(usage[2]) / 1e6, peakMb: Number(usage[1]) / 1024, status: child.status };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'replay-bench-'));
   try {
-    const bundle = join(scratch, 'agent-guard.js');
-    buildSync({
-      entryPoints: [join(ROOT, 'bin/agent-guard.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      mainFields: ['module', 'main'],
-      minify: true,
-      outfile: bundle,
-      logLevel: 'warning',
-    });
+    // Bundled as the package builds the CLI.
+    const { file: bundle } = await bundleCli(scratch);
     // The child reports its own peak resident set (KiB) and CPU time (µs) as it exits: process.resourceUsage.
     const preload = join(scratch, 'peak.js');
     writeFileSync(
@@ -179,4 +168,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
