@@ -27,17 +27,32 @@ test('the catalog holds no Read or List action but those denied on purpose', () 
   expect(reads.map((a) => a.action).filter((a) => catalog.has(a))).toEqual(Object.keys(READS_DENIED_ON_PURPOSE));
 });
 
-test.each([
-  ['locked', STATES.locked],
-  ['open', STATES.open],
-])(
-  'while %s, every Read and List action of every service is allowed',
-  async (_state, context) => {
+test(
+  'while locked, every Read and List action of every service is allowed',
+  async () => {
     expect(reads.length).toBeGreaterThan(9000);
     const results = await decideAll(
       agent,
       reads.filter((a) => !(a.action in READS_DENIED_ON_PURPOSE)).map((a) => ({ action: a.action })),
-      context,
+      STATES.locked,
+    );
+    expect(actionsNot(results, 'Allowed')).toEqual([]);
+  },
+  ENGINE_TIMEOUT_MS,
+);
+
+// Open denies no more than locked: the state tag appears only in the guard policies' StringNotEquals
+// deny condition, and the boundary does not read it. So a sample of the reads checks open; all of them
+// would double the suite's time (it is CI's slowest) for no case the locked run leaves out.
+test(
+  'while open, a sample of every 20th Read and List action is allowed',
+  async () => {
+    const sample = reads.filter((a, i) => i % 20 === 0 && !(a.action in READS_DENIED_ON_PURPOSE));
+    expect(sample.length).toBeGreaterThan(450);
+    const results = await decideAll(
+      agent,
+      sample.map((a) => ({ action: a.action })),
+      STATES.open,
     );
     expect(actionsNot(results, 'Allowed')).toEqual([]);
   },
