@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -48,6 +49,8 @@ export interface GuardDependencies {
   readonly cloudwatch: (region: string) => CloudWatchClient;
   readonly ssm: SSMClient;
   readonly sns: SNSClient;
+  /** Puts notices on a central event bus, when that is the central target. @default none */
+  readonly events?: EventBridgeClient;
   readonly caller: AwsCaller;
   /** Per-role leases: the guard writes a role only while it holds the role's lease. */
   readonly leases: RoleLeases;
@@ -452,8 +455,26 @@ export class Guard {
   }
 
   private async notify(notice: Notice): Promise<void> {
+    const { config, logger, metrics } = this.deps;
     try {
-      await publish(this.deps.sns, this.deps.caller, this.deps.config.topicArn, notice);
+      await publish(
+        {
+          ...this.deps,
+          accountId: config.accountId,
+          topicArn: config.topicArn,
+          central: config.centralNotices,
+          centralFailed: (error, target) => {
+            metrics.count('Errors', 1);
+            metrics.count('CentralNoticeFailures', 1);
+            logger.error('Could not send a notice to the central target; the local topic has it', {
+              subject: notice.subject,
+              target: target.arn,
+              error: errorName(error),
+            });
+          },
+        },
+        notice,
+      );
     } catch (error) {
       this.deps.metrics.count('Errors', 1);
       this.deps.logger.error('Could not publish a notice', { subject: notice.subject, error: errorName(error) });

@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -42,6 +43,7 @@ const guard = new Guard({
   },
   ssm: new SSMClient(sdk),
   sns: new SNSClient(sdk),
+  events: new EventBridgeClient(sdk),
   caller,
   leases: new RoleLeases({
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient(sdk)),

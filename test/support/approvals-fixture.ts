@@ -504,6 +504,8 @@ export class ApprovalsFixture {
     readonly sns: SNSClient;
   };
   public readonly caller = new AwsCaller({ sleep: () => Promise.resolve() });
+  /** What the service reported of notices the central target did not take. */
+  public readonly centralNoticeFailures: unknown[] = [];
   /** The service's clock. */
   public now: Date;
   private ids = 0;
@@ -556,6 +558,7 @@ export class ApprovalsFixture {
         this.config.customGroups.length > 0 ? resolveCatalog({ customGroups: this.config.customGroups }) : CATALOG,
       ...this.clients,
       caller: this.caller,
+      centralNoticeFailed: (error) => this.centralNoticeFailures.push(error),
       leases: new RoleLeases({
         ddb: this.leaseTable.client(),
         caller: this.caller,
