@@ -54,7 +54,8 @@ export const SNS_TOPIC_ARN_PATTERN = /^arn:(aws(?:-[a-z]+)*):sns:[a-z]{2}(?:-[a-
  * An EventBridge event bus ARN, `arn:<partition>:events:<region>:<account>:event-bus/<name>`; names are
  * 1 to 256 of `[/.\-_A-Za-z0-9]` (EB-30). Captures the partition.
  */
-export const EVENT_BUS_ARN_PATTERN = /^arn:(aws(?:-[a-z]+)*):events:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;
+export const EVENT_BUS_ARN_PATTERN =
+  /^arn:(aws(?:-[a-z]+)*):events:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;
 
 export interface TrafficQuery {
   /** Id in GetMetricData; see {@link METRIC_QUERY_ID_PATTERN}. */
