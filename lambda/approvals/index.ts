@@ -9,6 +9,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../lib/core/contract';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
+import { centralClients } from '../shared/notices';
 import { RoleLeases } from '../shared/role-lease';
 import { loadApprovalsConfig } from './config';
 import { route } from './handler';
@@ -36,6 +37,7 @@ const service = new ApprovalService({
   scheduler: new SchedulerClient(sdk),
   events: new EventBridgeClient(sdk),
   sns: new SNSClient(sdk),
+  centralClients: centralClients(config.centralNotices, sdk),
   caller,
   centralNoticeFailed: (error, target) => {
     metrics.addMetric('Errors', MetricUnit.Count, 1);

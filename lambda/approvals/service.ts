@@ -39,7 +39,7 @@ import { CarveOut } from '../../lib/core/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
 import { hasAgentTag, tagValue } from '../shared/agent-roles';
-import { oneLine, publish, subject } from '../shared/notices';
+import { CentralClients, oneLine, publish, subject } from '../shared/notices';
 import { NotVisibleError } from '../shared/read-back';
 import { LeaseUnavailable, RoleLeases } from '../shared/role-lease';
 import {
@@ -73,6 +73,8 @@ export interface ApprovalServiceDependencies {
    * @default ignored
    */
   readonly centralNoticeFailed?: (error: unknown, target: CentralNoticesTarget) => void;
+  /** Clients in the central notices target's region. @default none: central copies fail and are reported */
+  readonly centralClients?: CentralClients;
   /** Per-role leases: the function writes a role only while it holds the role's lease. */
   readonly leases: RoleLeases;
   /** This function's ARN: the target of expiry schedules and single-use rules. */

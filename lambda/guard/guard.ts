@@ -1,5 +1,4 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -10,6 +9,7 @@ import { GuardConfig } from '../../lib/core/config';
 import { decide, Decision, ProductionSignal, TrafficSignal } from './decide';
 import { classify, GuardEvent, QueuedEvent } from './events';
 import {
+  CentralClients,
   denialNotice,
   failureNotice,
   Notice,
@@ -49,8 +49,8 @@ export interface GuardDependencies {
   readonly cloudwatch: (region: string) => CloudWatchClient;
   readonly ssm: SSMClient;
   readonly sns: SNSClient;
-  /** Puts notices on a central event bus, when that is the central target. @default none */
-  readonly events?: EventBridgeClient;
+  /** Clients in the central notices target's region. @default none: central copies fail and are reported */
+  readonly centralClients?: CentralClients;
   readonly caller: AwsCaller;
   /** Per-role leases: the guard writes a role only while it holds the role's lease. */
   readonly leases: RoleLeases;

@@ -180,11 +180,28 @@ export const centralNoticesSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** Clients in the central target's region: SNS and EventBridge take a call at the resource's region only (SNS-34). */
+export interface CentralClients {
+  readonly sns: SNSClient;
+  readonly events: EventBridgeClient;
+}
+
+/** The clients for `target`, in its region; none without a target. */
+export function centralClients(
+  target: CentralNoticesTarget | undefined,
+  sdk: { readonly maxAttempts: number },
+): CentralClients | undefined {
+  if (!target) return undefined;
+  const region = target.arn.split(':')[3];
+  return { sns: new SNSClient({ ...sdk, region }), events: new EventBridgeClient({ ...sdk, region }) };
+}
+
 /** Where notices go, and who hears of a central copy that did not get there. */
 export interface NoticeTargets {
+  /** A client in the function's region, for the local topic. */
   readonly sns: SNSClient;
-  /** Needed only for a central event bus; without it, each central copy fails and is reported. */
-  readonly events?: EventBridgeClient;
+  /** Needed only with a central target; without them, each central copy fails and is reported. */
+  readonly centralClients?: CentralClients;
   readonly caller: AwsCaller;
   readonly accountId: string;
   /** The account's own notices topic. */
@@ -218,17 +235,16 @@ export class CentralEntryFailed extends Error {
 }
 
 async function sendCentral(targets: NoticeTargets, central: CentralNoticesTarget, notice: Notice): Promise<void> {
-  const { caller } = targets;
+  const { caller, centralClients: clients } = targets;
+  if (!clients) throw new Error(`no client for the central target ${central.arn}`);
   if (central.kind === 'sns-topic') {
     await caller.call('sns:Publish', () =>
-      targets.sns.send(new PublishCommand({ TopicArn: central.arn, Subject: notice.subject, Message: notice.message })),
+      clients.sns.send(new PublishCommand({ TopicArn: central.arn, Subject: notice.subject, Message: notice.message })),
     );
     return;
   }
-  const events = targets.events;
-  if (!events) throw new Error('no EventBridge client for the central event bus');
   const answer = await caller.call('events:PutEvents', () =>
-    events.send(
+    clients.events.send(
       new PutEventsCommand({
         Entries: [
           {

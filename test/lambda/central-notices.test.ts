@@ -3,7 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { AuthorizationErrorException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
-import { CentralEntryFailed, Notice, NoticeTargets, publish } from '../../lambda/shared/notices';
+import { CentralEntryFailed, centralClients, Notice, NoticeTargets, publish } from '../../lambda/shared/notices';
 import { loadConfig } from '../../lambda/guard/config';
 import { CentralNoticesTarget, GUARD_CONFIG_ENV } from '../../lib/core/config';
 import { ApprovalsFixture, ALICE } from '../support/approvals-fixture';
@@ -30,7 +30,7 @@ function targets(central: CentralNoticesTarget | undefined, failures: unknown[] 
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
   const value: NoticeTargets = {
     sns: snsClient,
-    events: eventsClient,
+    centralClients: { sns: snsClient, events: eventsClient },
     caller: new AwsCaller({ sleep: () => Promise.resolve(), attempts: 2 }),
     accountId: ACCOUNT_ID,
     topicArn: LOCAL_TOPIC,
@@ -103,6 +103,13 @@ describe('publish with a central target', () => {
     expect(t.sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: CENTRAL_TOPIC.arn });
   });
 
+  test.each([CENTRAL_TOPIC, CENTRAL_BUS])('the central clients call the region of $arn (SNS-34)', async (target) => {
+    const clients = centralClients(target, { maxAttempts: 1 })!;
+    await expect(clients.sns.config.region()).resolves.toBe('eu-west-1');
+    await expect(clients.events.config.region()).resolves.toBe('eu-west-1');
+    expect(centralClients(undefined, { maxAttempts: 1 })).toBeUndefined();
+  });
+
   test('without a central target, only the local topic is published to', async () => {
     const t = targets(undefined);
     await publish(t.value, NOTICE);
@@ -134,7 +141,7 @@ describe('the guard function with a central target', () => {
   });
 
   test('a central target the role may not reach keeps the local notice, logs it and counts an error', async () => {
-    // The fixture's SNS refuses topics the function has no grant for: configure one, grant another.
+    // The central topic refuses, as it does when its policy does not allow this account.
     const fx = newGuard({ config: { centralNotices: CENTRAL_TOPIC } });
     fx.sns
       .on(PublishCommand, { TopicArn: CENTRAL_TOPIC.arn })

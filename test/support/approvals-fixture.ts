@@ -575,6 +575,7 @@ export class ApprovalsFixture {
       ...this.clients,
       caller: this.caller,
       centralNoticeFailed: (error) => this.centralNoticeFailures.push(error),
+      centralClients: { sns: this.clients.sns, events: this.clients.events },
       leases: new RoleLeases({
         ddb: this.leaseTable.client(),
         caller: this.caller,

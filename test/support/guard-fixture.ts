@@ -773,7 +773,8 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     },
     ssm: ssmClient,
     sns: snsClient,
-    events: eventsClient,
+    // One mocked client per service serves the central target's region too.
+    centralClients: { sns: snsClient, events: eventsClient },
     caller,
     leases: new RoleLeases({
       ddb: leaseTable.client(),
