@@ -200,7 +200,7 @@ describe('AgentGuardStackSet passes central notices to every account', () => {
   // Each account sets the mode parameter; any value will do to read the configuration.
   const text = fs.readFileSync(file, 'utf8').replace(/\{\s*"Ref":\s*"GuardMode"\s*\}/g, '"ENFORCE"');
   const template = JSON.parse(text) as { Resources: Resources; Rules: unknown };
-  const resources = template.Resources as Resources;
+  const resources = template.Resources;
 
   test('the guard function in the StackSet template is configured for the central topic', () => {
     expect(loadConfig(environment(resources, 'AgentGuardEvaluator')).centralNotices).toEqual({
