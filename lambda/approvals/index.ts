@@ -5,11 +5,10 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../../lib/core/contract';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
-import { centralClients } from '../shared/notices';
+import { centralClients, centralFailureMetrics } from '../shared/notices';
 import { RoleLeases } from '../shared/role-lease';
 import { loadApprovalsConfig } from './config';
 import { route } from './handler';
@@ -19,7 +18,6 @@ import { ApprovalService } from './service';
 const sdk = { maxAttempts: 1 };
 const config = loadApprovalsConfig(process.env);
 const logger = new Logger({ serviceName: 'agent-guard-approvals' });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'agent-guard-approvals' });
 const region = process.env.AWS_REGION ?? 'us-east-1';
 const partition = config.topicArn.split(':')[1];
 const ddb = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), { marshallOptions: { removeUndefinedValues: true } });
@@ -40,8 +38,8 @@ const service = new ApprovalService({
   centralClients: centralClients(config.centralNotices, sdk),
   caller,
   centralNoticeFailed: (error, target) => {
-    metrics.addMetric('Errors', MetricUnit.Count, 1);
-    metrics.addMetric('CentralNoticeFailures', MetricUnit.Count, 1);
+    // Raw to stdout, as Powertools Metrics writes it: the runtime's console prefix would hide the record.
+    process.stdout.write(`${centralFailureMetrics(METRICS_NAMESPACE, 'agent-guard-approvals', new Date())}\n`);
     logger.error('Could not send a notice to the central target; the local topic has it', {
       target: target.arn,
       error: errorName(error),
@@ -57,12 +55,7 @@ const service = new ApprovalService({
 });
 
 export const handler = async (event: unknown): Promise<unknown> => {
-  try {
-    const result = await route(service, event);
-    logger.info('Invocation done', { result: JSON.stringify(result).slice(0, 4000) });
-    return result;
-  } finally {
-    // Only central notice failures are counted here; an empty flush would only log a warning.
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
+  const result = await route(service, event);
+  logger.info('Invocation done', { result: JSON.stringify(result).slice(0, 4000) });
+  return result;
 };

@@ -229,6 +229,33 @@ export async function publish(targets: NoticeTargets, notice: Notice): Promise<v
   }
 }
 
+/**
+ * One CloudWatch embedded metric format record that counts a failed central copy in `Errors` and
+ * `CentralNoticeFailures`, with the `service` dimension Powertools Metrics gives the guard's metrics.
+ * The approval function counts nothing else, so it writes this line itself rather than bundle Powertools
+ * Metrics (its bundle has a 1 MB budget).
+ */
+export function centralFailureMetrics(namespace: string, service: string, now: Date): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now.getTime(),
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [['service']],
+          Metrics: [
+            { Name: 'Errors', Unit: 'Count' },
+            { Name: 'CentralNoticeFailures', Unit: 'Count' },
+          ],
+        },
+      ],
+    },
+    service,
+    Errors: 1,
+    CentralNoticeFailures: 1,
+  });
+}
+
 /** Thrown when PutEvents answers but did not take the entry (it reports per entry, EB-32). */
 export class CentralEntryFailed extends Error {
   public override readonly name = 'CentralEntryFailed';

@@ -1,9 +1,17 @@
 import 'aws-sdk-client-mock-jest';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { AuthorizationErrorException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsCaller } from '../../lambda/shared/aws-caller';
-import { CentralEntryFailed, centralClients, Notice, NoticeTargets, publish } from '../../lambda/shared/notices';
+import {
+  CentralEntryFailed,
+  centralClients,
+  centralFailureMetrics,
+  Notice,
+  NoticeTargets,
+  publish,
+} from '../../lambda/shared/notices';
 import { loadConfig } from '../../lambda/guard/config';
 import { CentralNoticesTarget, GUARD_CONFIG_ENV } from '../../lib/core/config';
 import { ApprovalsFixture, ALICE } from '../support/approvals-fixture';
@@ -115,6 +123,18 @@ describe('publish with a central target', () => {
     await publish(t.value, NOTICE);
     expect(t.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(t.events).toHaveReceivedCommandTimes(PutEventsCommand, 0);
+  });
+});
+
+describe('the approval function counts a failed central copy', () => {
+  test('as the same embedded-metric record Powertools Metrics writes for the guard', () => {
+    // Oracle: Powertools Metrics, which the guard uses, serialising the same two counts.
+    const metrics = new Metrics({ namespace: 'AgentGuard', serviceName: 'agent-guard-approvals' });
+    metrics.addMetric('Errors', MetricUnit.Count, 1);
+    metrics.addMetric('CentralNoticeFailures', MetricUnit.Count, 1);
+    const expected = metrics.serializeMetrics() as unknown as { _aws: { Timestamp: number } };
+    const now = new Date(expected._aws.Timestamp);
+    expect(JSON.parse(centralFailureMetrics('AgentGuard', 'agent-guard-approvals', now))).toEqual(expected);
   });
 });
 
