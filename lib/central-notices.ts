@@ -1,7 +1,20 @@
 import { Aws, CfnRule, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CentralNoticesTarget, EVENT_BUS_ARN_PATTERN, SNS_TOPIC_ARN_PATTERN } from './core/config';
+import { CentralNoticesTarget, EVENT_BUS_ARN_PATTERN, KMS_KEY_ARN_PATTERN, SNS_TOPIC_ARN_PATTERN } from './core/config';
+
+/** Options of a central SNS topic. */
+export interface CentralTopicOptions {
+  /**
+   * The ARN of the customer managed KMS key the topic is encrypted with. Publishing to an encrypted topic
+   * needs `kms:GenerateDataKey*` and `kms:Decrypt` on its key, and across accounts the publisher's own
+   * policy must allow them too (SNS-32, ORG-30): the functions get exactly those on this key. The key
+   * policy must allow the member accounts as well.
+   *
+   * @default - the topic is not encrypted with a customer managed key
+   */
+  readonly keyArn?: string;
+}
 
 /**
  * Where the guard sends a copy of every notice, besides its own notices topic: typically a topic or
@@ -13,6 +26,9 @@ import { CentralNoticesTarget, EVENT_BUS_ARN_PATTERN, SNS_TOPIC_ARN_PATTERN } fr
  * the bus. The central target's own policy must let the member accounts send (see the README).
  */
 export class CentralNotices {
+  /** The central topic's KMS key, if it has one of its own. */
+  private readonly keyArn?: string;
+
   /**
    * A standard SNS topic, in any account and region of the guard's partition. Each notice is published
    * with the same subject and message as on the local topic.
@@ -24,8 +40,8 @@ export class CentralNotices {
    *
    * @param topicArn the topic's ARN, as a literal string
    */
-  public static snsTopic(topicArn: string): CentralNotices {
-    return new CentralNotices('sns-topic', topicArn);
+  public static snsTopic(topicArn: string, options: CentralTopicOptions = {}): CentralNotices {
+    return new CentralNotices('sns-topic', topicArn, options.keyArn);
   }
 
   /**
@@ -46,6 +62,7 @@ export class CentralNotices {
     private readonly kind: CentralNoticesTarget['kind'],
     /** The target's ARN. */
     public readonly arn: string,
+    keyArn?: string,
   ) {
     const factory = kind === 'sns-topic' ? 'CentralNotices.snsTopic' : 'CentralNotices.eventBus';
     if (Token.isUnresolved(arn)) {
@@ -67,6 +84,7 @@ export class CentralNotices {
           : 'arn:<partition>:events:<region>:<account>:event-bus/<bus name>';
       throw new Error(`${factory}: '${arn}' is not of the form ${shape}.`);
     }
+    this.keyArn = topicKey(arn, keyArn);
   }
 
   /** @internal The target as the functions' configuration carries it. */
@@ -99,6 +117,35 @@ export class CentralNotices {
       });
     }
     const action = this.kind === 'sns-topic' ? 'sns:Publish' : 'events:PutEvents';
-    for (const grantee of grantees) iam.Grant.addToPrincipal({ grantee, actions: [action], resourceArns: [this.arn] });
+    for (const grantee of grantees) {
+      iam.Grant.addToPrincipal({ grantee, actions: [action], resourceArns: [this.arn] });
+      if (this.keyArn) {
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resourceArns: [this.keyArn],
+        });
+      }
+    }
   }
+}
+
+/** The key of a central topic: a literal KMS key ARN in the topic's partition and region (SNS keys are regional). */
+function topicKey(topicArn: string, keyArn: string | undefined): string | undefined {
+  if (keyArn === undefined) return undefined;
+  const key = Token.isUnresolved(keyArn) ? undefined : KMS_KEY_ARN_PATTERN.exec(keyArn);
+  if (!key) {
+    throw new Error(
+      `CentralNotices.snsTopic: keyArn '${keyArn}' must be a literal KMS key ARN, ` +
+        'arn:<partition>:kms:<region>:<account>:key/<key id> (not an alias).',
+    );
+  }
+  const [, partition, , region] = topicArn.split(':');
+  if (key[1] !== partition || key[2] !== region) {
+    throw new Error(
+      `CentralNotices.snsTopic: keyArn ${keyArn} must be in the topic's partition and region (${partition}, ${region}): ` +
+        'a topic is encrypted with a key of its own region.',
+    );
+  }
+  return keyArn;
 }

@@ -45,6 +45,10 @@ export interface CentralNoticesTarget {
   readonly arn: string;
 }
 
+/** A KMS key ARN, `arn:<partition>:kms:<region>:<account>:key/<key id>`. Captures the partition and region. */
+export const KMS_KEY_ARN_PATTERN =
+  /^arn:(aws(?:-[a-z]+)*):kms:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+
 /**
  * A standard SNS topic ARN, `arn:<partition>:sns:<region>:<account>:<name>`; names are 1 to 256 letters,
  * digits, `-` and `_` (SNS-30). Captures the partition.

@@ -18,6 +18,7 @@ type Resources = Parameters<typeof resolveIntrinsics>[1];
 const SECURITY = '999999999999';
 const ORG_ID = 'o-a1b2c3d4e5';
 const CENTRAL_TOPIC = `arn:aws:sns:eu-west-1:${SECURITY}:agent-guard-notices`;
+const CENTRAL_KEY = `arn:aws:kms:eu-west-1:${SECURITY}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const CENTRAL_BUS = `arn:aws:events:eu-west-1:${SECURITY}:event-bus/security`;
 const APPROVERS = [`arn:aws:iam::${ACCOUNT}:role/OnCall*`];
 /** Lambda: the environment variables of a function total at most 4 KB (AWS-BEHAVIOUR LAM-8). */
@@ -137,6 +138,25 @@ describe.each([
   });
 });
 
+describe('central notices to an encrypted topic', () => {
+  const resources = synth({
+    centralNotices: CentralNotices.snsTopic(CENTRAL_TOPIC, { keyArn: CENTRAL_KEY }),
+    approvers: APPROVERS,
+  });
+
+  test.each(FUNCTIONS)('%s may use that key to publish, and no other key (IAM)', async (name) => {
+    // SNS-32, ORG-30: a publisher of another account needs the key in its own policy too.
+    const principal = { identityPolicies: rolePolicies(resources, name), principalTags: {} };
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      await expect(decide(principal, { action, resource: CENTRAL_KEY })).resolves.toBe('Allowed');
+      await expect(decide(principal, { action, resource: CENTRAL_KEY.replace('1234abcd', '9999abcd') })).resolves.toBe(
+        'ImplicitlyDenied',
+      );
+    }
+    await expect(decide(principal, { action: 'kms:Encrypt', resource: CENTRAL_KEY })).resolves.toBe('ImplicitlyDenied');
+  });
+});
+
 describe('without central notices', () => {
   test('no function may publish or put events outside its own account', async () => {
     const resources = synth({ approvers: APPROVERS });
@@ -159,6 +179,16 @@ describe('CentralNotices validation', () => {
     ['a bus name', () => CentralNotices.eventBus('security'), /event-bus\/<bus name>/],
     ['a rule ARN', () => CentralNotices.eventBus(`arn:aws:events:eu-west-1:${SECURITY}:rule/r`), /event-bus\//],
     ['a topic as a bus', () => CentralNotices.eventBus(CENTRAL_TOPIC), /event-bus\/<bus name>/],
+    [
+      'a key alias',
+      () => CentralNotices.snsTopic(CENTRAL_TOPIC, { keyArn: `arn:aws:kms:eu-west-1:${SECURITY}:alias/notices` }),
+      /literal KMS key ARN/,
+    ],
+    [
+      'a key of another region',
+      () => CentralNotices.snsTopic(CENTRAL_TOPIC, { keyArn: CENTRAL_KEY.replace('eu-west-1', 'us-east-1') }),
+      /topic's partition and region \(aws, eu-west-1\)/,
+    ],
   ])('refuses %s', (_, make, message) => {
     expect(make).toThrow(message);
   });
@@ -193,7 +223,7 @@ describe('AgentGuardStackSet passes central notices to every account', () => {
     guard: {
       trafficRegions: ['us-east-1'],
       approvers: APPROVERS,
-      centralNotices: CentralNotices.snsTopic(CENTRAL_TOPIC),
+      centralNotices: CentralNotices.snsTopic(CENTRAL_TOPIC, { keyArn: CENTRAL_KEY }),
     },
   });
   const app = stack.node.root as App;
