@@ -43,6 +43,7 @@ import { compileGuardPolicies } from './core/policy/guard-policies';
 import { PolicyDocumentJson } from './core/iam/policy-document';
 import { expandActionPattern, resolveCatalog } from './core/policy/resolve-catalog';
 import { TRUST_DENY_STATEMENT } from './core/policy/trust-deny';
+import { CentralNotices } from './central-notices';
 import { assertValidPolicies, PolicyKind } from './core/policy/validate-policy';
 
 /** IAM's quota of managed policies attached to one role: 10 by default, 20 at most (docs/AWS-BEHAVIOUR.md IAM-1). */
@@ -258,6 +259,20 @@ export interface AgentGuardProps {
   readonly noticesTopic?: sns.ITopic;
 
   /**
+   * A central SNS topic or EventBridge event bus, typically in a security account, that gets a copy of
+   * every notice the guard and approval functions publish.
+   *
+   * Each notice goes to the local topic and the central target at once. A copy the central target does
+   * not take is logged and counted in the `Errors` and `CentralNoticeFailures` metrics; the local notice
+   * is not held up or lost. The functions' roles get exactly `sns:Publish` on the topic or
+   * `events:PutEvents` on the bus; the target's own resource policy must allow the member accounts.
+   * Alarms still notify the local topic only.
+   *
+   * @default - no central copy
+   */
+  readonly centralNotices?: CentralNotices;
+
+  /**
    * A KMS key of your own for everything the guard encrypts, instead of the key it creates.
    *
    * It encrypts the notices topic (when the guard creates it), the functions' log groups and the
@@ -394,6 +409,7 @@ export class AgentGuard extends Construct {
       exemptGroups,
       managedPoliciesPerRole: this.managedPoliciesPerRole,
       topic: props.noticesTopic,
+      centralNotices: props.centralNotices?._json,
       encryptionKey: props.encryptionKey,
       logRetention,
     });
@@ -409,6 +425,7 @@ export class AgentGuard extends Construct {
         guardPolicies: this.guardPolicies,
         guardPolicyDigest: digest,
         topic: live.topic,
+        centralNotices: props.centralNotices?._json,
         approvers: validateApprovers(props.approvers),
         requiredApprovals: validateRequiredApprovals(props.requiredApprovals ?? 2),
         maxDuration: wholeMinutes(
@@ -437,6 +454,8 @@ export class AgentGuard extends Construct {
       approvalFunction = approvals.function;
       this.approvals = approvals;
     }
+
+    props.centralNotices?._bind(this, [live.function, ...(approvalFunction ? [approvalFunction] : [])]);
 
     if (props.dashboard ?? true) {
       this.dashboard = new GuardDashboard(this, 'Dashboard', {

@@ -20,7 +20,13 @@ import {
   GUARD_PATH,
   SCHEDULE_GROUP,
 } from './core/contract';
-import { APPROVALS_CONFIG_ENV, ApprovalsConfig, APPROVALS_STATUS_INDEX, EXPIRY_SCHEDULE_PREFIX } from './core/config';
+import {
+  APPROVALS_CONFIG_ENV,
+  ApprovalsConfig,
+  APPROVALS_STATUS_INDEX,
+  CentralNoticesTarget,
+  EXPIRY_SCHEDULE_PREFIX,
+} from './core/config';
 import { guardNodejsFunction } from './guard-nodejs-function';
 import { grantRoleLeases } from './role-lease-table';
 import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
@@ -30,6 +36,8 @@ export interface ApprovalFunctionProps {
   /** The digest of the standard guard policies' documents (guard-digest.ts). */
   readonly guardPolicyDigest: string;
   readonly topic: sns.ITopic;
+  /** Where a copy of each notice goes as well; the caller grants the role. */
+  readonly centralNotices?: CentralNoticesTarget;
   readonly approvers: readonly string[];
   readonly requiredApprovals: number;
   readonly maxDuration: Duration;
@@ -109,6 +117,7 @@ export class ApprovalFunction extends Construct {
           tableName: this.table.tableName,
           leaseTableName: props.leaseTable.tableName,
           topicArn: props.topic.topicArn,
+          centralNotices: props.centralNotices,
           scheduleGroup: SCHEDULE_GROUP,
           schedulerRoleArn: schedulerRole.roleArn,
           guardPolicyArns: props.guardPolicies.map((p) => p.managedPolicyArn),

@@ -35,7 +35,7 @@ import { ALARM_PERIOD, onCallAlarm } from './on-call-alarm';
 import { TrafficMetric } from './traffic-metric';
 import { isGuardRegion, metricRegions, trafficQueries } from './traffic-plan';
 import { guardMetric } from './guard-metric';
-import { GUARD_CONFIG_ENV, GuardConfig, GuardModeName } from './core/config';
+import { CentralNoticesTarget, GUARD_CONFIG_ENV, GuardConfig, GuardModeName } from './core/config';
 
 /** Schedules without an evaluation before the liveness alarm fires. */
 const LIVENESS_SCHEDULES = 3;
@@ -92,6 +92,8 @@ export interface GuardFunctionProps {
   readonly managedPoliciesPerRole: number;
   /** The notices topic to use instead of creating one. */
   readonly topic?: sns.ITopic;
+  /** Where a copy of each notice goes as well; the caller grants the role. */
+  readonly centralNotices?: CentralNoticesTarget;
   /** The key to encrypt with instead of creating one. */
   readonly encryptionKey?: kms.IKey;
   readonly logRetention: logs.RetentionDays;
@@ -188,6 +190,7 @@ export class GuardFunction extends Construct {
           exemptGroups: props.exemptGroups.length > 0 ? [...props.exemptGroups] : undefined,
           statusParameterName: props.statusParameterName,
           topicArn: this.topic.topicArn,
+          centralNotices: props.centralNotices,
           concurrency: 8,
           leaseTableName: this.leaseTable.tableName,
         } satisfies GuardConfig),

@@ -1,5 +1,7 @@
 export { ActionGroup } from './action-group';
 export { AgentGuard } from './agent-guard';
+export { CentralNotices } from './central-notices';
+export type { CentralTopicOptions } from './central-notices';
 export { GuardContract } from './guard-contract';
 export { GuardMode } from './guard-mode';
 export { ProductionSignal } from './production-signal';

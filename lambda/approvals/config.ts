@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { GUARD_DIGEST_PATTERN } from '../../lib/core/contract';
 import { Exactly, loadEnvConfig, tableName } from '../shared/env-config';
+import { centralNoticesSchema } from '../shared/notices';
 import { APPROVALS_CONFIG_ENV, ApprovalsConfig } from '../../lib/core/config';
 
 const arn = z.string().check(z.regex(/^arn:aws[a-z-]*:/, 'must be an ARN'));
@@ -19,6 +20,7 @@ export const approvalsConfigSchema = z.object({
   tableName: z.string().check(z.minLength(1)),
   leaseTableName: tableName,
   topicArn: arn,
+  centralNotices: z.optional(centralNoticesSchema),
   scheduleGroup: z.string().check(z.minLength(1)),
   schedulerRoleArn: arn,
   guardPolicyArns: z.array(arn).check(z.minLength(1)),

@@ -5,8 +5,10 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { METRICS_NAMESPACE } from '../../lib/core/contract';
 import { resolveCatalog } from '../../lib/core/policy/resolve-catalog';
-import { AwsCaller } from '../shared/aws-caller';
+import { AwsCaller, errorName } from '../shared/aws-caller';
+import { centralClients, centralFailureMetrics } from '../shared/notices';
 import { RoleLeases } from '../shared/role-lease';
 import { loadApprovalsConfig } from './config';
 import { route } from './handler';
@@ -33,7 +35,16 @@ const service = new ApprovalService({
   scheduler: new SchedulerClient(sdk),
   events: new EventBridgeClient(sdk),
   sns: new SNSClient(sdk),
+  centralClients: centralClients(config.centralNotices, sdk),
   caller,
+  centralNoticeFailed: (error, target) => {
+    // Raw to stdout, as Powertools Metrics writes it: the runtime's console prefix would hide the record.
+    process.stdout.write(`${centralFailureMetrics(METRICS_NAMESPACE, 'agent-guard-approvals', new Date())}\n`);
+    logger.error('Could not send a notice to the central target; the local topic has it', {
+      target: target.arn,
+      error: errorName(error),
+    });
+  },
   leases: new RoleLeases({
     ddb,
     caller,

@@ -39,7 +39,7 @@ import { CarveOut } from '../../lib/core/policy/guard-policies';
 import { ResolvedCatalog } from '../../lib/core/policy/resolve-catalog';
 import { AwsCaller, errorName } from '../shared/aws-caller';
 import { hasAgentTag, tagValue } from '../shared/agent-roles';
-import { oneLine, publish, subject } from '../shared/notices';
+import { CentralClients, oneLine, publish, subject } from '../shared/notices';
 import { NotVisibleError } from '../shared/read-back';
 import { LeaseUnavailable, RoleLeases } from '../shared/role-lease';
 import {
@@ -50,7 +50,7 @@ import {
   ApprovalStatus,
   ScopeRequest,
 } from '../../lib/core/approval-api';
-import { ApprovalsConfig, EXPIRY_SCHEDULE_PREFIX } from '../../lib/core/config';
+import { ApprovalsConfig, CentralNoticesTarget, EXPIRY_SCHEDULE_PREFIX } from '../../lib/core/config';
 import { PolicySetTarget, RolePolicies, RoleState } from './role-policies';
 import { ApprovalStore } from './store';
 
@@ -68,6 +68,13 @@ export interface ApprovalServiceDependencies {
   readonly events: EventBridgeClient;
   readonly sns: SNSClient;
   readonly caller: AwsCaller;
+  /**
+   * Told of each notice copy the central target did not take; the entrypoint logs and counts it.
+   * @default ignored
+   */
+  readonly centralNoticeFailed?: (error: unknown, target: CentralNoticesTarget) => void;
+  /** Clients in the central notices target's region. @default none: central copies fail and are reported */
+  readonly centralClients?: CentralClients;
   /** Per-role leases: the function writes a role only while it holds the role's lease. */
   readonly leases: RoleLeases;
   /** This function's ARN: the target of expiry schedules and single-use rules. */
@@ -882,10 +889,17 @@ export class ApprovalService {
 
   /** Publishes a notice; each line stays one line, whatever the request put in it (C2, SNS-1). */
   private async notify(title: string, lines: string[]): Promise<void> {
-    await publish(this.deps.sns, this.deps.caller, this.deps.config.topicArn, {
-      subject: subject(title),
-      message: lines.map(oneLine).join('\n'),
-    }).catch(() => undefined);
+    const { config } = this.deps;
+    await publish(
+      {
+        ...this.deps,
+        accountId: config.accountId,
+        topicArn: config.topicArn,
+        central: config.centralNotices,
+        centralFailed: this.deps.centralNoticeFailed ?? (() => undefined),
+      },
+      { kind: 'approval', subject: subject(title), message: lines.map(oneLine).join('\n') },
+    ).catch(() => undefined);
   }
 }
 

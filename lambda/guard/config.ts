@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { GUARD_DIGEST_PATTERN } from '../../lib/core/contract';
 import { Exactly, loadEnvConfig, tableName } from '../shared/env-config';
+import { centralNoticesSchema } from '../shared/notices';
 import {
   GUARD_CONFIG_ENV,
   GuardConfig,
@@ -67,6 +68,7 @@ export const guardConfigSchema = z.object({
   exemptGroups: z.optional(z.array(z.string())),
   statusParameterName: z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]+$/)),
   topicArn: arn,
+  centralNotices: z.optional(centralNoticesSchema),
   concurrency: z.int().check(z.gte(1), z.lte(64)),
   leaseTableName: tableName,
 });

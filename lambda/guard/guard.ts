@@ -9,6 +9,7 @@ import { GuardConfig } from '../../lib/core/config';
 import { decide, Decision, ProductionSignal, TrafficSignal } from './decide';
 import { classify, GuardEvent, QueuedEvent } from './events';
 import {
+  CentralClients,
   denialNotice,
   failureNotice,
   Notice,
@@ -48,6 +49,8 @@ export interface GuardDependencies {
   readonly cloudwatch: (region: string) => CloudWatchClient;
   readonly ssm: SSMClient;
   readonly sns: SNSClient;
+  /** Clients in the central notices target's region. @default none: central copies fail and are reported */
+  readonly centralClients?: CentralClients;
   readonly caller: AwsCaller;
   /** Per-role leases: the guard writes a role only while it holds the role's lease. */
   readonly leases: RoleLeases;
@@ -452,8 +455,26 @@ export class Guard {
   }
 
   private async notify(notice: Notice): Promise<void> {
+    const { config, logger, metrics } = this.deps;
     try {
-      await publish(this.deps.sns, this.deps.caller, this.deps.config.topicArn, notice);
+      await publish(
+        {
+          ...this.deps,
+          accountId: config.accountId,
+          topicArn: config.topicArn,
+          central: config.centralNotices,
+          centralFailed: (error, target) => {
+            metrics.count('Errors', 1);
+            metrics.count('CentralNoticeFailures', 1);
+            logger.error('Could not send a notice to the central target; the local topic has it', {
+              subject: notice.subject,
+              target: target.arn,
+              error: errorName(error),
+            });
+          },
+        },
+        notice,
+      );
     } catch (error) {
       this.deps.metrics.count('Errors', 1);
       this.deps.logger.error('Could not publish a notice', { subject: notice.subject, error: errorName(error) });

@@ -10,6 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GUARD_SERVICE_NAME, METRICS_NAMESPACE } from '../../lib/core/contract';
 import { AwsCaller } from '../shared/aws-caller';
+import { centralClients } from '../shared/notices';
 import { RoleLeases } from '../shared/role-lease';
 import { loadConfig } from './config';
 import { queuedEvents } from './events';
@@ -42,6 +43,7 @@ const guard = new Guard({
   },
   ssm: new SSMClient(sdk),
   sns: new SNSClient(sdk),
+  centralClients: centralClients(config.centralNotices, sdk),
   caller,
   leases: new RoleLeases({
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient(sdk)),

@@ -1,9 +1,20 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AwsCaller } from './aws-caller';
-import { GuardModeName } from '../../lib/core/config';
+import * as z from 'zod/mini';
+import {
+  CentralNoticesTarget,
+  EVENT_BUS_ARN_PATTERN,
+  GuardModeName,
+  SNS_TOPIC_ARN_PATTERN,
+} from '../../lib/core/config';
 import { GuardStatus } from '../../lib/core/status';
 
+/** What a notice is about: the `DetailType` of its event on a central event bus. */
+export type NoticeKind = 'denial' | 'repair' | 'status' | 'traffic-drop' | 'failure' | 'approval';
+
 export interface Notice {
+  readonly kind: NoticeKind;
   readonly subject: string;
   readonly message: string;
 }
@@ -57,6 +68,7 @@ export function denialNotice(input: {
   ].join(' ');
   const reason = input.status ? field(input.status.reason) : 'see the account status parameter';
   return {
+    kind: 'denial',
     subject: subject(`agent-guard: denied ${action} to an agent role`),
     message: [
       `The guard denied an AI-agent role a protected action.`,
@@ -73,6 +85,7 @@ export function denialNotice(input: {
 
 export function repairNotice(roleArn: string, repairs: readonly string[], actor: string | undefined): Notice {
   return {
+    kind: 'repair',
     subject: subject('agent-guard: restored the guard on an agent role'),
     message: [
       `Guard parts were missing from an AI-agent role, and the guard put them back.`,
@@ -93,6 +106,7 @@ export function statusNotice(status: GuardStatus): Notice {
         ? 'locked'
         : 'open';
   return {
+    kind: 'status',
     subject: subject(`agent-guard: account ${status.account} ${headline}`),
     message: [`Agent roles in account ${field(status.account)}: ${headline}.`, `Why: ${field(status.reason)}`].join(
       '\n',
@@ -110,6 +124,7 @@ export function trafficDropNotice(input: {
   const { account, mode, reason, holdUntil } = input;
   const monitor = mode === 'MONITOR' ? ' (monitor mode: roles stay open, enforcing would hold the lock)' : '';
   return {
+    kind: 'traffic-drop',
     subject: subject(`agent-guard: traffic in account ${account} stopped at once; lock held`),
     message: [
       `Live traffic in account ${field(account)} dropped to none at once${monitor}.`,
@@ -144,13 +159,133 @@ export function failureNotice(failures: readonly RoleFailure[]): Notice {
           ? 'locked'
           : 'COULD NOT LOCK, check it by hand';
   return {
+    kind: 'failure',
     subject: subject(`agent-guard: ${failures.length} agent role(s) could not be reconciled`),
     message: failures.map((f) => `${field(f.roleName)}: ${field(f.error)}; ${outcome(f)}`).join('\n'),
   };
 }
 
-export async function publish(sns: SNSClient, caller: AwsCaller, topicArn: string, notice: Notice): Promise<void> {
-  await caller.call('sns:Publish', () =>
-    sns.send(new PublishCommand({ TopicArn: topicArn, Subject: notice.subject, Message: notice.message })),
+/** The `Source` of the events a central event bus receives. */
+export const CENTRAL_EVENT_SOURCE = 'agent-guard';
+
+/** The central target in a handler's configuration schema. */
+export const centralNoticesSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('sns-topic'),
+    arn: z.string().check(z.regex(SNS_TOPIC_ARN_PATTERN, 'must be a standard SNS topic ARN')),
+  }),
+  z.object({
+    kind: z.literal('event-bus'),
+    arn: z.string().check(z.regex(EVENT_BUS_ARN_PATTERN, 'must be an EventBridge event bus ARN')),
+  }),
+]);
+
+/** Clients in the central target's region: SNS and EventBridge take a call at the resource's region only (SNS-34). */
+export interface CentralClients {
+  readonly sns: SNSClient;
+  readonly events: EventBridgeClient;
+}
+
+/** The clients for `target`, in its region; none without a target. */
+export function centralClients(
+  target: CentralNoticesTarget | undefined,
+  sdk: { readonly maxAttempts: number },
+): CentralClients | undefined {
+  if (!target) return undefined;
+  const region = target.arn.split(':')[3];
+  return { sns: new SNSClient({ ...sdk, region }), events: new EventBridgeClient({ ...sdk, region }) };
+}
+
+/** Where notices go, and who hears of a central copy that did not get there. */
+export interface NoticeTargets {
+  /** A client in the function's region, for the local topic. */
+  readonly sns: SNSClient;
+  /** Needed only with a central target; without them, each central copy fails and is reported. */
+  readonly centralClients?: CentralClients;
+  readonly caller: AwsCaller;
+  readonly accountId: string;
+  /** The account's own notices topic. */
+  readonly topicArn: string;
+  readonly central?: CentralNoticesTarget;
+  /** Told of each central copy that failed; the local notice is not held up by it. */
+  readonly centralFailed: (error: unknown, target: CentralNoticesTarget) => void;
+}
+
+/**
+ * Publishes a notice to the local topic and, when set, the central target, at once. A central failure
+ * goes to `centralFailed` and never to the caller; a local failure rejects as before.
+ */
+export async function publish(targets: NoticeTargets, notice: Notice): Promise<void> {
+  const { sns, caller, topicArn, central } = targets;
+  const copy = central
+    ? sendCentral(targets, central, notice).catch((error: unknown) => targets.centralFailed(error, central))
+    : undefined;
+  try {
+    await caller.call('sns:Publish', () =>
+      sns.send(new PublishCommand({ TopicArn: topicArn, Subject: notice.subject, Message: notice.message })),
+    );
+  } finally {
+    await copy;
+  }
+}
+
+/**
+ * One CloudWatch embedded metric format record that counts a failed central copy in `Errors` and
+ * `CentralNoticeFailures`, with the `service` dimension Powertools Metrics gives the guard's metrics.
+ * The approval function counts nothing else, so it writes this line itself rather than bundle Powertools
+ * Metrics (its bundle has a 1 MB budget).
+ */
+export function centralFailureMetrics(namespace: string, service: string, now: Date): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now.getTime(),
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [['service']],
+          Metrics: [
+            { Name: 'Errors', Unit: 'Count' },
+            { Name: 'CentralNoticeFailures', Unit: 'Count' },
+          ],
+        },
+      ],
+    },
+    service,
+    Errors: 1,
+    CentralNoticeFailures: 1,
+  });
+}
+
+/** Thrown when PutEvents answers but did not take the entry (it reports per entry, EB-32). */
+export class CentralEntryFailed extends Error {
+  public override readonly name = 'CentralEntryFailed';
+}
+
+async function sendCentral(targets: NoticeTargets, central: CentralNoticesTarget, notice: Notice): Promise<void> {
+  const { caller, centralClients: clients } = targets;
+  if (!clients) throw new Error(`no client for the central target ${central.arn}`);
+  if (central.kind === 'sns-topic') {
+    await caller.call('sns:Publish', () =>
+      clients.sns.send(new PublishCommand({ TopicArn: central.arn, Subject: notice.subject, Message: notice.message })),
+    );
+    return;
+  }
+  const answer = await caller.call('events:PutEvents', () =>
+    clients.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: central.arn,
+            Source: CENTRAL_EVENT_SOURCE,
+            DetailType: notice.kind,
+            Detail: JSON.stringify({ account: targets.accountId, subject: notice.subject, message: notice.message }),
+          },
+        ],
+      }),
+    ),
   );
+  const entry = answer.Entries?.[0];
+  if ((answer.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
+    throw new CentralEntryFailed(`${entry?.ErrorCode ?? 'unknown'}: ${entry?.ErrorMessage ?? ''}`);
+  }
 }

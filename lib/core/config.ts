@@ -36,6 +36,31 @@ export type ProductionSource =
     }
   | { readonly source: 'organizational-unit'; readonly ouPath: string; readonly roleArn?: string };
 
+/**
+ * A copy of every notice for a central target, typically in a security account (lib/central-notices.ts).
+ * `sns-topic` publishes the same subject and message; `event-bus` puts one event per notice.
+ */
+export interface CentralNoticesTarget {
+  readonly kind: 'sns-topic' | 'event-bus';
+  readonly arn: string;
+}
+
+/** A KMS key ARN, `arn:<partition>:kms:<region>:<account>:key/<key id>`. Captures the partition and region. */
+export const KMS_KEY_ARN_PATTERN =
+  /^arn:(aws(?:-[a-z]+)*):kms:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+
+/**
+ * A standard SNS topic ARN, `arn:<partition>:sns:<region>:<account>:<name>`; names are 1 to 256 letters,
+ * digits, `-` and `_` (SNS-30). Captures the partition.
+ */
+export const SNS_TOPIC_ARN_PATTERN = /^arn:(aws(?:-[a-z]+)*):sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/**
+ * An EventBridge event bus ARN, `arn:<partition>:events:<region>:<account>:event-bus/<name>`; names are
+ * 1 to 256 of `[/.\-_A-Za-z0-9]` (EB-30). Captures the partition.
+ */
+export const EVENT_BUS_ARN_PATTERN =
+  /^arn:(aws(?:-[a-z]+)*):events:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/;
+
 export interface TrafficQuery {
   /** Id in GetMetricData; see {@link METRIC_QUERY_ID_PATTERN}. */
   readonly id: string;
@@ -85,6 +110,8 @@ export interface GuardConfig {
   readonly exemptGroups?: string[];
   readonly statusParameterName: string;
   readonly topicArn: string;
+  /** Where a copy of each notice goes as well (absent for none). */
+  readonly centralNotices?: CentralNoticesTarget;
   readonly concurrency: number;
   /** The table of per-role leases that serialise role writes (lambda/shared/role-lease.ts). */
   readonly leaseTableName: string;
@@ -104,6 +131,8 @@ export interface ApprovalsConfig {
   /** The table of per-role leases that serialise role writes (lambda/shared/role-lease.ts). */
   readonly leaseTableName: string;
   readonly topicArn: string;
+  /** Where a copy of each notice goes as well (absent for none). */
+  readonly centralNotices?: CentralNoticesTarget;
   readonly scheduleGroup: string;
   readonly schedulerRoleArn: string;
   readonly guardPolicyArns: string[];

@@ -19,7 +19,7 @@ import {
   SchedulerClient,
   ValidationException as SchedulerValidation,
 } from '@aws-sdk/client-scheduler';
-import { InvalidParameterException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { AuthorizationErrorException, InvalidParameterException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   AGENT_TAG,
@@ -437,22 +437,37 @@ export interface Notice {
 }
 
 export class FakeSns {
+  /** Notices on the function's own topic. */
   public readonly notices: Notice[] = [];
+  /** Notices on the other topics it may publish to (its central target), by topic ARN. */
+  public readonly copies = new Map<string, Notice[]>();
 
-  constructor(private readonly topicArn: string) {}
+  /** `granted`: topics beyond its own that the function may publish to; any other is refused. */
+  constructor(
+    private readonly topicArn: string,
+    granted: readonly string[] = [],
+  ) {
+    for (const arn of granted) this.copies.set(arn, []);
+  }
 
   public send(command: unknown): unknown {
     if (command instanceof PublishCommand) {
       const { TopicArn, Subject = '', Message = '' } = command.input;
       const invalid = (message: string) =>
         new InvalidParameterException({ message, $metadata: { httpStatusCode: 400 } });
-      if (TopicArn !== this.topicArn) throw invalid(`Topic ${TopicArn} does not exist`);
+      const copies = TopicArn === undefined ? undefined : this.copies.get(TopicArn);
+      if (TopicArn !== this.topicArn && !copies) {
+        throw new AuthorizationErrorException({
+          message: `not authorized to perform SNS:Publish on ${TopicArn}`,
+          $metadata: { httpStatusCode: 403 },
+        });
+      }
       // SNS-1: "no line breaks or control characters, and less than 100 characters long".
       if (Array.from(Subject).length >= 100 || /[\p{Cc}\u2028\u2029]/u.test(Subject)) {
         throw invalid('Subject: invalid');
       }
       if (Message === '' || Buffer.byteLength(Message) > 256 * 1024) throw invalid('Message: invalid length');
-      this.notices.push({ subject: Subject, message: Message });
+      (copies ?? this.notices).push({ subject: Subject, message: Message });
       return { MessageId: `message-${this.notices.length}` };
     }
     throw new Error(`fake SNS does not implement ${(command as object).constructor.name}`);
@@ -504,6 +519,8 @@ export class ApprovalsFixture {
     readonly sns: SNSClient;
   };
   public readonly caller = new AwsCaller({ sleep: () => Promise.resolve() });
+  /** What the service reported of notices the central target did not take. */
+  public readonly centralNoticeFailures: unknown[] = [];
   /** The service's clock. */
   public now: Date;
   private ids = 0;
@@ -517,7 +534,8 @@ export class ApprovalsFixture {
     this.iam = new FakeIam(() => this.seq);
     this.table = new FakeTable(this.config.tableName);
     this.leaseTable = new FakeLeaseTable(this.config.leaseTableName);
-    this.sns = new FakeSns(this.config.topicArn);
+    const central = this.config.centralNotices;
+    this.sns = new FakeSns(this.config.topicArn, central?.kind === 'sns-topic' ? [central.arn] : []);
 
     // GIVEN the guard's policies, AdministratorAccess, an agent role with both, and the on-call roles
     this.iam.addPolicy(ADMIN_POLICY_ARN, {
@@ -556,6 +574,8 @@ export class ApprovalsFixture {
         this.config.customGroups.length > 0 ? resolveCatalog({ customGroups: this.config.customGroups }) : CATALOG,
       ...this.clients,
       caller: this.caller,
+      centralNoticeFailed: (error) => this.centralNoticeFailures.push(error),
+      centralClients: { sns: this.clients.sns, events: this.clients.events },
       leases: new RoleLeases({
         ddb: this.leaseTable.client(),
         caller: this.caller,

@@ -27,7 +27,8 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { ListTagsForResourceCommand, OrganizationsClient, Tag } from '@aws-sdk/client-organizations';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { AuthorizationErrorException, PublishCommand, PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
+import { EventBridgeClient, PutEventsCommand, PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import {
   GetParameterCommand,
   GetParameterCommandInput,
@@ -468,6 +469,7 @@ export interface GuardFixture {
   readonly cloudwatch: AwsClientStub<CloudWatchClient>;
   readonly ssm: AwsClientStub<SSMClient>;
   readonly sns: AwsClientStub<SNSClient>;
+  readonly events: AwsClientStub<EventBridgeClient>;
   readonly caller: AwsCaller;
   /** The lease table the guard takes a role's lease in before writing the role. */
   readonly leaseTable: FakeLeaseTable;
@@ -699,6 +701,8 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const cloudwatch = mockClient(cloudwatchClient);
   const ssm = mockClient(ssmClient);
   const sns = mockClient(snsClient);
+  const eventsClient = new EventBridgeClient({ region: 'us-east-1', maxAttempts: 1 });
+  const events = mockClient(eventsClient);
 
   // GIVEN the account's roles, paged as IAM pages them
   const details = (options.roles ?? []).map(roleDetail);
@@ -737,7 +741,21 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
   const parameter = new FakeParameter(config.statusParameterName, options.statusParameter);
   ssm.on(GetParameterCommand).callsFake((input: GetParameterCommandInput) => parameter.get(input));
   ssm.on(PutParameterCommand).callsFake((input: PutParameterCommandInput) => parameter.put(input));
-  sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
+  // The function may publish to its own topic and the central target it was granted, nothing else.
+  const central = config.centralNotices;
+  const denied = (message: string) => new AuthorizationErrorException({ message, $metadata: { httpStatusCode: 403 } });
+  sns.on(PublishCommand).callsFake((input: PublishCommandInput) => {
+    const granted = [config.topicArn, ...(central?.kind === 'sns-topic' ? [central.arn] : [])];
+    if (!granted.includes(input.TopicArn ?? '')) throw denied(`not authorized to publish to ${input.TopicArn}`);
+    return { MessageId: 'message-1' };
+  });
+  events.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+    const bus = input.Entries?.[0]?.EventBusName;
+    if (central?.kind !== 'event-bus' || bus !== central.arn) {
+      throw Object.assign(new Error(`not authorized to put events on ${bus}`), { name: 'AccessDeniedException' });
+    }
+    return { FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] };
+  });
 
   const caller = new AwsCaller({ sleep: () => Promise.resolve(), ...options.retry });
   const logger = new RecordingLogger();
@@ -755,6 +773,8 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     },
     ssm: ssmClient,
     sns: snsClient,
+    // One mocked client per service serves the central target's region too.
+    centralClients: { sns: snsClient, events: eventsClient },
     caller,
     leases: new RoleLeases({
       ddb: leaseTable.client(),
@@ -775,6 +795,7 @@ export function newGuard(options: GuardFixtureOptions = {}): GuardFixture {
     cloudwatch,
     ssm,
     sns,
+    events,
     caller,
     leaseTable,
     logger,
