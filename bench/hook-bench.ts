@@ -16,10 +16,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
 import { decideHook, HookOptions } from '../bin/cli/hook';
 import { APPROVAL_HOWTO } from '../lib/core/status';
-import { NODE_BUNDLE } from '../scripts/build';
+import { bundleCli, mcpServerApart, NODE_BUNDLE } from '../scripts/build';
 
 const ROOT = join(__dirname, '..');
 const RUNS = Number(process.env.HOOK_BENCH_RUNS ?? 15);
@@ -72,12 +72,15 @@ function timeProcess(args: readonly string[], input: string, env: NodeJS.Process
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'agent-guard-hook-bench-'));
   try {
-    // Bundled as the package builds the CLI.
-    const bundle = (entry: string, out: string) =>
-      buildSync({ ...NODE_BUNDLE, entryPoints: [entry], outfile: join(scratch, out) });
-    bundle(join(ROOT, 'bin/agent-guard.ts'), 'agent-guard.js');
+    // Both bundled as the package builds the CLI, the MCP server apart.
+    await bundleCli(scratch);
     writeFileSync(join(scratch, 'fake-entry.ts'), FAKE_ENTRY);
-    bundle(join(scratch, 'fake-entry.ts'), 'fake-hook.js');
+    await build({
+      ...NODE_BUNDLE,
+      entryPoints: [join(scratch, 'fake-entry.ts')],
+      outfile: join(scratch, 'fake-hook.js'),
+      plugins: [mcpServerApart],
+    });
 
     const cache = join(scratch, 'cache');
     const env: NodeJS.ProcessEnv = {

@@ -88,7 +88,7 @@ export async function bundleHandler(name: string, outDir = join(DIST, 'handlers'
  * command, start without reading it.
  */
 const MCP_SERVER = 'mcp-server';
-const mcpServerApart: esbuild.Plugin = {
+export const mcpServerApart: esbuild.Plugin = {
   name: 'mcp-server-apart',
   setup(build) {
     build.onResolve({ filter: new RegExp(`^\\./${MCP_SERVER}$`) }, () => ({
