@@ -23,6 +23,7 @@ import { liveSources } from '../../lib/core/agent/blast-radius';
 import { DEFAULT_SCHEDULE_MINUTES, effectiveLock, parseGuardStatus } from '../../lib/core/status-freshness';
 import type { CliDeps } from './cli';
 import { EXIT, messageOf } from './errors';
+import { readParameterWith } from './ssm-read';
 import { cacheDirectory, cacheFile, readCachedStatus, StatusSource, writeCachedStatus } from './status-cache';
 
 /** The bound on reading the status (credentials and the SSM call together). */
@@ -155,29 +156,16 @@ async function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>, timeoutM
   }
 }
 
-/**
- * Reads the parameter with the AWS SDK, imported only now: a command with nothing destructive in it
- * never loads the SDK. One attempt, short socket timeouts; the caller bounds the whole read.
- */
-export async function readStatusWithSdk(source: StatusSource, signal: AbortSignal): Promise<string | undefined> {
-  const { GetParameterCommand, ParameterNotFound, SSMClient } = await import('@aws-sdk/client-ssm');
-  const ssm = new SSMClient({
-    ...(source.region ? { region: source.region } : {}),
-    ...(source.profile !== undefined ? { profile: source.profile } : {}),
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: STATUS_TIMEOUT_MS },
-  });
-  // On timeout the sockets close at once, so nothing keeps the process alive after the decision.
-  signal.addEventListener('abort', () => ssm.destroy());
-  try {
-    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: source.parameter }), { abortSignal: signal });
-    return Parameter?.Value;
-  } catch (error) {
-    if (error instanceof ParameterNotFound) return undefined;
-    throw error;
-  } finally {
-    ssm.destroy();
-  }
+/** Reads the status parameter: the SDK is imported only now, for one quick attempt the caller bounds. */
+export function readStatusWithSdk(source: StatusSource, signal: AbortSignal): Promise<string | undefined> {
+  return readParameterWith(
+    {
+      ...(source.region ? { region: source.region } : {}),
+      ...(source.profile !== undefined ? { profile: source.profile } : {}),
+    },
+    source.parameter,
+    { signal, requestTimeoutMs: STATUS_TIMEOUT_MS },
+  );
 }
 
 /** Reads stdin to its end, within a bound of time and size; a terminal gives nothing. */

@@ -1,11 +1,12 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { CliError, failure, messageOf, quote, usageError } from './errors';
+import { readParameterWith } from './ssm-read';
 
 /** What the approval function answered. */
 export interface HttpReply {
@@ -232,18 +233,9 @@ function networkReason(error: unknown, timeoutMs: number): string {
   return `${messageOf(error)}; check the URL and your network`;
 }
 
-/** Reads an SSM parameter; undefined when it does not exist. */
-export async function readSsmParameter(name: string, target: AwsTarget): Promise<string | undefined> {
-  const ssm = new SSMClient(clientConfig(target));
-  try {
-    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
-    return Parameter?.Value;
-  } catch (error) {
-    if (error instanceof ParameterNotFound) return undefined;
-    throw error;
-  } finally {
-    ssm.destroy();
-  }
+/** Reads an SSM parameter as `target`; undefined when it does not exist. */
+export function readSsmParameter(name: string, target: AwsTarget): Promise<string | undefined> {
+  return readParameterWith(clientConfig(target), name);
 }
 
 /**
