@@ -1,5 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { arnShapesOf } from '../../lib/core/catalog/arn-formats';
 import { AwsCaller } from './aws-caller';
 import * as z from 'zod/mini';
 import {
@@ -57,12 +58,16 @@ export function denialNotice(input: {
   const roleArn = field(input.roleArn);
   const action = field(input.action);
   const named = input.resource === undefined ? undefined : field(input.resource);
-  const resource = named ?? '<resource ARN>';
+  // IAM matches an action without a resource type only against '*' (IAM-70): such an approval is single use.
+  const scope =
+    arnShapesOf(input.action)?.length === 0
+      ? '--all-resources --uses 1'
+      : `--resources ${shellQuote(named ?? '<resource ARN>')}`;
   const command = [
     'agent-guard approve',
     `--role ${shellQuote(roleArn)}`,
     `--actions ${shellQuote(action)}`,
-    `--resources ${shellQuote(resource)}`,
+    scope,
     '--duration 30m',
     "--reason '<why this is safe>'",
   ].join(' ');
