@@ -8,11 +8,8 @@ import { exampleContext } from '../../examples/example-app';
 import { AgentGuard, AgentGuardProps, AgentGuardStackSet, CentralNotices } from '../../lib';
 import { loadApprovalsConfig } from '../../lambda/approvals/config';
 import { loadConfig } from '../../lambda/guard/config';
-import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
-import { ACCOUNT, resolveIntrinsics } from '../support/guarded-role';
+import { ACCOUNT, functionNamed, functionRolePolicies, resolveIntrinsics, Resources } from '../support/guarded-role';
 import { decide } from '../support/simulate';
-
-type Resources = Parameters<typeof resolveIntrinsics>[1];
 
 /** The security account that receives every member account's notices. */
 const SECURITY = '999999999999';
@@ -28,26 +25,6 @@ function synth(props: AgentGuardProps, env: { account?: string; region?: string 
   const stack = new Stack(new App({ context: exampleContext() }), 'S', { env });
   new AgentGuard(stack, 'Guard', { trafficRegions: ['us-east-1'], ...props });
   return Template.fromStack(stack).toJSON().Resources as Resources;
-}
-
-function functionNamed(resources: Resources, name: string) {
-  return Object.entries(resources).find(
-    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === name,
-  )!;
-}
-
-/** Every identity policy attached to a function's role, as IAM would see it. */
-function rolePolicies(resources: Resources, name: string) {
-  const roleId = (functionNamed(resources, name)[1].Properties.Role as { 'Fn::GetAtt': [string, string] })[
-    'Fn::GetAtt'
-  ][0];
-  return Object.entries(resources)
-    .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
-    .filter(([, r]) => (r.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId))
-    .map(([id, r]) => ({
-      name: id,
-      policy: resolveIntrinsics(r.Properties.PolicyDocument, resources) as PolicyDocumentJson,
-    }));
 }
 
 function environment(resources: Resources, name: string): Record<string, string> {
@@ -88,7 +65,7 @@ describe.each([
   });
 
   test.each(FUNCTIONS)('%s may send to the target and to nothing else of the security account (IAM)', async (name) => {
-    const principal = { identityPolicies: rolePolicies(resources, name), principalTags: {} };
+    const principal = { identityPolicies: functionRolePolicies(resources, name), principalTags: {} };
     await expect(decide(principal, { action, resource: central.arn })).resolves.toBe('Allowed');
     await expect(decide(principal, { action, resource: neighbour })).resolves.toBe('ImplicitlyDenied');
     // The other kind of target in the same account is not granted either.
@@ -99,7 +76,7 @@ describe.each([
 
   test('cross-account, the grant and a resource policy for the organization allow it; either alone does not (IAM)', async () => {
     // ORG-30 / SNS-31 / EB-31: a request to another account's resource needs both policies to allow it.
-    const identityPolicies = rolePolicies(resources, 'AgentGuardEvaluator');
+    const identityPolicies = functionRolePolicies(resources, 'AgentGuardEvaluator');
     const resourcePolicy = {
       Version: '2012-10-17',
       Statement: [
@@ -146,7 +123,7 @@ describe('central notices to an encrypted topic', () => {
 
   test.each(FUNCTIONS)('%s may use that key to publish, and no other key (IAM)', async (name) => {
     // SNS-32, ORG-30: a publisher of another account needs the key in its own policy too.
-    const principal = { identityPolicies: rolePolicies(resources, name), principalTags: {} };
+    const principal = { identityPolicies: functionRolePolicies(resources, name), principalTags: {} };
     for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
       await expect(decide(principal, { action, resource: CENTRAL_KEY })).resolves.toBe('Allowed');
       await expect(decide(principal, { action, resource: CENTRAL_KEY.replace('1234abcd', '9999abcd') })).resolves.toBe(
@@ -161,7 +138,7 @@ describe('without central notices', () => {
   test('no function may publish or put events outside its own account', async () => {
     const resources = synth({ approvers: APPROVERS });
     for (const name of FUNCTIONS) {
-      const principal = { identityPolicies: rolePolicies(resources, name), principalTags: {} };
+      const principal = { identityPolicies: functionRolePolicies(resources, name), principalTags: {} };
       await expect(decide(principal, { action: 'sns:Publish', resource: CENTRAL_TOPIC })).resolves.toBe(
         'ImplicitlyDenied',
       );
@@ -244,7 +221,7 @@ describe('AgentGuardStackSet passes central notices to every account', () => {
   });
 
   test.each(FUNCTIONS)('%s in the StackSet template may publish to the central topic (IAM)', async (name) => {
-    const principal = { identityPolicies: rolePolicies(resources, name), principalTags: {} };
+    const principal = { identityPolicies: functionRolePolicies(resources, name), principalTags: {} };
     await expect(decide(principal, { action: 'sns:Publish', resource: CENTRAL_TOPIC })).resolves.toBe('Allowed');
   });
 

@@ -3,40 +3,18 @@ import { createExampleApp } from '../../examples/example-app';
 import { loadApprovalsConfig } from '../../lambda/approvals/config';
 import { loadConfig } from '../../lambda/guard/config';
 import { APPROVALS_CONFIG_ENV, GUARD_CONFIG_ENV } from '../../lib/core/config';
-import { PolicyDocumentJson } from '../../lib/core/iam/policy-document';
-import { ACCOUNT, resolveIntrinsics } from '../support/guarded-role';
+import { ACCOUNT, functionNamed, functionRolePolicies, resolveIntrinsics, Resources } from '../support/guarded-role';
 import { decide } from '../support/simulate';
-
-type Resources = Parameters<typeof resolveIntrinsics>[1];
 
 const template = Template.fromStack(createExampleApp().stack);
 const resources = template.toJSON().Resources as Resources;
 const LEASES = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/AgentGuardRoleLeases`;
 const APPROVALS = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/AgentGuardApprovals`;
 
-function functionNamed(name: string) {
-  return Object.entries(resources).find(
-    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === name,
-  )!;
-}
-
 function environment(name: string, variable: string): string {
-  const [, fn] = functionNamed(name);
+  const [, fn] = functionNamed(resources, name);
   const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
   return resolveIntrinsics(variables[variable], resources) as string;
-}
-
-/** Every identity policy attached to a function's role, as IAM would see it. */
-function rolePolicies(functionName: string) {
-  const [, fn] = functionNamed(functionName);
-  const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-  return Object.entries(resources)
-    .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
-    .filter(([, r]) => (r.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId))
-    .map(([id, r]) => ({
-      name: id,
-      policy: resolveIntrinsics(r.Properties.PolicyDocument, resources) as PolicyDocumentJson,
-    }));
 }
 
 describe('no guard function reserves concurrency', () => {
@@ -95,7 +73,10 @@ describe('the lease grants are least privilege (IAM evaluation)', () => {
     ]),
   )('%s: %s on %s with %j → %s', async (fn, action, resource, context, expected) => {
     await expect(
-      decide({ identityPolicies: rolePolicies(fn), principalTags: {} }, { action, resource, context }),
+      decide(
+        { identityPolicies: functionRolePolicies(resources, fn), principalTags: {} },
+        { action, resource, context },
+      ),
     ).resolves.toBe(expected);
   });
 
@@ -107,7 +88,7 @@ describe('the lease grants are least privilege (IAM evaluation)', () => {
   ])('%s: %s on the lock decision → %s', async (fn, action, expected) => {
     await expect(
       decide(
-        { identityPolicies: rolePolicies(fn), principalTags: {} },
+        { identityPolicies: functionRolePolicies(resources, fn), principalTags: {} },
         { action, resource: LEASES, context: role('decision#lock') },
       ),
     ).resolves.toBe(expected);
@@ -117,7 +98,7 @@ describe('the lease grants are least privilege (IAM evaluation)', () => {
     for (const action of ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem']) {
       await expect(
         decide(
-          { identityPolicies: rolePolicies('AgentGuardEvaluator'), principalTags: {} },
+          { identityPolicies: functionRolePolicies(resources, 'AgentGuardEvaluator'), principalTags: {} },
           { action, resource: APPROVALS },
         ),
       ).resolves.toBe('ImplicitlyDenied');

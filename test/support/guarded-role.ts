@@ -10,7 +10,7 @@ export const PARTITION = 'aws';
 export const REGION = 'us-east-1';
 
 type Cfn = unknown;
-type Resources = Record<string, { Type: string; Properties: Record<string, Cfn> }>;
+export type Resources = Record<string, { Type: string; Properties: Record<string, Cfn> }>;
 
 /** Resolves the intrinsics the guard's templates use, as CloudFormation would in one account. */
 export function resolveIntrinsics(value: Cfn, resources: Resources): Cfn {
@@ -133,4 +133,30 @@ export function guardedRole(template: Template): GuardedRole {
     ),
     template,
   };
+}
+
+/** The Lambda function of the template named `name`: its logical id and resource. */
+export function functionNamed(resources: Resources, name: string): [string, Resources[string]] {
+  const found = Object.entries(resources).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === name,
+  );
+  if (!found) throw new Error(`The template has no function named ${name}.`);
+  return found;
+}
+
+/** Every identity policy attached to the role of the function named `name`, resolved as IAM would see it. */
+export function functionRolePolicies(
+  resources: Resources,
+  name: string,
+): { name: string; policy: PolicyDocumentJson }[] {
+  const roleId = (functionNamed(resources, name)[1].Properties.Role as { 'Fn::GetAtt': [string, string] })[
+    'Fn::GetAtt'
+  ][0];
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+    .filter(([, r]) => (r.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId))
+    .map(([id, r]) => ({
+      name: id,
+      policy: resolveIntrinsics(r.Properties.PolicyDocument, resources) as PolicyDocumentJson,
+    }));
 }
